@@ -1,0 +1,94 @@
+"""Settings, read from the environment (and an optional `.env` file).
+
+Every setting is named in the README. `DATABASE_URL` is read as is; every other variable carries
+the `IPPC_` prefix (`IPPC_ENVIRONMENT`, `IPPC_AUTH_MODE`, ...). Secrets are `SecretStr`, so they
+never appear in a repr, a log line or an error message.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SQLITE_PATH = Path("var") / "ippc.db"
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class AuthMode(StrEnum):
+    embedded = "embedded"
+    external = "external"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="IPPC_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    database_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("DATABASE_URL", "IPPC_DATABASE_URL"),
+        description="SQLAlchemy URL; empty means a SQLite file ./var/ippc.db under the cwd.",
+    )
+    environment: Environment = Environment.development
+
+    # Access (design §4).
+    auth_mode: AuthMode = AuthMode.embedded
+    issuer: str = "http://localhost:8000"
+    audience: str = "ippc-partnerships-api"
+    jwks_url: str | None = None
+    key_secret: SecretStr | None = None
+    access_token_ttl_seconds: int = Field(default=300, ge=30, le=3600)
+    clock_leeway_seconds: int = Field(default=30, ge=0, le=300)
+
+    # HTTP.
+    cors_allow_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed to call the internal API from a browser (a front end).",
+    )
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    public_max_age_seconds: int = Field(default=60, ge=0, le=86_400)
+
+    # Operations.
+    log_level: str = "INFO"
+
+    @field_validator("cors_allow_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str) and not value.lstrip().startswith("["):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _embedded_is_not_for_production(self) -> Settings:
+        if self.environment is Environment.production and self.auth_mode is AuthMode.embedded:
+            raise ValueError(
+                "IPPC_AUTH_MODE=embedded is refused when IPPC_ENVIRONMENT=production: "
+                "configure an external identity provider"
+            )
+        if self.auth_mode is AuthMode.external and not self.jwks_url:
+            raise ValueError("IPPC_AUTH_MODE=external needs IPPC_JWKS_URL")
+        return self
+
+    def resolved_database_url(self) -> str:
+        """The database URL, with the default SQLite file placed under the current directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(Path.cwd() / DEFAULT_SQLITE_PATH).as_posix()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,172 @@
+"""The async data layer: engines, sessions, and the column types every table shares.
+
+One `Database` per application. It owns the async engine (asyncpg on PostgreSQL, aiosqlite on
+SQLite) and hands out sessions.
+
+SQLite is made to behave: foreign keys on, WAL, a busy timeout, and SQLAlchemy's recipe for
+transactions (the driver's own implicit BEGIN is switched off and SQLAlchemy emits it), so that a
+writing transaction starts with `BEGIN IMMEDIATE`. A deferred transaction that reads and then
+writes can fail with SQLITE_BUSY at once, whatever the busy timeout; an immediate one waits its
+turn instead.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import ColumnElement, DateTime, event
+from sqlalchemy.engine import Connection, Dialect, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.types import TypeDecorator
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+WRITE_OPTION = "ippc_write"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is timezone-aware UTC on the way in and on the way out, on every database.
+
+    PostgreSQL keeps `timestamptz`; SQLite has no time zones, so the value is stored as naive UTC
+    and given its zone back when read.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored: give a timezone")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def async_url(url: str) -> str:
+    """Choose the async driver for a plain `postgresql://` or `sqlite://` URL."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    elif backend == "sqlite":
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    else:
+        raise ValueError(f"unsupported database backend {backend!r}: use postgresql or sqlite")
+    return parsed.render_as_string(hide_password=False)
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _ensure_sqlite_directory(url: str) -> None:
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _install_sqlite_behaviour(engine: AsyncEngine, *, foreign_keys: bool) -> None:
+    sync_engine = engine.sync_engine
+    foreign_keys_pragma = f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}"
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+        # Let SQLAlchemy, not the driver, decide when a transaction begins.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(foreign_keys_pragma)
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(WRITE_OPTION):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+def create_engine(url: str, *, sqlite_foreign_keys: bool = True, **kwargs: Any) -> AsyncEngine:
+    """An async engine for a plain database URL, with this project's SQLite behaviour.
+
+    `sqlite_foreign_keys=False` is for migrations alone: SQLite's batch migrations rebuild
+    tables, which foreign keys would cascade through. They check the keys when done.
+    """
+    driver_url = async_url(url)
+    if is_sqlite(driver_url):
+        _ensure_sqlite_directory(driver_url)
+        engine = create_async_engine(driver_url, **kwargs)
+        _install_sqlite_behaviour(engine, foreign_keys=sqlite_foreign_keys)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_async_engine(driver_url, **kwargs)
+
+
+class Database:
+    """The application's engine and its sessions."""
+
+    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+        self.url = url
+        self.engine = create_engine(url, **engine_kwargs)
+        self.dialect = self.engine.dialect.name
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
+        """A session whose transaction is marked as reading or writing.
+
+        On SQLite a writing transaction begins with BEGIN IMMEDIATE; PostgreSQL needs no mark.
+        The caller commits; leaving the block without a commit rolls back.
+        """
+        async with self._sessions() as session:
+            if write:
+                await session.connection(execution_options={WRITE_OPTION: True})
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def column_of(attribute: object) -> ColumnElement[Any]:
+    """The SQL column behind a table model's attribute, typed as a SQL expression.
+
+    SQLModel types `Model.field` as the field's Python value; queries need the column.
+    """
+    clause = getattr(attribute, "__clause_element__", None)
+    if clause is None:
+        raise TypeError(f"{attribute!r} is not a mapped column")
+    element = clause()
+    if not isinstance(element, ColumnElement):
+        raise TypeError(f"{attribute!r} is not a mapped column")
+    return element

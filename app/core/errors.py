@@ -1,0 +1,321 @@
+"""Problem details (RFC 9457) for every error the service answers, and the domain errors.
+
+Services raise the domain errors below, never `HTTPException`; the handlers installed by
+`install_error_handlers` turn them, the framework's own errors and any unexpected exception into
+`application/problem+json`. Each problem `type` is a stable URI reference, `/problems/<slug>`,
+resolved against the service's own address, where `GET /problems/<slug>` describes it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError, ResponseValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+
+logger = logging.getLogger("app.errors")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_BASE = "/problems/"
+
+
+@dataclass(frozen=True)
+class ProblemType:
+    slug: str
+    status: int
+    title: str
+    description: str
+
+    @property
+    def uri(self) -> str:
+        return PROBLEM_BASE + self.slug
+
+
+_REGISTRY: dict[str, ProblemType] = {}
+
+
+def problem_type(slug: str, status: int, title: str, description: str) -> ProblemType:
+    """Register a problem type; slugs are unique and never change once published."""
+    if slug in _REGISTRY:
+        raise ValueError(f"problem type {slug!r} is registered twice")
+    kind = ProblemType(slug, status, title, description)
+    _REGISTRY[slug] = kind
+    return kind
+
+
+def problem_types() -> Mapping[str, ProblemType]:
+    return dict(_REGISTRY)
+
+
+MALFORMED_REQUEST = problem_type(
+    "malformed-request", 400, "Malformed request", "The request body is not well-formed JSON."
+)
+UNAUTHORIZED = problem_type(
+    "unauthorized", 401, "Authentication required", "No valid bearer token was presented."
+)
+FORBIDDEN = problem_type(
+    "forbidden", 403, "Forbidden", "The token is valid but does not grant this operation."
+)
+NOT_FOUND = problem_type("not-found", 404, "Not found", "No resource exists at this address.")
+METHOD_NOT_ALLOWED = problem_type(
+    "method-not-allowed",
+    405,
+    "Method not allowed",
+    "The resource exists but does not support this method; the Allow header lists those it does.",
+)
+NOT_ACCEPTABLE = problem_type(
+    "not-acceptable",
+    406,
+    "Not acceptable",
+    "None of the media types in the Accept header can be produced.",
+)
+CONFLICT = problem_type(
+    "conflict", 409, "Conflict", "The request conflicts with the current state of the resource."
+)
+PRECONDITION_FAILED = problem_type(
+    "precondition-failed",
+    412,
+    "Precondition failed",
+    "The If-Match header does not match the resource's current ETag: reload and retry.",
+)
+CONTENT_TOO_LARGE = problem_type(
+    "content-too-large",
+    413,
+    "Content too large",
+    "The request body is larger than the service accepts.",
+)
+UNSUPPORTED_MEDIA_TYPE = problem_type(
+    "unsupported-media-type",
+    415,
+    "Unsupported media type",
+    "The request body must be JSON (application/json or a +json type).",
+)
+VALIDATION = problem_type(
+    "validation",
+    422,
+    "Validation failed",
+    "The request is well-formed but some values are invalid; `errors` lists each of them.",
+)
+PRECONDITION_REQUIRED = problem_type(
+    "precondition-required",
+    428,
+    "Precondition required",
+    "This change needs an If-Match header carrying the ETag you last read (or `*`).",
+)
+INTERNAL = problem_type(
+    "internal",
+    500,
+    "Internal server error",
+    "The service failed unexpectedly; the request id identifies it in the service's logs.",
+)
+UNAVAILABLE = problem_type(
+    "service-unavailable",
+    503,
+    "Service unavailable",
+    "A dependency of the service (such as its database) cannot be reached.",
+)
+
+_BY_STATUS: dict[int, ProblemType] = {
+    kind.status: kind
+    for kind in (
+        MALFORMED_REQUEST,
+        UNAUTHORIZED,
+        FORBIDDEN,
+        NOT_FOUND,
+        METHOD_NOT_ALLOWED,
+        NOT_ACCEPTABLE,
+        CONFLICT,
+        PRECONDITION_FAILED,
+        CONTENT_TOO_LARGE,
+        UNSUPPORTED_MEDIA_TYPE,
+        VALIDATION,
+        PRECONDITION_REQUIRED,
+        INTERNAL,
+        UNAVAILABLE,
+    )
+}
+
+
+def problem_for_status(status: int) -> ProblemType:
+    return _BY_STATUS.get(status) or ProblemType(
+        "http-" + str(status), status, "HTTP error", "An HTTP error."
+    )
+
+
+def problem_body(kind: ProblemType, detail: str | None = None, **extensions: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": kind.uri, "title": kind.title, "status": kind.status}
+    if detail:
+        body["detail"] = detail
+    body.update({key: value for key, value in extensions.items() if value is not None})
+    return body
+
+
+def problem_response(
+    kind: ProblemType,
+    detail: str | None = None,
+    *,
+    headers: Mapping[str, str] | None = None,
+    **extensions: Any,
+) -> JSONResponse:
+    return JSONResponse(
+        problem_body(kind, detail, **extensions),
+        status_code=kind.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=dict(headers or {}),
+    )
+
+
+# --- Domain errors: what services raise ------------------------------------------------------
+
+
+class DomainError(Exception):
+    """An error a service raises; mapped to a problem response by its `kind`."""
+
+    kind: ProblemType = CONFLICT
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        kind: ProblemType | None = None,
+        headers: Mapping[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if kind is not None:
+            self.kind = kind
+        self.headers = dict(headers or {})
+        self.extensions = extensions
+
+
+class NotFound(DomainError):
+    kind = NOT_FOUND
+
+
+class Conflict(DomainError):
+    kind = CONFLICT
+
+
+class InvalidTransition(DomainError):
+    kind = CONFLICT
+
+
+class Forbidden(DomainError):
+    kind = FORBIDDEN
+
+
+class Unauthorized(DomainError):
+    kind = UNAUTHORIZED
+
+
+class PreconditionFailed(DomainError):
+    kind = PRECONDITION_FAILED
+
+
+class PreconditionRequired(DomainError):
+    kind = PRECONDITION_REQUIRED
+
+
+class Unavailable(DomainError):
+    kind = UNAVAILABLE
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One invalid value: `pointer` (a JSON pointer into the body) or `parameter` (by name)."""
+
+    detail: str
+    pointer: str | None = None
+    parameter: str | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        item = {"detail": self.detail}
+        if self.pointer is not None:
+            item["pointer"] = self.pointer
+        if self.parameter is not None:
+            item["parameter"] = self.parameter
+        return item
+
+
+class ValidationFailed(DomainError):
+    """Invalid input found by a service (beyond what the schemas check)."""
+
+    kind = VALIDATION
+
+    def __init__(self, detail: str, errors: Sequence[FieldError]) -> None:
+        super().__init__(detail, errors=[error.as_dict() for error in errors])
+
+
+# --- Mapping framework errors ----------------------------------------------------------------
+
+
+def _pointer(path: Sequence[int | str]) -> str:
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
+
+
+def validation_errors(exc: RequestValidationError) -> list[FieldError]:
+    """Pydantic's errors as pointers and parameters, never echoing the input."""
+    errors: list[FieldError] = []
+    for error in exc.errors():
+        location = tuple(error.get("loc", ()))
+        message = str(error.get("msg", "Invalid value"))
+        if location and location[0] == "body":
+            errors.append(FieldError(message, pointer=_pointer(location[1:])))
+        elif len(location) >= 2:
+            errors.append(FieldError(message, parameter=str(location[1])))
+        else:
+            errors.append(FieldError(message, pointer=""))
+    return errors
+
+
+def _is_malformed_json(exc: RequestValidationError) -> bool:
+    return any(error.get("type") == "json_invalid" for error in exc.errors())
+
+
+async def _on_validation_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    if _is_malformed_json(exc):
+        return problem_response(MALFORMED_REQUEST, "The request body is not valid JSON.")
+    errors = [error.as_dict() for error in validation_errors(exc)]
+    count = len(errors)
+    detail = f"{count} invalid value{'s' if count != 1 else ''}; see errors."
+    return problem_response(VALIDATION, detail, errors=errors)
+
+
+async def _on_http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    kind = problem_for_status(exc.status_code)
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != kind.title else None
+    if kind is NOT_FOUND:
+        detail = None
+    if kind is METHOD_NOT_ALLOWED:
+        detail = "This method is not supported here; see the Allow header."
+    return problem_response(kind, detail, headers=exc.headers)
+
+
+async def _on_domain_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    return problem_response(exc.kind, exc.detail, headers=exc.headers, **exc.extensions)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, ResponseValidationError):
+        logger.error("response failed its own schema: %s", exc.errors())
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(
+        INTERNAL, "An unexpected error occurred; quote the X-Request-ID header when reporting it."
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(DomainError, _on_domain_error)
+    # Registered for Exception, Starlette calls it from its outermost error middleware.
+    app.add_exception_handler(Exception, _on_unexpected)

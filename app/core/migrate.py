@@ -1,0 +1,72 @@
+"""Bringing a database to the latest schema, safely when several instances start at once.
+
+The whole upgrade runs in one transaction that first takes a database-wide lock: a transaction
+advisory lock on PostgreSQL, the write lock (`BEGIN IMMEDIATE`) on SQLite. An instance that
+comes second waits, then finds the schema already at head and does nothing. Both databases have
+transactional DDL, so a failed upgrade leaves nothing half done.
+
+The migrations are found next to the package, never through the current directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, text
+from sqlalchemy.pool import NullPool
+
+from app.core.db import WRITE_OPTION, create_engine
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+# An arbitrary constant shared by every instance: the key of the migration advisory lock.
+MIGRATION_LOCK_KEY = 7_310_411_902
+
+
+def alembic_config(url: str | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if url is not None:
+        config.attributes["database_url"] = url
+    return config
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def lock_for_schema_changes(connection: Connection) -> None:
+    """Serialize schema changes across instances, until the transaction ends."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    # SQLite: the transaction began with BEGIN IMMEDIATE, which already holds the write lock.
+
+
+def _upgrade(connection: Connection, config: Config, revision: str) -> None:
+    lock_for_schema_changes(connection)
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+    if connection.dialect.name == "sqlite":
+        violations = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if violations:
+            raise RuntimeError(f"the migration left {len(violations)} foreign key violations")
+
+
+async def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the database at `url` to `revision` (the latest by default)."""
+    engine = create_engine(url, sqlite_foreign_keys=False, poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            connection = await connection.execution_options(**{WRITE_OPTION: True})
+            async with connection.begin():
+                await connection.run_sync(_upgrade, alembic_config(url), revision)
+    finally:
+        await engine.dispose()

@@ -1,0 +1,145 @@
+"""Cursor (keyset) pagination for every list.
+
+A page is `{"items": [...], "next_cursor": "..."}` plus a `Link: <...>; rel="next"` header. The
+cursor is opaque to clients: the sort values of the last item, base64url-encoded JSON. A page is
+read with `WHERE (sort keys) > (cursor values) ORDER BY sort keys LIMIT n+1`, so its cost does not
+grow with the table (given an index on the sort keys).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import ColumnElement, Select, and_, or_
+from starlette.datastructures import URL
+
+from app.core.errors import FieldError, ValidationFailed
+
+T = TypeVar("T")
+SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+LimitQuery = Annotated[
+    int,
+    Query(
+        ge=1,
+        le=MAX_LIMIT,
+        description=f"Items per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT}).",
+    ),
+]
+CursorQuery = Annotated[
+    str | None,
+    Query(
+        max_length=1024,
+        description="The `next_cursor` of the previous page; omit it for the first page.",
+    ),
+]
+
+
+class Page(BaseModel, Generic[T]):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[T]
+    next_cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One column of a keyset ordering."""
+
+    column: ColumnElement[Any]
+    descending: bool = False
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _revive(value: Any, column: ColumnElement[Any]) -> Any:
+    if value is None:
+        return None
+    try:
+        python_type = column.type.python_type
+    except NotImplementedError:
+        return value
+    if python_type is uuid.UUID:
+        return uuid.UUID(str(value))
+    if python_type is datetime:
+        return datetime.fromisoformat(str(value))
+    if python_type is date:
+        return date.fromisoformat(str(value))
+    if python_type in (int, float, str, bool) and not isinstance(value, python_type):
+        raise TypeError("cursor value of the wrong type")
+    return value
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    raw = json.dumps([_plain(value) for value in values], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _invalid_cursor() -> ValidationFailed:
+    return ValidationFailed(
+        "The cursor is not one this list gave out.",
+        [FieldError("Invalid cursor: use the next_cursor of a page", parameter="cursor")],
+    )
+
+
+def decode_cursor(cursor: str, keys: Sequence[SortKey]) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+        if not isinstance(values, list) or len(values) != len(keys):
+            raise _invalid_cursor()
+        return [_revive(value, key.column) for value, key in zip(values, keys, strict=True)]
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
+        raise _invalid_cursor() from exc
+
+
+def _after(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:
+    """Rows strictly after `values` in the ordering given by `keys` (mixed directions allowed)."""
+    clauses = []
+    for index, key in enumerate(keys):
+        equal_before = [k.column == v for k, v in zip(keys[:index], values[:index], strict=True)]
+        value = values[index]
+        beyond = key.column < value if key.descending else key.column > value
+        clauses.append(and_(*equal_before, beyond))
+    return or_(*clauses)
+
+
+def keyset(stmt: SelectT, keys: Sequence[SortKey], limit: int, cursor: str | None) -> SelectT:
+    """Order, filter and limit a statement for one page (one row more: do more follow?)."""
+    if cursor:
+        stmt = stmt.where(_after(keys, decode_cursor(cursor, keys)))
+    ordering = [key.column.desc() if key.descending else key.column.asc() for key in keys]
+    return stmt.order_by(*ordering).limit(limit + 1)
+
+
+def split_page(rows: Sequence[T], limit: int, cursor_of: Any) -> tuple[list[T], str | None]:
+    """The page's rows and the cursor of the next page (None on the last)."""
+    items = list(rows[:limit])
+    if len(rows) > limit and items:
+        return items, encode_cursor(cursor_of(items[-1]))
+    return items, None
+
+
+def next_link(url: URL, next_cursor: str | None) -> dict[str, str]:
+    """The `Link` header for the next page, keeping every other query parameter."""
+    if next_cursor is None:
+        return {}
+    return {"Link": f'<{url.include_query_params(cursor=next_cursor)}>; rel="next"'}

@@ -1,0 +1,42 @@
+"""The request's database session: one transaction per request, committed before the response.
+
+The dependency is declared with `scope="function"`, so its exit runs as soon as the endpoint
+returns and before the response is sent: a commit that fails becomes the request's error
+response, never a 201 that did not happen. An exception in the endpoint rolls back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.core.db import Database
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+def get_settings_of_app(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    writes = request.method not in SAFE_METHODS
+    async with get_database(request).session(write=writes) as session:
+        yield session
+        if writes:
+            await session.commit()
+
+
+SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_settings_of_app)]
+DatabaseDep = Annotated[Database, Depends(get_database)]

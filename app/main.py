@@ -1,0 +1,75 @@
+"""The application factory: middleware, error handlers, routers. No business logic."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp
+
+from app import api
+from app.core.config import Settings, get_settings
+from app.core.db import Database
+from app.core.errors import install_error_handlers
+from app.core.logging import configure_logging
+from app.core.middleware import BodyGuard, PathAwareCORS, RequestContext, wrap
+from app.core.openapi import install_openapi, operation_id
+
+DESCRIPTION = """\
+The system of record for the liaison, cooperation and partnership work of the IPPC Secretariat:
+organizations, liaison interactions, partnership and cooperation agreements with their due
+diligence, and the approval decisions of the CPM Bureau and the CPM.
+
+Errors are RFC 9457 problem details (`application/problem+json`). Lists are paged with an opaque
+`cursor`. The `/v1/public/*` endpoints and the strategic objectives need no token.
+"""
+
+
+class IppcApp(FastAPI):
+    """FastAPI, with the service's outer layers wrapped around Starlette's error middleware.
+
+    Starlette places its 500 handler outside any middleware added with `add_middleware`, so a
+    500 would lose its CORS headers and request id; wrapping the built stack keeps them.
+    """
+
+    def build_middleware_stack(self) -> ASGIApp:
+        settings: Settings = self.state.settings
+        return wrap(
+            super().build_middleware_stack(),
+            RequestContext,
+            partial(
+                PathAwareCORS,
+                is_public_path=api.is_public_path,
+                internal_origins=settings.cors_allow_origins,
+            ),
+            partial(BodyGuard, max_body_bytes=settings.max_body_bytes, form_paths=api.FORM_PATHS),
+        )
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    """The service. `database` lets a caller (the tests) supply an engine set up its own way."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    database = database or Database(settings.resolved_database_url())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await database.dispose()
+
+    app = IppcApp(
+        title="IPPC Partnerships API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    install_error_handlers(app)
+    install_openapi(app)
+    for router in api.routers():
+        app.include_router(router)
+    return app

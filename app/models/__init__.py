@@ -1,0 +1,6 @@
+"""Database tables only. Importing this package registers every table on `SQLModel.metadata`."""
+
+from app.models.base import StoredResource
+from app.models.reference import StrategicObjective
+
+__all__ = ["StoredResource", "StrategicObjective"]

@@ -1,0 +1,44 @@
+"""Operations: liveness, readiness, and the documentation of each problem type."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from app.auth.dependencies import PublicAccess
+from app.core.errors import NotFound, problem_types
+from app.core.openapi import COMMON_ERRORS, QUERY_ERRORS, problem_responses
+from app.core.session import SessionDep
+from app.ops import service
+from app.ops.schemas import Health, ProblemTypeOut
+
+router = APIRouter(tags=["Operations"], dependencies=[PublicAccess], responses=COMMON_ERRORS)
+
+
+@router.get("/healthz", response_model=Health)
+async def get_health() -> Health:
+    """The process is up. Says nothing of the database: see /readyz."""
+    return Health()
+
+
+@router.get("/readyz", response_model=Health, responses=problem_responses(503))
+async def get_readiness(session: SessionDep) -> Health:
+    """The service can serve requests: its database answers."""
+    await service.check_database(session)
+    return Health()
+
+
+@router.get(
+    "/problems/{slug}",
+    response_model=ProblemTypeOut,
+    responses={**QUERY_ERRORS, **problem_responses(404)},
+)
+async def get_problem_type(slug: Annotated[str, Path(max_length=64)]) -> ProblemTypeOut:
+    """What a problem `type` means (the `type` of every error response links here)."""
+    kind = problem_types().get(slug)
+    if kind is None:
+        raise NotFound("No problem type has this name.")
+    return ProblemTypeOut(
+        type=kind.uri, title=kind.title, status=kind.status, description=kind.description
+    )

@@ -1,0 +1,194 @@
+"""Test fixtures: a database per test, copied from one migrated template per run.
+
+`IPPC_TEST_DATABASE` chooses the backend: `sqlite` (default) or `postgresql`. On PostgreSQL,
+`IPPC_TEST_POSTGRES_URL` names a maintenance database on the server; the run creates its own
+databases there (a template, migrated once, and a copy of it per test) and drops them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from app.core.config import Environment, Settings
+from app.core.db import Database
+from app.core.migrate import upgrade
+from app.main import create_app
+
+BACKEND = os.environ.get("IPPC_TEST_DATABASE", "sqlite")
+if BACKEND not in ("sqlite", "postgresql"):
+    raise RuntimeError("IPPC_TEST_DATABASE must be sqlite or postgresql")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "IPPC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+RUN_ID = uuid.uuid4().hex[:10]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if BACKEND != "postgresql" and item.get_closest_marker("postgres_only"):
+            item.add_marker(pytest.mark.skip(reason="PostgreSQL only"))
+        if BACKEND != "sqlite" and item.get_closest_marker("sqlite_only"):
+            item.add_marker(pytest.mark.skip(reason="SQLite only"))
+
+
+def pytest_report_header() -> str:
+    return f"database backend: {BACKEND}"
+
+
+@dataclass
+class PostgresServer:
+    """Creates and drops this run's databases on the test server."""
+
+    admin_url: str
+
+    def url_for(self, name: str) -> str:
+        return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+
+    async def _admin(self) -> asyncpg.Connection:
+        url = make_url(self.admin_url)
+        return await asyncpg.connect(
+            host=url.host,
+            port=url.port or 5432,
+            user=url.username,
+            password=url.password,
+            database=url.database,
+        )
+
+    async def create(self, name: str, template: str | None = None) -> str:
+        connection = await self._admin()
+        try:
+            suffix = f' TEMPLATE "{template}"' if template else ""
+            await connection.execute(f'CREATE DATABASE "{name}"{suffix}')
+        finally:
+            await connection.close()
+        return self.url_for(name)
+
+    async def drop(self, name: str) -> None:
+        connection = await self._admin()
+        try:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await connection.close()
+
+
+def _remove_sqlite_files(path: str) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(path + suffix).unlink(missing_ok=True)
+
+
+@dataclass
+class DatabaseFactory:
+    """Fresh, migrated databases for tests: each a copy of the run's template."""
+
+    template_url: str
+    directory: Path
+    postgres: PostgresServer | None
+    count: int = 0
+
+    async def fresh(self) -> tuple[str, str]:
+        """A new database: (its URL, its name on the server or its file)."""
+        self.count += 1
+        name = f"ippc_test_{RUN_ID}_{self.count}"
+        if self.postgres is not None:
+            template = make_url(self.template_url).database
+            return await self.postgres.create(name, template=template), name
+        target = self.directory / f"{name}.db"
+        source = Path(str(make_url(self.template_url).database))
+        shutil.copyfile(source, target)
+        return f"sqlite:///{target}", str(target)
+
+    async def discard(self, name: str) -> None:
+        if self.postgres is not None:
+            await self.postgres.drop(name)
+        else:
+            _remove_sqlite_files(name)
+
+    async def empty(self) -> tuple[str, str]:
+        """A new database with no schema at all (for migration tests)."""
+        self.count += 1
+        name = f"ippc_test_{RUN_ID}_{self.count}_empty"
+        if self.postgres is not None:
+            return await self.postgres.create(name), name
+        target = self.directory / f"{name}.db"
+        return f"sqlite:///{target}", str(target)
+
+
+@pytest.fixture(scope="session")
+async def databases(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DatabaseFactory]:
+    directory = tmp_path_factory.mktemp("databases")
+    if BACKEND == "postgresql":
+        server = PostgresServer(POSTGRES_ADMIN_URL)
+        template_name = f"ippc_test_{RUN_ID}_template"
+        template_url = await server.create(template_name)
+        try:
+            await upgrade(template_url)
+            yield DatabaseFactory(template_url, directory, server)
+        finally:
+            await server.drop(template_name)
+    else:
+        template_url = f"sqlite:///{directory / 'template.db'}"
+        await upgrade(template_url)
+        yield DatabaseFactory(template_url, directory, None)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+async def database_url(databases: DatabaseFactory) -> AsyncIterator[str]:
+    url, name = await databases.fresh()
+    yield url
+    await databases.discard(name)
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "environment": Environment.test,
+        "log_level": "WARNING",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url, cors_allow_origins=["https://secretariat.example"])
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    yield application
+    await application.state.database.dispose()
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+def sync_database_url(databases: DatabaseFactory) -> Iterator[str]:
+    """A fresh database for synchronous tests (Schemathesis), made outside the event loop."""
+    url, name = asyncio.run(databases.fresh())
+    yield url
+    asyncio.run(databases.discard(name))
+
+
+def null_pool_database(url: str) -> Database:
+    """A Database whose connections are opened per use: safe to drive from another event loop."""
+    return Database(url, poolclass=NullPool)
