@@ -10,6 +10,10 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -192,3 +196,53 @@ def sync_database_url(databases: DatabaseFactory) -> Iterator[str]:
 def null_pool_database(url: str) -> Database:
     """A Database whose connections are opened per use: safe to drive from another event loop."""
     return Database(url, poolclass=NullPool)
+
+
+IPPC = [sys.executable, "-m", "app.cli"]
+
+
+def clean_environment(**overrides: str) -> dict[str, str]:
+    """This process's environment without the service's settings, plus `overrides`."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("IPPC_") and key != "DATABASE_URL"
+    }
+    env.update(overrides)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def served(tmp_path: Path, sync_database_url: str) -> Iterator[str]:
+    """`ippc serve` in its own process, started from a directory outside the project.
+    Yields its base URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [*IPPC, "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=clean_environment(DATABASE_URL=sync_database_url, IPPC_LOG_LEVEL="WARNING"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"ippc serve exited: {process.stderr.read() if process.stderr else ''}")
+            try:
+                httpx.get(f"{base}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -9,6 +9,7 @@ resolved against the service's own address, where `GET /problems/<slug>` describ
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -255,8 +256,18 @@ class ValidationFailed(DomainError):
 # --- Mapping framework errors ----------------------------------------------------------------
 
 
+_SAFE_KEY = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+
+
 def _pointer(path: Sequence[int | str]) -> str:
-    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
+    """A JSON pointer to the invalid value. A key the caller invented that is not a plain name
+    (an unknown field called `<script>`, say) is not echoed: the pointer stops at its parent."""
+    parts: list[str] = []
+    for part in path:
+        if isinstance(part, str) and not _SAFE_KEY.match(part):
+            break
+        parts.append(str(part).replace("~", "~0").replace("/", "~1"))
+    return "".join("/" + part for part in parts)
 
 
 def validation_errors(exc: RequestValidationError) -> list[FieldError]:

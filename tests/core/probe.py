@@ -1,0 +1,58 @@
+"""A router used only by the tests of the plumbing: a JSON body, a crash, a write."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.core.session import SessionDep
+from app.models import StrategicObjective
+
+router = APIRouter()
+
+
+class ProbeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(max_length=10)]
+    count: int = Field(ge=0)
+    tags: list[Annotated[str, Field(max_length=5)]] = Field(default_factory=list)
+
+
+@router.post("/v1/probe", status_code=201)
+async def create_probe(body: ProbeIn) -> dict[str, object]:
+    return body.model_dump()
+
+
+@router.get("/v1/public/boom")
+async def public_boom() -> None:
+    raise RuntimeError("secret internal detail: password=hunter2")
+
+
+@router.get("/v1/internal-boom")
+async def internal_boom() -> None:
+    raise RuntimeError("secret internal detail")
+
+
+PROBE_CODE = "probe.Z"
+
+
+@router.post("/v1/probe/objectives", status_code=201)
+async def write_objective(session: SessionDep) -> dict[str, str]:
+    session.add(StrategicObjective(code=PROBE_CODE, framework="probe", letter="Z", title="Probe"))
+    await session.flush()
+    return {"code": PROBE_CODE}
+
+
+@router.post("/v1/probe/objectives-then-fail", status_code=201)
+async def write_then_fail(session: SessionDep) -> None:
+    session.add(StrategicObjective(code=PROBE_CODE, framework="probe", letter="Z", title="Probe"))
+    await session.flush()
+    raise RuntimeError("failed after writing")
+
+
+def install_probe(app: FastAPI) -> FastAPI:
+    app.include_router(router)
+    return app

@@ -1,0 +1,186 @@
+"""The data layer: SQLite made safe, UTC-aware datetimes, one transaction per request."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import delete, select, text
+from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.core.db import Database, async_url, column_of
+from app.main import create_app
+from app.models import StrategicObjective
+from tests.core.probe import PROBE_CODE, install_probe
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    db = Database(database_url)
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture
+async def probe_app(settings: Settings) -> AsyncIterator[FastAPI]:
+    app = install_probe(create_app(settings))
+    yield app
+    await app.state.database.dispose()
+
+
+@pytest.fixture
+async def probe_client(probe_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=probe_app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+def test_plain_urls_get_async_drivers() -> None:
+    assert async_url("postgresql://u:p@h:5432/d") == "postgresql+asyncpg://u:p@h:5432/d"
+    assert async_url("sqlite:///var/x.db") == "sqlite+aiosqlite:///var/x.db"
+    with pytest.raises(ValueError, match="unsupported"):
+        async_url("mysql://h/d")
+
+
+@pytest.mark.sqlite_only
+async def test_sqlite_connections_are_configured(database: Database) -> None:
+    async with database.session(write=False) as session:
+        pragmas = {
+            name: (await session.execute(text(f"PRAGMA {name}"))).scalar()
+            for name in ("foreign_keys", "journal_mode", "busy_timeout")
+        }
+    assert pragmas == {"foreign_keys": 1, "journal_mode": "wal", "busy_timeout": 15000}
+
+
+def _try_to_write_elsewhere(path: str) -> bool:
+    """Whether another connection can take the write lock right now, without waiting."""
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc):
+            raise
+        return False
+    finally:
+        other.close()
+
+
+@pytest.mark.sqlite_only
+async def test_sqlite_writes_begin_immediate(database: Database, database_url: str) -> None:
+    path = database_url.removeprefix("sqlite:///")
+    async with database.session(write=True) as session:
+        await session.execute(select(1))
+        assert not _try_to_write_elsewhere(path), "a write session must hold the write lock"
+    async with database.session(write=False) as session:
+        await session.execute(select(column_of(StrategicObjective.code)))
+        assert _try_to_write_elsewhere(path), "a read session must not block writers"
+
+
+async def test_foreign_keys_are_enforced(database: Database) -> None:
+    async with database.session(write=True) as session:
+        await session.execute(text("CREATE TABLE fk_parent (id INTEGER PRIMARY KEY)"))
+        await session.execute(
+            text(
+                "CREATE TABLE fk_child (id INTEGER PRIMARY KEY, parent_id INTEGER "
+                "NOT NULL REFERENCES fk_parent (id))"
+            )
+        )
+        await session.commit()
+    async with database.session(write=True) as session:
+        with pytest.raises(IntegrityError):
+            await session.execute(text("INSERT INTO fk_child (id, parent_id) VALUES (1, 42)"))
+
+
+async def _insert(session: AsyncSession, created_at: datetime) -> None:
+    session.add(
+        StrategicObjective(
+            code="test.Z",
+            framework="test",
+            letter="Z",
+            title="t",
+            created_at=created_at,
+            updated_at=created_at,
+        )
+    )
+    await session.commit()
+
+
+async def test_datetimes_come_back_utc_aware(database: Database) -> None:
+    geneva_summer = timezone(timedelta(hours=2))
+    written = datetime(2026, 6, 1, 14, 30, 15, 123456, tzinfo=geneva_summer)
+    async with database.session(write=True) as session:
+        await _insert(session, written)
+    async with database.session(write=False) as session:
+        read = (
+            await session.execute(
+                select(column_of(StrategicObjective.created_at)).where(
+                    column_of(StrategicObjective.code) == "test.Z"
+                )
+            )
+        ).scalar_one()
+    assert read == written
+    assert read.tzinfo is not None
+    assert read.utcoffset() == timedelta(0)
+    assert read.hour == 12
+
+
+async def test_naive_datetimes_are_refused(database: Database) -> None:
+    async with database.session(write=True) as session:
+        with pytest.raises(StatementError, match="naive datetimes"):
+            await _insert(session, datetime(2026, 6, 1, 12, 0))
+
+
+async def _probe_rows(app: FastAPI) -> int:
+    database: Database = app.state.database
+    async with database.session(write=False) as session:
+        query = select(column_of(StrategicObjective.code)).where(
+            column_of(StrategicObjective.code) == PROBE_CODE
+        )
+        return len((await session.execute(query)).all())
+
+
+async def test_a_request_commits_its_writes(
+    probe_app: FastAPI, probe_client: httpx.AsyncClient
+) -> None:
+    response = await probe_client.post("/v1/probe/objectives")
+    assert response.status_code == 201
+    assert await _probe_rows(probe_app) == 1
+
+
+async def test_a_failed_request_rolls_back(
+    probe_app: FastAPI, probe_client: httpx.AsyncClient
+) -> None:
+    response = await probe_client.post("/v1/probe/objectives-then-fail")
+    assert response.status_code == 500
+    assert await _probe_rows(probe_app) == 0
+
+
+async def test_a_failed_commit_is_never_a_201(
+    probe_app: FastAPI, probe_client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def failing_commit(self: AsyncSession) -> None:
+        raise IntegrityError("COMMIT", {}, Exception("deferred constraint failed"))
+
+    monkeypatch.setattr(AsyncSession, "commit", failing_commit)
+    response = await probe_client.post("/v1/probe/objectives")
+    monkeypatch.undo()
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert await _probe_rows(probe_app) == 0
+
+
+async def test_reads_do_not_write(database: Database) -> None:
+    """A GET's session is never committed: what it changed is rolled back."""
+    async with database.session(write=False) as session:
+        await session.execute(delete(StrategicObjective))
+    async with database.session(write=False) as session:
+        count = len((await session.execute(select(column_of(StrategicObjective.code)))).all())
+    assert count == 7

@@ -1,0 +1,171 @@
+"""Problem details for everything the framework itself can answer (design §8)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from app.core.config import Settings
+from app.main import create_app
+from tests.core.probe import install_probe
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+async def probe_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app: FastAPI = install_probe(create_app(settings.model_copy(update={"max_body_bytes": 2048})))
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+    await app.state.database.dispose()
+
+
+def assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str, object]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert body["type"] == f"/problems/{slug}"
+    assert body["status"] == status
+    assert isinstance(body["title"], str)
+    assert body["title"]
+    return dict(body)
+
+
+async def test_valid_body_is_accepted(probe_client: httpx.AsyncClient) -> None:
+    response = await probe_client.post("/v1/probe", json={"name": "ok", "count": 1})
+    assert response.status_code == 201
+    assert response.json() == {"name": "ok", "count": 1, "tags": []}
+
+
+async def test_malformed_json_is_400(probe_client: httpx.AsyncClient) -> None:
+    response = await probe_client.post(
+        "/v1/probe", content=b'{"name": "x",', headers={"content-type": "application/json"}
+    )
+    assert_problem(response, 400, "malformed-request")
+
+
+async def test_validation_error_is_422_with_pointers(probe_client: httpx.AsyncClient) -> None:
+    response = await probe_client.post(
+        "/v1/probe",
+        json={"name": "far-too-long-a-name", "count": -1, "tags": ["ok", "toolong"], "x": 1},
+    )
+    body = assert_problem(response, 422, "validation")
+    errors = body["errors"]
+    assert isinstance(errors, list)
+    pointers = {error["pointer"] for error in errors}
+    assert pointers == {"/name", "/count", "/tags/1", "/x"}
+    assert all(error["detail"] for error in errors)
+
+
+async def test_validation_errors_never_echo_input(probe_client: httpx.AsyncClient) -> None:
+    secret = "<script>s3cr3t</script>"
+    response = await probe_client.post(
+        "/v1/probe", json={"name": secret, "count": "not-a-number-" + secret, secret: 1}
+    )
+    assert response.status_code == 422
+    assert "s3cr3t" not in response.text
+    assert all(
+        set(error) <= {"detail", "pointer", "parameter"} for error in response.json()["errors"]
+    )
+
+
+async def test_missing_body_is_422(probe_client: httpx.AsyncClient) -> None:
+    response = await probe_client.post("/v1/probe")
+    body = assert_problem(response, 422, "validation")
+    assert body["errors"] == [{"detail": "Field required", "pointer": ""}]
+
+
+async def test_query_errors_name_the_parameter(probe_client: httpx.AsyncClient) -> None:
+    response = await probe_client.get("/v1/strategic-objectives", params={"limit": 0})
+    body = assert_problem(response, 422, "validation")
+    assert body["errors"] == [
+        {"detail": "Input should be greater than or equal to 1", "parameter": "limit"}
+    ]
+
+
+async def test_unknown_path_is_404_problem(probe_client: httpx.AsyncClient) -> None:
+    assert_problem(await probe_client.get("/v1/nothing-here"), 404, "not-found")
+
+
+async def test_wrong_method_is_405_problem_with_allow(probe_client: httpx.AsyncClient) -> None:
+    response = await probe_client.delete("/v1/strategic-objectives")
+    assert_problem(response, 405, "method-not-allowed")
+    assert response.headers["allow"] == "GET"
+
+
+async def test_non_json_body_is_415(probe_client: httpx.AsyncClient) -> None:
+    response = await probe_client.post(
+        "/v1/probe",
+        content=b"name=x",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert_problem(response, 415, "unsupported-media-type")
+
+
+async def test_body_without_content_type_is_415(probe_client: httpx.AsyncClient) -> None:
+    response = await probe_client.post("/v1/probe", content=b'{"name": "x", "count": 1}')
+    assert_problem(response, 415, "unsupported-media-type")
+
+
+async def test_json_subtypes_are_accepted(probe_client: httpx.AsyncClient) -> None:
+    response = await probe_client.post(
+        "/v1/probe",
+        content=b'{"name": "x", "count": 1}',
+        headers={"content-type": "application/merge-patch+json; charset=utf-8"},
+    )
+    assert response.status_code == 201
+
+
+async def test_declared_oversized_body_is_413(probe_client: httpx.AsyncClient) -> None:
+    body = json.dumps({"name": "x", "count": 1, "tags": ["a"] * 1000})
+    response = await probe_client.post(
+        "/v1/probe", content=body, headers={"content-type": "application/json"}
+    )
+    problem = assert_problem(response, 413, "content-too-large")
+    assert "2048" in str(problem["detail"])
+
+
+async def test_chunked_oversized_body_is_413(probe_client: httpx.AsyncClient) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"name": "x", "count": 1, "tags": ['
+        for _ in range(1000):
+            yield b'"a",'
+        yield b'"a"]}'
+
+    response = await probe_client.post(
+        "/v1/probe", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert "content-length" not in response.request.headers
+    assert_problem(response, 413, "content-too-large")
+
+
+async def test_small_chunked_body_is_accepted(probe_client: httpx.AsyncClient) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"name": "x",'
+        yield b' "count": 1}'
+
+    response = await probe_client.post(
+        "/v1/probe", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 201
+
+
+async def test_500_hides_internals(probe_client: httpx.AsyncClient) -> None:
+    response = await probe_client.get("/v1/internal-boom")
+    body = assert_problem(response, 500, "internal")
+    assert "secret" not in response.text
+    assert "Traceback" not in response.text
+    assert "X-Request-ID" in str(body["detail"])
+    assert response.headers["x-request-id"]
+
+
+async def test_problem_types_are_documented(probe_client: httpx.AsyncClient) -> None:
+    response = await probe_client.get("/problems/validation")
+    assert response.status_code == 200
+    assert response.json()["status"] == 422
+    assert_problem(await probe_client.get("/problems/no-such-thing"), 404, "not-found")
