@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from app.auth.issuer import TOKEN_PATH
+from app.auth.router import issuer_router, me_router
 from app.ops.router import router as ops_router
 from app.strategic_objectives.router import router as strategic_objectives_router
 
 v1 = APIRouter(prefix="/v1")
+v1.include_router(me_router)
 v1.include_router(strategic_objectives_router)
 
-# Paths open to any origin (CORS `*`): the public transparency API and public reference data.
-PUBLIC_PATH_PREFIXES = ("/v1/public/", "/v1/strategic-objectives")
+# Paths open to any origin (CORS `*`): the public transparency API, public reference data, and
+# the embedded issuer's published keys and metadata.
+PUBLIC_PATH_PREFIXES = ("/v1/public/", "/v1/strategic-objectives", "/.well-known/")
 
 # Bodies that are form-encoded rather than JSON (the OAuth 2.0 token endpoint).
-FORM_PATHS: tuple[str, ...] = ()
+FORM_PATHS: tuple[str, ...] = (TOKEN_PATH,)
 
 
 def is_public_path(path: str) -> bool:
@@ -22,4 +26,4 @@ def is_public_path(path: str) -> bool:
 
 
 def routers() -> list[APIRouter]:
-    return [ops_router, v1]
+    return [ops_router, issuer_router, v1]

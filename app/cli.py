@@ -1,13 +1,26 @@
-"""The `ippc` command: migrate, serve, and export the contract."""
+"""The `ippc` command: migrate, serve, manage the embedded issuer's clients and keys, and export
+the contract.
+
+The `clients` and `keys` commands bring the database to the latest schema first, as `serve` does,
+so they work on a database that has never been migrated.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
-from app.core.config import Settings, get_settings
+from app.core.config import AuthMode, Settings, get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+T = TypeVar("T")
+ROLES = ("secretariat", "bureau", "integration")
 
 
 def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
@@ -50,6 +63,153 @@ def _openapi(args: argparse.Namespace, _settings: Settings) -> int:
     return 0
 
 
+class CommandFailed(Exception):
+    """A command that cannot do what was asked: its message goes to stderr, exit status 1."""
+
+
+def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Migrate, then run `work` in one writing transaction, committed when it succeeds."""
+    from sqlalchemy.pool import NullPool
+
+    from app.core.db import Database
+    from app.core.errors import DomainError
+    from app.core.migrate import upgrade
+
+    if settings.auth_mode is not AuthMode.embedded:
+        raise CommandFailed(
+            "the embedded token issuer is off (IPPC_AUTH_MODE=external): clients and keys "
+            "are managed in the identity provider"
+        )
+
+    async def run() -> T:
+        url = settings.resolved_database_url()
+        await upgrade(url)
+        database = Database(url, poolclass=NullPool)
+        try:
+            async with database.session(write=True) as session:
+                result = await work(session)
+                await session.commit()
+                return result
+        except DomainError as error:
+            raise CommandFailed(error.detail) from error
+        finally:
+            await database.dispose()
+
+    return asyncio.run(run())
+
+
+def _print_credentials(client_id: str, secret: str, *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"client_id": client_id, "client_secret": secret}))
+    else:
+        print(f"client_id:     {client_id}")
+        print(f"client_secret: {secret}")
+    print("Store the secret now: it is shown this once and cannot be recovered.", file=sys.stderr)
+
+
+def _clients_create(args: argparse.Namespace, settings: Settings) -> int:
+    from app.auth.clients import create_client
+    from app.auth.scopes import Role
+
+    name = args.name.strip()
+    if not 1 <= len(name) <= 200:
+        raise CommandFailed("--name must have 1 to 200 characters")
+    issued = _in_transaction(
+        settings, lambda session: create_client(session, name=name, role=Role(args.role))
+    )
+    _print_credentials(issued.client_id, issued.client_secret, as_json=args.json)
+    return 0
+
+
+def _clients_list(args: argparse.Namespace, settings: Settings) -> int:
+    from app.auth.clients import list_clients
+
+    clients = _in_transaction(settings, list_clients)
+    rows = [
+        {
+            "client_id": str(client.id),
+            "name": client.name,
+            "role": client.role,
+            "status": "revoked" if client.revoked else "active",
+            "created_at": client.created_at.isoformat(),
+        }
+        for client in clients
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        print(
+            f"{row['client_id']}  {row['role']:<12} {row['status']:<8} "
+            f"{row['created_at']}  {row['name']}"
+        )
+    if not rows:
+        print("no clients yet: ippc clients create --role ROLE --name NAME", file=sys.stderr)
+    return 0
+
+
+def _clients_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    from app.auth.clients import revoke_client
+
+    _in_transaction(settings, lambda session: revoke_client(session, args.client_id))
+    print(
+        f"client {args.client_id} is revoked: it gets no new token; tokens it holds expire "
+        f"within {settings.access_token_ttl_seconds} seconds",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _clients_rotate_secret(args: argparse.Namespace, settings: Settings) -> int:
+    from app.auth.clients import rotate_secret
+
+    issued = _in_transaction(settings, lambda session: rotate_secret(session, args.client_id))
+    _print_credentials(issued.client_id, issued.client_secret, as_json=args.json)
+    return 0
+
+
+def _keys_rotate(_args: argparse.Namespace, settings: Settings) -> int:
+    from app.auth.keys import rotate_signing_key
+
+    key = _in_transaction(settings, lambda session: rotate_signing_key(session, settings))
+    print(key.kid)
+    print(
+        "new tokens are signed with this key; the previous one stays published for "
+        f"{settings.access_token_ttl_seconds + settings.clock_leeway_seconds} seconds",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _add_clients_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    clients = commands.add_parser("clients", help="the OAuth clients of the embedded issuer")
+    actions = clients.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    create = actions.add_parser("create", help="register a client; prints its secret once")
+    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument("--name", required=True, help="who or what the client is")
+    create.add_argument("--json", action="store_true", help="print the credentials as JSON")
+    create.set_defaults(handler=_clients_create)
+
+    listing = actions.add_parser("list", help="list the clients (never their secrets)")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=_clients_list)
+
+    revoke = actions.add_parser("revoke", help="revoke a client: it gets no new token")
+    revoke.add_argument("client_id", metavar="ID")
+    revoke.set_defaults(handler=_clients_revoke)
+
+    rotate = actions.add_parser("rotate-secret", help="give a client a new secret")
+    rotate.add_argument("client_id", metavar="ID")
+    rotate.add_argument("--json", action="store_true", help="print the credentials as JSON")
+    rotate.set_defaults(handler=_clients_rotate_secret)
+
+    keys = commands.add_parser("keys", help="the signing keys of the embedded issuer")
+    key_actions = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
+    rotate_key = key_actions.add_parser("rotate", help="make a new signing key and sign with it")
+    rotate_key.set_defaults(handler=_keys_rotate)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ippc", description="IPPC Partnerships API")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -67,13 +227,19 @@ def build_parser() -> argparse.ArgumentParser:
     openapi = commands.add_parser("openapi", help="write the contract to openapi/openapi.json")
     openapi.add_argument("--output", help="another file to write it to")
     openapi.set_defaults(handler=_openapi)
+
+    _add_clients_commands(commands)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, settings: Settings | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace, Settings], int] = args.handler
-    return handler(args, get_settings())
+    try:
+        return handler(args, settings or get_settings())
+    except CommandFailed as error:
+        print(f"ippc: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

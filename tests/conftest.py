@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -196,6 +196,50 @@ def sync_database_url(databases: DatabaseFactory) -> Iterator[str]:
 def null_pool_database(url: str) -> Database:
     """A Database whose connections are opened per use: safe to drive from another event loop."""
     return Database(url, poolclass=NullPool)
+
+
+# --- Access: real clients and real tokens from the embedded issuer ------------------------------
+
+
+async def register_client(app: FastAPI, role: str, name: str | None = None) -> tuple[str, str]:
+    """A client of the embedded issuer in the app's database: (client_id, client_secret)."""
+    from app.auth.clients import create_client
+    from app.auth.scopes import Role
+
+    database: Database = app.state.database
+    async with database.session(write=True) as session:
+        issued = await create_client(session, name=name or f"test {role}", role=Role(role))
+        await session.commit()
+    return issued.client_id, issued.client_secret
+
+
+async def fetch_token(client: httpx.AsyncClient, client_id: str, secret: str) -> str:
+    """An access token from the real token endpoint (client_secret_basic)."""
+    response = await client.post(
+        "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+@pytest.fixture
+async def auth_headers(app: FastAPI, client: httpx.AsyncClient) -> Callable[[str], dict[str, str]]:
+    """`auth_headers("secretariat")`: bearer headers with a real token for a client of that role.
+
+    One client per role (secretariat, bureau, integration) is registered in the test's database
+    and each gets its token through `POST /oauth/token`.
+    """
+    headers: dict[str, dict[str, str]] = {}
+    for role in ("secretariat", "bureau", "integration"):
+        client_id, secret = await register_client(app, role)
+        token = await fetch_token(client, client_id, secret)
+        headers[role] = {"Authorization": f"Bearer {token}"}
+
+    def for_role(role: str) -> dict[str, str]:
+        return dict(headers[str(role)])
+
+    return for_role
 
 
 IPPC = [sys.executable, "-m", "app.cli"]

@@ -1,6 +1,12 @@
 """Database tables only. Importing this package registers every table on `SQLModel.metadata`."""
 
+from app.models.auth import OAuthClient, SigningKey
 from app.models.base import StoredResource
 from app.models.reference import StrategicObjective
 
-__all__ = ["StoredResource", "StrategicObjective"]
+__all__ = [
+    "OAuthClient",
+    "SigningKey",
+    "StoredResource",
+    "StrategicObjective",
+]

@@ -1,0 +1,212 @@
+"""The embedded issuer's signing keys: made on first need, kept in the database, rotated on demand.
+
+Every instance reads its keys from the database, so N instances sign and verify as one issuer.
+Creating the first key is serialized across instances by a database lock (a transaction advisory
+lock on PostgreSQL; on SQLite, the write lock the session took with `BEGIN IMMEDIATE`): the
+instance that comes second finds the key the first one made.
+
+Algorithm: ES256 (ECDSA on P-256), pinned. The `kid` is the key's RFC 7638 thumbprint.
+
+Private keys at rest: when `IPPC_KEY_SECRET` is set, a key's PEM is sealed with AES-256-GCM under
+a key derived from the secret by HKDF-SHA256, the `kid` bound as associated data (a sealed key
+cannot be moved to another row). Without a secret, keys are stored as plain PEM (development).
+A key sealed under another secret, or read with none configured, fails loudly: the service
+cannot sign, rather than silently making a new key.
+
+Rotation (`ippc keys rotate`): the current key is retired and a new one made; tokens are always
+signed with the current key. A retired key stays published in the JWKS, and accepted, for a token
+lifetime plus the clock leeway, so that every token it signed expires before it disappears; keys
+retired longer ago than that are deleted at the next rotation.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from datetime import datetime, timedelta
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from joserfc.jwk import ECKey
+from pydantic import SecretStr
+from sqlalchemy import ColumnElement, Connection, delete, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.core.db import WRITE_OPTION, column_of, utcnow
+from app.models.auth import SigningKey
+
+SIGNING_ALGORITHM = "ES256"
+SIGNING_CURVE = "P-256"
+
+# An arbitrary constant shared by every instance: the key of the signing-key advisory lock.
+SIGNING_KEY_LOCK_KEY = 7_310_411_903
+
+_PLAIN = "plain:"
+_SEALED = "aesgcm:v1:"
+_HKDF_INFO = b"ippc-partnerships signing-key encryption v1"
+
+
+class SigningKeyUnavailable(RuntimeError):
+    """A stored private key cannot be opened (wrong or missing IPPC_KEY_SECRET)."""
+
+
+def _cipher(secret: SecretStr) -> AESGCM:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(
+        secret.get_secret_value().encode("utf-8")
+    )
+    return AESGCM(key)
+
+
+def seal_private_key(pem: bytes, kid: str, secret: SecretStr | None) -> str:
+    if secret is None:
+        return _PLAIN + pem.decode("ascii")
+    nonce = os.urandom(12)
+    sealed = _cipher(secret).encrypt(nonce, pem, kid.encode("utf-8"))
+    return _SEALED + base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+
+
+def open_private_key(stored: str, kid: str, secret: SecretStr | None) -> bytes:
+    if stored.startswith(_PLAIN):
+        return stored.removeprefix(_PLAIN).encode("ascii")
+    if not stored.startswith(_SEALED):
+        raise SigningKeyUnavailable(f"signing key {kid} is stored in an unknown format")
+    if secret is None:
+        raise SigningKeyUnavailable(
+            f"signing key {kid} is encrypted: set IPPC_KEY_SECRET to the secret it was sealed with"
+        )
+    raw = base64.urlsafe_b64decode(stored.removeprefix(_SEALED).encode("ascii"))
+    try:
+        return _cipher(secret).decrypt(raw[:12], raw[12:], kid.encode("utf-8"))
+    except InvalidTag as error:
+        raise SigningKeyUnavailable(
+            f"signing key {kid} cannot be opened with the configured IPPC_KEY_SECRET"
+        ) from error
+
+
+def private_key_of(row: SigningKey, secret: SecretStr | None) -> ECKey:
+    return ECKey.import_key(open_private_key(row.private_key, row.kid, secret))
+
+
+def public_key_of(row: SigningKey) -> ECKey:
+    return ECKey.import_key(json.loads(row.public_jwk))
+
+
+def public_jwk(row: SigningKey) -> dict[str, str]:
+    value: dict[str, str] = json.loads(row.public_jwk)
+    return value
+
+
+def new_signing_key(secret: SecretStr | None, *, now: datetime | None = None) -> SigningKey:
+    key = ECKey.generate_key(SIGNING_CURVE, private=True)
+    kid = key.thumbprint()
+    public = {**key.as_dict(private=False), "kid": kid, "use": "sig", "alg": SIGNING_ALGORITHM}
+    created = now or utcnow()
+    return SigningKey(
+        kid=kid,
+        alg=SIGNING_ALGORITHM,
+        public_jwk=json.dumps(public, sort_keys=True),
+        private_key=seal_private_key(key.as_pem(private=True), kid, secret),
+        created_at=created,
+        updated_at=created,
+    )
+
+
+def publication_window(settings: Settings) -> timedelta:
+    """How long a retired key stays published: every token it signed has expired by then."""
+    return timedelta(seconds=settings.access_token_ttl_seconds + settings.clock_leeway_seconds)
+
+
+def _is_writing(connection: Connection) -> bool:
+    return bool(connection.get_execution_options().get(WRITE_OPTION))
+
+
+async def lock_signing_keys(session: AsyncSession) -> None:
+    """Serialize key creation and rotation across instances, until the transaction ends."""
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": SIGNING_KEY_LOCK_KEY}
+        )
+    elif not (connection.sync_connection and _is_writing(connection.sync_connection)):
+        # SQLite: only a writing session (BEGIN IMMEDIATE) holds the database's write lock.
+        raise RuntimeError("signing keys are created in a writing session")
+
+
+async def current_signing_key(session: AsyncSession) -> SigningKey | None:
+    statement = (
+        select(SigningKey)
+        .where(column_of(SigningKey.retired_at).is_(None))
+        .order_by(column_of(SigningKey.created_at).desc())
+        .limit(1)
+    )
+    return (await session.execute(statement)).scalars().first()
+
+
+async def ensure_signing_key(session: AsyncSession, settings: Settings) -> SigningKey:
+    """The key to sign with, made (once, whatever the number of instances) when there is none."""
+    key = await current_signing_key(session)
+    if key is not None:
+        return key
+    await lock_signing_keys(session)
+    key = await current_signing_key(session)
+    if key is None:
+        key = new_signing_key(settings.key_secret)
+        session.add(key)
+        await session.flush()
+    return key
+
+
+async def rotate_signing_key(session: AsyncSession, settings: Settings) -> SigningKey:
+    """Retire the current key(s), delete keys no token can need any more, make a new key."""
+    await lock_signing_keys(session)
+    now = utcnow()
+    for key in (
+        (
+            await session.execute(
+                select(SigningKey).where(column_of(SigningKey.retired_at).is_(None))
+            )
+        )
+        .scalars()
+        .all()
+    ):
+        key.retired_at = now
+        key.updated_at = now
+        key.version += 1
+    await session.execute(
+        delete(SigningKey).where(
+            column_of(SigningKey.retired_at) < now - publication_window(settings)
+        )
+    )
+    key = new_signing_key(settings.key_secret, now=now)
+    session.add(key)
+    await session.flush()
+    return key
+
+
+def _published(settings: Settings) -> ColumnElement[bool]:
+    return or_(
+        column_of(SigningKey.retired_at).is_(None),
+        column_of(SigningKey.retired_at) > utcnow() - publication_window(settings),
+    )
+
+
+async def published_keys(session: AsyncSession, settings: Settings) -> list[SigningKey]:
+    """The keys whose tokens may still be live: the current one and recently retired ones."""
+    statement = (
+        select(SigningKey)
+        .where(_published(settings))
+        .order_by(column_of(SigningKey.created_at).desc())
+    )
+    return list((await session.execute(statement)).scalars().all())
+
+
+async def published_key(session: AsyncSession, settings: Settings, kid: str) -> SigningKey | None:
+    statement = select(SigningKey).where(
+        column_of(SigningKey.kid) == kid,
+        _published(settings),
+    )
+    return (await session.execute(statement)).scalars().first()

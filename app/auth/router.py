@@ -1,0 +1,121 @@
+"""The access endpoints: who am I (`/v1/me`), and the embedded issuer's token endpoint, keys and
+metadata. The token endpoint answers RFC 6749 JSON (`application/json;charset=UTF-8`, as in the
+RFC's examples), never problem+json, and forbids caching of what it answers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from app.auth import issuer
+from app.auth.dependencies import AUTH_ERRORS, PublicAccess, require
+from app.auth.schemas import JWKSOut, MeOut, OAuthErrorOut, ServerMetadataOut, TokenOut
+from app.auth.scopes import Principal
+from app.core.errors import PROBLEM_MEDIA_TYPE, problem_for_status
+from app.core.http import cacheable_json
+from app.core.openapi import COMMON_ERRORS, problem_responses
+from app.core.session import SessionDep, SettingsDep
+
+KEYS_MAX_AGE_SECONDS = 60
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class OAuthJSONResponse(JSONResponse):
+    media_type = "application/json;charset=UTF-8"
+
+
+me_router = APIRouter(tags=["Access"], responses={**COMMON_ERRORS, **AUTH_ERRORS})
+
+
+@me_router.get("/me", response_model=MeOut)
+async def get_me(principal: Annotated[Principal, require()]) -> MeOut:
+    """Who the token says the caller is: any valid token may ask."""
+    return MeOut(
+        subject=principal.subject,
+        client_id=principal.client_id,
+        role=principal.role,
+        scopes=sorted(principal.scopes),
+    )
+
+
+issuer_router = APIRouter(tags=["Access"], dependencies=[PublicAccess])
+
+
+def _problems_beside_oauth_json(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """Problem responses of the token endpoint, whose own media type is RFC 6749's JSON."""
+    return {
+        status: {
+            "description": problem_for_status(status).title,
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }
+
+
+_TOKEN_REQUEST_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            issuer.FORM_MEDIA_TYPE: {
+                "schema": issuer.TokenRequestSchema,
+            }
+        },
+    }
+}
+
+
+@issuer_router.post(
+    issuer.TOKEN_PATH,
+    response_model=TokenOut,
+    response_class=OAuthJSONResponse,
+    responses={
+        400: {"model": OAuthErrorOut, "description": "RFC 6749 §5.2 error"},
+        401: {"model": OAuthErrorOut, "description": "invalid_client"},
+        **_problems_beside_oauth_json(404, 413, 500),
+    },
+    openapi_extra=_TOKEN_REQUEST_BODY,
+)
+async def issue_access_token(
+    request: Request, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """The client credentials grant: a short-lived RFC 9068 access token (embedded mode only).
+
+    Authenticate with HTTP Basic (client_secret_basic) or with client_id and client_secret in the
+    form (client_secret_post)."""
+    try:
+        token = await issuer.issue_token(
+            session,
+            settings,
+            content_type=request.headers.get("content-type", ""),
+            body=await request.body(),
+            authorization=request.headers.get("authorization"),
+        )
+    except issuer.OAuthError as error:
+        return OAuthJSONResponse(
+            error.body(), status_code=error.status, headers={**NO_STORE, **error.headers()}
+        )
+    return OAuthJSONResponse(token.model_dump(), headers=NO_STORE)
+
+
+@issuer_router.get(
+    issuer.JWKS_PATH,
+    response_model=JWKSOut,
+    responses={**COMMON_ERRORS, **problem_responses(404)},
+)
+async def get_jwks(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    """The public keys that verify this service's tokens (current and recently retired)."""
+    keys = await issuer.published_jwks(session, settings)
+    return cacheable_json(request, keys, max_age=KEYS_MAX_AGE_SECONDS)
+
+
+@issuer_router.get(
+    issuer.METADATA_PATH,
+    response_model=ServerMetadataOut,
+    responses={**COMMON_ERRORS, **problem_responses(404)},
+)
+async def get_authorization_server_metadata(request: Request, settings: SettingsDep) -> Response:
+    """RFC 8414 metadata of the embedded issuer."""
+    metadata = issuer.server_metadata(settings)
+    return cacheable_json(request, metadata, max_age=KEYS_MAX_AGE_SECONDS)

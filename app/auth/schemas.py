@@ -1,0 +1,87 @@
+"""What the access layer answers: the caller, tokens, token errors, keys and server metadata."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.auth.scopes import Role, Scope
+
+
+class MeOut(BaseModel):
+    """Who the token says the caller is."""
+
+    subject: str = Field(description="The token's subject (`sub`).")
+    client_id: str | None = Field(description="The OAuth client the token was issued to.")
+    role: Role | None = Field(description="The caller's role, when the token names one.")
+    scopes: list[Scope] = Field(description="The scopes the token grants, sorted.")
+
+
+class TokenRequest(BaseModel):
+    """The form fields of a token request (application/x-www-form-urlencoded)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    grant_type: Literal["client_credentials"]
+    scope: str | None = Field(
+        default=None,
+        max_length=512,
+        description="Space-separated scopes; omitted means every scope of the client's role.",
+    )
+    client_id: str | None = Field(
+        default=None, max_length=64, description="With client_secret_post only."
+    )
+    client_secret: str | None = Field(
+        default=None, max_length=256, description="With client_secret_post only."
+    )
+
+
+class TokenOut(BaseModel):
+    """A successful token response (RFC 6749 §5.1)."""
+
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105
+    expires_in: int = Field(description="Seconds the token lives.")
+    scope: str = Field(description="The granted scopes, space-separated.")
+
+
+class OAuthErrorOut(BaseModel):
+    """A token endpoint error (RFC 6749 §5.2): the token endpoint does not speak problem+json."""
+
+    error: Literal[
+        "invalid_request",
+        "invalid_client",
+        "invalid_grant",
+        "unauthorized_client",
+        "unsupported_grant_type",
+        "invalid_scope",
+    ]
+    error_description: str | None = None
+
+
+class JWKOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    kty: str
+    kid: str
+    use: str
+    alg: str
+
+
+class JWKSOut(BaseModel):
+    """The public keys that verify this service's tokens (RFC 7517)."""
+
+    keys: list[JWKOut]
+
+
+class ServerMetadataOut(BaseModel):
+    """Authorization server metadata (RFC 8414)."""
+
+    issuer: str
+    token_endpoint: str
+    jwks_uri: str
+    grant_types_supported: list[str]
+    token_endpoint_auth_methods_supported: list[str]
+    scopes_supported: list[str]
+    response_types_supported: list[str]

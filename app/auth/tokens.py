@@ -1,0 +1,296 @@
+"""Access tokens: signing them (embedded mode) and validating them (both modes, one path).
+
+A token is a JWT access token (RFC 9068) signed with an asymmetric key. Validation, whatever the
+mode, goes through `TokenValidator.validate`; the modes differ only in where the public keys come
+from (`KeySource`: the database, or the identity provider's JWKS URL) and in the claims policy.
+
+Checks, in order, each failure a 401 `invalid_token`:
+1. The token is a compact JWS of bounded length whose header names an algorithm on the pinned
+   list (never `none`, never an HMAC algorithm) and a `kid`.
+2. The `kid` names a known key whose type fits the algorithm (an RSA algorithm needs an RSA key,
+   ES256 a P-256 key; a key that declares `alg` or `use` must agree).
+3. The signature verifies with that key alone.
+4. The `typ` header is accepted by the policy.
+5. `iss` and `aud` equal the configured issuer and audience (`aud` may be a list holding it);
+   `exp` is required and not past; `nbf` not in the future and `iat` not in the future, each
+   with `clock_leeway_seconds` of tolerance.
+
+Claims policy (see docs/auth.md):
+- `typ`: embedded tokens must say `at+jwt` (RFC 9068). External tokens may say `at+jwt`,
+  `application/at+jwt` or `JWT`, or nothing: several identity providers mint access tokens
+  without RFC 9068's type. Any other type (an ID token's `id+jwt`, a logout token...) is refused.
+- Scopes: the `scope` claim (a space-separated string, RFC 9068) and the `scp` claim (a list, or a
+  space-separated string) are both read; names this service does not define are ignored.
+- Role: the `role` claim, when it names a role of this service. A role caps the scopes: a token
+  never grants a scope its role lacks, whatever the identity provider put in it.
+- Client: `client_id` (RFC 9068), else `azp`, `appid` or `cid`. Subject: `sub`, else the client.
+- Embedded tokens must carry `sub`, `client_id`, `iat` and `jti` as RFC 9068 requires; external
+  tokens need only `iss`, `aud` and `exp` besides a subject or client.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from joserfc import jws, jwt
+from joserfc.errors import (
+    ClaimError,
+    ExpiredTokenError,
+    JoseError,
+    MissingClaimError,
+)
+from joserfc.jwk import ECKey, RSAKey
+from pydantic import SecretStr
+
+from app.auth.keys import SIGNING_ALGORITHM, private_key_of, public_key_of, published_key
+from app.auth.scopes import ROLE_SCOPES, Principal, Role, Scope
+from app.core.config import Settings
+from app.core.db import Database
+from app.core.errors import Unauthorized
+from app.models.auth import OAuthClient, SigningKey
+
+REALM = "ippc"
+ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 (a media type)
+MAX_TOKEN_LENGTH = 8192
+
+PublicKey = ECKey | RSAKey
+
+_CURVES = {"ES256": "P-256", "ES384": "P-384"}
+_RSA_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
+
+
+def bearer_challenge(**params: str) -> str:
+    """A `WWW-Authenticate: Bearer` value (RFC 6750 §3)."""
+    parts = [f'realm="{REALM}"'] + [f'{name}="{value}"' for name, value in params.items()]
+    return "Bearer " + ", ".join(parts)
+
+
+class InvalidToken(Unauthorized):
+    """A token was presented but cannot be accepted (RFC 6750 `invalid_token`)."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(
+            f"The access token is not valid: {description}",
+            headers={
+                "WWW-Authenticate": bearer_challenge(
+                    error="invalid_token", error_description=description
+                )
+            },
+        )
+
+
+class KeySource(Protocol):
+    """Where the public keys that verify tokens come from."""
+
+    async def key_for(self, kid: str) -> PublicKey | None: ...
+
+
+@dataclass(frozen=True)
+class ClaimsPolicy:
+    algorithms: frozenset[str]
+    accepted_types: frozenset[str | None]
+    required_claims: frozenset[str]
+
+
+EMBEDDED_POLICY = ClaimsPolicy(
+    algorithms=frozenset({SIGNING_ALGORITHM}),
+    accepted_types=frozenset({"at+jwt", "application/at+jwt"}),
+    required_claims=frozenset({"iss", "aud", "exp", "iat", "sub", "client_id", "jti"}),
+)
+EXTERNAL_POLICY = ClaimsPolicy(
+    algorithms=frozenset({"RS256", "PS256", "ES256"}),
+    accepted_types=frozenset({"at+jwt", "application/at+jwt", "jwt", None}),
+    required_claims=frozenset({"iss", "aud", "exp"}),
+)
+
+
+def key_fits(key: PublicKey, algorithm: str) -> bool:
+    """Whether `key` may verify a signature made with `algorithm`."""
+    if algorithm in _RSA_ALGORITHMS:
+        fits = isinstance(key, RSAKey)
+    elif algorithm in _CURVES:
+        fits = isinstance(key, ECKey) and key.curve_name == _CURVES[algorithm]
+    else:
+        fits = False
+    declared_alg = key.get("alg")
+    declared_use = key.get("use")
+    return fits and declared_alg in (None, algorithm) and declared_use in (None, "sig")
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return value.split()
+    if isinstance(value, list):
+        return [item for item in value if isinstance(item, str)]
+    return []
+
+
+def scopes_of(claims: dict[str, Any]) -> frozenset[Scope]:
+    names = set(_strings(claims.get("scope"))) | set(_strings(claims.get("scp")))
+    known = {scope.value for scope in Scope}
+    return frozenset(Scope(name) for name in names if name in known)
+
+
+def role_of(claims: dict[str, Any]) -> Role | None:
+    value = claims.get("role")
+    if isinstance(value, str) and value in {role.value for role in Role}:
+        return Role(value)
+    return None
+
+
+def client_id_of(claims: dict[str, Any]) -> str | None:
+    for name in ("client_id", "azp", "appid", "cid"):
+        value = claims.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def principal_from(claims: dict[str, Any]) -> Principal:
+    client_id = client_id_of(claims)
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject:
+        subject = client_id
+    if not subject:
+        raise InvalidToken("it names neither a subject nor a client.")
+    role = role_of(claims)
+    scopes = scopes_of(claims)
+    if role is not None:
+        scopes &= ROLE_SCOPES[role]
+    return Principal(subject=subject, client_id=client_id, role=role, scopes=scopes)
+
+
+def _claims_message(error: JoseError) -> str:
+    if isinstance(error, ExpiredTokenError):
+        return "it has expired."
+    if isinstance(error, MissingClaimError):
+        return f"a required claim is missing ({error.description})."
+    if isinstance(error, ClaimError):
+        if error.claim == "nbf":
+            return "it is not valid yet."
+        if error.claim == "iat":
+            return "it was issued in the future."
+        return f"its {error.claim} claim is not accepted."
+    return "its claims are not accepted."
+
+
+class TokenValidator:
+    """Validates bearer tokens and says who presented them."""
+
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        leeway_seconds: int,
+        keys: KeySource,
+        policy: ClaimsPolicy,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.issuer = issuer
+        self.audience = audience
+        self.leeway_seconds = leeway_seconds
+        self.keys = keys
+        self.policy = policy
+        self.clock = clock
+
+    async def validate(self, token: str) -> Principal:
+        header = self._header(token)
+        algorithm = header.get("alg")
+        if not isinstance(algorithm, str) or algorithm not in self.policy.algorithms:
+            raise InvalidToken("its signing algorithm is not accepted.")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid or len(kid) > 256:
+            raise InvalidToken("it does not name its signing key (kid).")
+        key = await self.keys.key_for(kid)
+        if key is None:
+            raise InvalidToken("its signing key is unknown.")
+        if not key_fits(key, algorithm):
+            raise InvalidToken("its signing key does not fit its algorithm.")
+        try:
+            decoded = jwt.decode(token, key, algorithms=[algorithm])
+        except JoseError as error:
+            raise InvalidToken("its signature does not verify.") from error
+        typ = decoded.header.get("typ")
+        if (typ.lower() if isinstance(typ, str) else typ) not in self.policy.accepted_types:
+            raise InvalidToken("its type (typ) is not an access token's.")
+        self._check_claims(decoded.claims)
+        return principal_from(decoded.claims)
+
+    @staticmethod
+    def _header(token: str) -> dict[str, Any]:
+        if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
+            raise InvalidToken("it is not a signed JWT.")
+        try:
+            header = dict(jws.extract_compact(token.encode("ascii")).headers())
+        except (JoseError, ValueError, UnicodeError) as error:
+            raise InvalidToken("it is not a signed JWT.") from error
+        return header
+
+    def _check_claims(self, claims: dict[str, Any]) -> None:
+        options: dict[str, Any] = {
+            name: {"essential": True} for name in self.policy.required_claims
+        }
+        options["iss"] = {"essential": True, "value": self.issuer}
+        options["aud"] = {"essential": True, "value": self.audience}
+        registry = jwt.JWTClaimsRegistry(
+            now=int(self.clock()), leeway=self.leeway_seconds, **options
+        )
+        try:
+            registry.validate(claims)
+        except JoseError as error:
+            raise InvalidToken(_claims_message(error)) from error
+
+
+class DatabaseKeys:
+    """The embedded issuer's published keys, read from the database and kept once read.
+
+    A key's material never changes under its `kid`, so a key once read is kept for the life of
+    the process; a token signed by a key that has since been retired still expires on time.
+    An unknown `kid` is looked up again each time (a new key made by another instance).
+    """
+
+    def __init__(self, database: Database, settings: Settings) -> None:
+        self.database = database
+        self.settings = settings
+        self._keys: dict[str, PublicKey] = {}
+
+    async def key_for(self, kid: str) -> PublicKey | None:
+        key = self._keys.get(kid)
+        if key is None:
+            async with self.database.session(write=False) as session:
+                row = await published_key(session, self.settings, kid)
+            if row is not None:
+                key = self._keys[kid] = public_key_of(row)
+        return key
+
+
+def sign_access_token(
+    *,
+    key: SigningKey,
+    key_secret: SecretStr | None,
+    settings: Settings,
+    client: OAuthClient,
+    scopes: Iterable[Scope],
+    now: int | None = None,
+) -> str:
+    """An RFC 9068 access token for `client`, living `access_token_ttl_seconds`."""
+    issued_at = int(time.time()) if now is None else now
+    claims = {
+        "iss": settings.issuer,
+        "sub": str(client.id),
+        "aud": settings.audience,
+        "exp": issued_at + settings.access_token_ttl_seconds,
+        "iat": issued_at,
+        "nbf": issued_at,
+        "jti": secrets.token_urlsafe(16),
+        "client_id": str(client.id),
+        "scope": " ".join(sorted(scope.value for scope in scopes)),
+        "role": client.role,
+    }
+    header = {"alg": key.alg, "typ": ACCESS_TOKEN_TYPE, "kid": key.kid}
+    return jwt.encode(header, claims, private_key_of(key, key_secret), algorithms=[key.alg])
