@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from app.audit.router import router as audit_router
 from app.auth.issuer import TOKEN_PATH
 from app.auth.router import issuer_router, me_router
 from app.ops.router import router as ops_router
@@ -12,6 +13,7 @@ from app.strategic_objectives.router import router as strategic_objectives_route
 v1 = APIRouter(prefix="/v1")
 v1.include_router(me_router)
 v1.include_router(strategic_objectives_router)
+v1.include_router(audit_router)
 
 # Paths open to any origin (CORS `*`): the public transparency API, public reference data, and
 # the embedded issuer's published keys and metadata.

@@ -1,10 +1,12 @@
 """Database tables only. Importing this package registers every table on `SQLModel.metadata`."""
 
+from app.models.audit import AuditEvent
 from app.models.auth import OAuthClient, SigningKey
 from app.models.base import StoredResource
 from app.models.reference import StrategicObjective
 
 __all__ = [
+    "AuditEvent",
     "OAuthClient",
     "SigningKey",
     "StoredResource",

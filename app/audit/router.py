@@ -1,0 +1,108 @@
+"""`/v1/audit-events`: the audit trail and change feed (scope audit:read). Read-only."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import StringConstraints
+
+from app.audit import service
+from app.audit.schemas import AuditEventOut
+from app.auth.dependencies import AUTH_ERRORS, require
+from app.auth.scopes import Principal, Scope
+from app.core.http import JSON_MEDIA_TYPE
+from app.core.openapi import COMMON_ERRORS, QUERY_ERRORS, problem_responses
+from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, next_link
+from app.core.params import QueryDatetime
+from app.core.preconditions import none_match
+from app.core.serialization import dump_json
+from app.core.session import SessionDep
+from app.models.audit import RESOURCE_ID_MAX_LENGTH, RESOURCE_TYPE_MAX_LENGTH, SUBJECT_MAX_LENGTH
+
+# Text without NUL characters, which PostgreSQL cannot store or compare.
+_NO_NUL = r"^[^\x00]+$"
+ResourceType = Annotated[
+    str, StringConstraints(min_length=1, max_length=RESOURCE_TYPE_MAX_LENGTH, pattern=_NO_NUL)
+]
+AuditReader = Annotated[Principal, require(Scope.audit_read)]
+
+router = APIRouter(
+    prefix="/audit-events", tags=["Audit events"], responses={**COMMON_ERRORS, **AUTH_ERRORS}
+)
+
+
+def _json(content: AuditEventOut | Page[AuditEventOut], headers: dict[str, str]) -> Response:
+    body = dump_json(content.model_dump(mode="json"))
+    return Response(body, media_type=JSON_MEDIA_TYPE, headers=headers)
+
+
+@router.get("", response_model=Page[AuditEventOut], responses=QUERY_ERRORS)
+async def list_audit_events(
+    request: Request,
+    session: SessionDep,
+    principal: AuditReader,
+    resource_type: Annotated[
+        list[ResourceType], Query(default_factory=list, description="Repeat for several.")
+    ],
+    resource_id: Annotated[
+        str | None, Query(min_length=1, max_length=RESOURCE_ID_MAX_LENGTH, pattern=_NO_NUL)
+    ] = None,
+    actor: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=SUBJECT_MAX_LENGTH,
+            pattern=_NO_NUL,
+            description="The subject of the actor.",
+        ),
+    ] = None,
+    occurred_at_from: Annotated[QueryDatetime | None, Query(description="Inclusive.")] = None,
+    occurred_at_to: Annotated[QueryDatetime | None, Query(description="Inclusive.")] = None,
+    after_id: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=service.MAX_EVENT_ID,
+            description="Only events after this one: a follower's position in the change feed.",
+        ),
+    ] = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> Response:
+    """Audit events in the order they committed (ascending `id`): the change feed.
+
+    A follower keeps the `id` of the last event it processed and asks for `after_id=<id>`;
+    see docs/audit.md."""
+    page = await service.list_events(
+        session,
+        principal,
+        resource_types=resource_type,
+        resource_id=resource_id,
+        actor=actor,
+        occurred_from=occurred_at_from,
+        occurred_to=occurred_at_to,
+        after_id=after_id,
+        limit=limit,
+        cursor=cursor,
+    )
+    return _json(page, next_link(request.url, page.next_cursor))
+
+
+@router.get(
+    "/{event_id}",
+    response_model=AuditEventOut,
+    responses={**QUERY_ERRORS, **problem_responses(404), 304: {"description": "Not modified."}},
+)
+async def get_audit_event(
+    request: Request,
+    session: SessionDep,
+    principal: AuditReader,
+    event_id: Annotated[int, Path(ge=1, le=service.MAX_EVENT_ID)],
+) -> Response:
+    """One audit event. Events never change: its ETag is fixed and answers 304 when matched."""
+    event = await service.get_event(session, principal, event_id)
+    etag = f'"audit-event-{event.id}"'
+    if none_match(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers={"ETag": etag})
+    return _json(event, {"ETag": etag})
