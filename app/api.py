@@ -8,11 +8,13 @@ from app.audit.router import router as audit_router
 from app.auth.issuer import TOKEN_PATH
 from app.auth.router import issuer_router, me_router
 from app.ops.router import router as ops_router
+from app.organizations.router import router as organizations_router
 from app.strategic_objectives.router import router as strategic_objectives_router
 
 v1 = APIRouter(prefix="/v1")
 v1.include_router(me_router)
 v1.include_router(strategic_objectives_router)
+v1.include_router(organizations_router)
 v1.include_router(audit_router)
 
 # Paths open to any origin (CORS `*`): the public transparency API, public reference data, and

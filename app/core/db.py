@@ -141,18 +141,20 @@ class Database:
         self.url = url
         self.engine = create_engine(url, **engine_kwargs)
         self.dialect = self.engine.dialect.name
-        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Same pool; connections from it begin their transactions marked as writing.
+        self._writers = async_sessionmaker(
+            self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
+        )
 
     @asynccontextmanager
     async def session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
         """A session whose transaction is marked as reading or writing.
 
-        On SQLite a writing transaction begins with BEGIN IMMEDIATE; PostgreSQL needs no mark.
-        The caller commits; leaving the block without a commit rolls back.
+        The transaction begins at the session's first statement; on SQLite a writing one begins
+        with BEGIN IMMEDIATE. The caller commits; leaving the block without a commit rolls back.
         """
-        async with self._sessions() as session:
-            if write:
-                await session.connection(execution_options={WRITE_OPTION: True})
+        async with (self._writers if write else self._readers)() as session:
             yield session
 
     async def dispose(self) -> None:

@@ -16,8 +16,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError, ResponseValidationError
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
+from starlette.routing import compile_path
 
 logger = logging.getLogger("app.errors")
 
@@ -299,15 +301,28 @@ async def _on_validation_error(_request: Request, exc: Exception) -> Response:
     return problem_response(VALIDATION, detail, errors=errors)
 
 
-async def _on_http_error(_request: Request, exc: Exception) -> Response:
+def _allowed_methods(request: Request) -> str:
+    """Every method of every route at this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for context in iter_route_contexts(request.app.routes):
+        if context.path_format and context.methods:
+            pattern, _, _ = compile_path(context.path_format)
+            if pattern.match(request.url.path):
+                methods.update(context.methods)
+    return ", ".join(sorted(methods))
+
+
+async def _on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     kind = problem_for_status(exc.status_code)
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != kind.title else None
+    headers = dict(exc.headers or {})
     if kind is NOT_FOUND:
         detail = None
     if kind is METHOD_NOT_ALLOWED:
         detail = "This method is not supported here; see the Allow header."
-    return problem_response(kind, detail, headers=exc.headers)
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+    return problem_response(kind, detail, headers=headers)
 
 
 async def _on_domain_error(_request: Request, exc: Exception) -> Response:

@@ -7,9 +7,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi.encoders import jsonable_encoder
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.core.preconditions import none_match
 from app.core.serialization import dump_json
 
 JSON_MEDIA_TYPE = "application/json"
@@ -18,17 +20,6 @@ JSON_MEDIA_TYPE = "application/json"
 def body_etag(body: bytes) -> str:
     """A strong ETag: the same bytes always give the same tag, other bytes another one."""
     return '"' + hashlib.sha256(body).hexdigest()[:40] + '"'
-
-
-def _matches_any(if_none_match: str, etag: str) -> bool:
-    """RFC 9110 §13.1.2: weak comparison, `*` matching any current representation."""
-    if if_none_match.strip() == "*":
-        return True
-    bare = etag.removeprefix("W/")
-    for candidate in if_none_match.split(","):
-        if candidate.strip().removeprefix("W/") == bare:
-            return True
-    return False
 
 
 def cacheable_json(
@@ -47,8 +38,7 @@ def cacheable_json(
         "Cache-Control": f"public, max-age={max_age}",
         "Vary": "Accept",
     }
-    if_none_match = request.headers.get("if-none-match")
-    if if_none_match and _matches_any(if_none_match, etag):
+    if none_match(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type=JSON_MEDIA_TYPE, headers=headers)
 
@@ -56,3 +46,23 @@ def cacheable_json(
 NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
     304: {"description": "Not modified: the ETag in If-None-Match is still current."}
 }
+
+
+def json_response(
+    content: BaseModel, *, status_code: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    """A model serialized once, straight to bytes."""
+    return Response(
+        content.model_dump_json().encode(),
+        status_code=status_code,
+        media_type=JSON_MEDIA_TYPE,
+        headers=dict(headers or {}),
+    )
+
+
+def conditional_json(content: BaseModel, *, etag: str, if_none_match: str | None) -> Response:
+    """A private resource with its ETag; 304 when the caller's copy is current."""
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if none_match(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    return json_response(content, headers=headers)

@@ -12,7 +12,7 @@ import base64
 import binascii
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
@@ -61,6 +61,13 @@ class SortKey:
     column: ColumnElement[Any]
     descending: bool = False
 
+    def value_of(self, row: Any) -> Any:
+        """This key's value in a result row (selected columns) or a mapped object."""
+        mapping = getattr(row, "_mapping", None)
+        if mapping is not None:
+            return mapping[self.column]
+        return getattr(row, str(self.column.key))
+
 
 def _plain(value: Any) -> Any:
     if isinstance(value, uuid.UUID):
@@ -88,24 +95,26 @@ def _revive(value: Any, column: ColumnElement[Any]) -> Any:
     return value
 
 
-def encode_cursor(values: Sequence[Any]) -> str:
-    raw = json.dumps([_plain(value) for value in values], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def encode_cursor(values: Sequence[Any], sort: str = "") -> str:
+    raw = json.dumps([sort, *(_plain(value) for value in values)], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
 def _invalid_cursor() -> ValidationFailed:
     return ValidationFailed(
-        "The cursor is not one this list gave out.",
+        "The cursor is not one this list gave out (for this sort order).",
         [FieldError("Invalid cursor: use the next_cursor of a page", parameter="cursor")],
     )
 
 
-def decode_cursor(cursor: str, keys: Sequence[SortKey]) -> list[Any]:
+def decode_cursor(cursor: str, keys: Sequence[SortKey], sort: str = "") -> list[Any]:
+    """The sort values in a cursor; a cursor made for another sort order is refused."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        values = json.loads(raw)
-        if not isinstance(values, list) or len(values) != len(keys):
+        decoded = json.loads(raw)
+        if not isinstance(decoded, list) or len(decoded) != len(keys) + 1 or decoded[0] != sort:
             raise _invalid_cursor()
+        values = decoded[1:]
         return [_revive(value, key.column) for value, key in zip(values, keys, strict=True)]
     except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
         raise _invalid_cursor() from exc
@@ -122,20 +131,58 @@ def _after(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool
     return or_(*clauses)
 
 
-def keyset(stmt: SelectT, keys: Sequence[SortKey], limit: int, cursor: str | None) -> SelectT:
-    """Order, filter and limit a statement for one page (one row more: do more follow?)."""
-    if cursor:
-        stmt = stmt.where(_after(keys, decode_cursor(cursor, keys)))
-    ordering = [key.column.desc() if key.descending else key.column.asc() for key in keys]
-    return stmt.order_by(*ordering).limit(limit + 1)
+@dataclass(frozen=True)
+class Ordering:
+    """A list's order: its `sort` token and its keys, the last of which is unique."""
+
+    keys: tuple[SortKey, ...]
+    token: str = ""
+
+    def order(self, stmt: SelectT) -> SelectT:
+        return stmt.order_by(
+            *(key.column.desc() if key.descending else key.column.asc() for key in self.keys)
+        )
+
+    def page(self, stmt: SelectT, limit: int, cursor: str | None) -> SelectT:
+        """Order, filter and limit a statement for one page (one row more: do more follow?)."""
+        if cursor:
+            stmt = stmt.where(_after(self.keys, decode_cursor(cursor, self.keys, self.token)))
+        return self.order(stmt).limit(limit + 1)
+
+    def split(self, rows: Sequence[T], limit: int) -> tuple[list[T], str | None]:
+        """The page's rows and the cursor of the next page (None on the last)."""
+        items = list(rows[:limit])
+        if len(rows) > limit and items:
+            values = [key.value_of(items[-1]) for key in self.keys]
+            return items, encode_cursor(values, self.token)
+        return items, None
 
 
-def split_page(rows: Sequence[T], limit: int, cursor_of: Any) -> tuple[list[T], str | None]:
-    """The page's rows and the cursor of the next page (None on the last)."""
-    items = list(rows[:limit])
-    if len(rows) > limit and items:
-        return items, encode_cursor(cursor_of(items[-1]))
-    return items, None
+@dataclass(frozen=True)
+class SortOptions:
+    """The whitelisted `sort` values of a list: field names, `-field` for descending."""
+
+    fields: Mapping[str, ColumnElement[Any]]
+    tiebreaker: ColumnElement[Any]
+    default: str
+
+    def parse(self, sort: str | None) -> Ordering:
+        token = sort or self.default
+        name = token.removeprefix("-")
+        column = self.fields.get(name)
+        if column is None:
+            allowed = ", ".join(sorted(self.fields))
+            detail = f"Sort by one of: {allowed} (prefix - for descending)"
+            raise ValidationFailed(
+                "This list cannot be sorted that way.", [FieldError(detail, parameter="sort")]
+            )
+        descending = token.startswith("-")
+        keys = (SortKey(column, descending), SortKey(self.tiebreaker, descending))
+        return Ordering(keys, token)
+
+    def description(self) -> str:
+        names = ", ".join(f"`{name}`" for name in sorted(self.fields))
+        return f"Sort by {names}; prefix `-` for descending. Default `{self.default}`."
 
 
 def next_link(url: URL, next_cursor: str | None) -> dict[str, str]:

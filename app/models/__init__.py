@@ -3,11 +3,15 @@
 from app.models.audit import AuditEvent
 from app.models.auth import OAuthClient, SigningKey
 from app.models.base import StoredResource
+from app.models.idempotency import IdempotencyRecord
+from app.models.organizations import Organization
 from app.models.reference import StrategicObjective
 
 __all__ = [
     "AuditEvent",
+    "IdempotencyRecord",
     "OAuthClient",
+    "Organization",
     "SigningKey",
     "StoredResource",
     "StrategicObjective",

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import column_of
 from app.core.errors import NotFound
-from app.core.pagination import Page, SortKey, keyset, split_page
+from app.core.pagination import Ordering, Page, SortKey
 from app.models import StrategicObjective
 from app.strategic_objectives.schemas import Framework, StrategicObjectiveOut
 
@@ -19,7 +19,7 @@ _COLUMNS = (
     column_of(StrategicObjective.letter),
     column_of(StrategicObjective.title),
 )
-_ORDER = (SortKey(column_of(StrategicObjective.code)),)
+_ORDER = Ordering((SortKey(column_of(StrategicObjective.code)),))
 
 
 async def list_objectives(
@@ -34,8 +34,8 @@ async def list_objectives(
         stmt = stmt.where(
             column_of(StrategicObjective.framework).in_([f.value for f in frameworks])
         )
-    rows = (await session.execute(keyset(stmt, _ORDER, limit, cursor))).all()
-    items, next_cursor = split_page(rows, limit, lambda row: [row.code])
+    rows = (await session.execute(_ORDER.page(stmt, limit, cursor))).all()
+    items, next_cursor = _ORDER.split(rows, limit)
     return Page[StrategicObjectiveOut](
         items=[StrategicObjectiveOut.model_validate(row) for row in items],
         next_cursor=next_cursor,

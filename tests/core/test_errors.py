@@ -169,3 +169,10 @@ async def test_problem_types_are_documented(probe_client: httpx.AsyncClient) -> 
     assert response.status_code == 200
     assert response.json()["status"] == 422
     assert_problem(await probe_client.get("/problems/no-such-thing"), 404, "not-found")
+
+
+async def test_405_lists_every_method_of_the_path(probe_client: httpx.AsyncClient) -> None:
+    """Starlette names only the first matching route's methods; the path has two routes."""
+    response = await probe_client.put("/v1/organizations")
+    assert_problem(response, 405, "method-not-allowed")
+    assert response.headers["allow"] == "GET, POST"

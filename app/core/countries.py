@@ -1,0 +1,56 @@
+"""ISO 3166-1 alpha-2 country codes (the officially assigned ones)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BeforeValidator
+
+_CODES = """
+    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ
+    BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ
+    CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ
+    DE DJ DK DM DO DZ
+    EC EE EG EH ER ES ET
+    FI FJ FK FM FO FR
+    GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY
+    HK HM HN HR HT HU
+    ID IE IL IM IN IO IQ IR IS IT
+    JE JM JO JP
+    KE KG KH KI KM KN KP KR KW KY KZ
+    LA LB LC LI LK LR LS LT LU LV LY
+    MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ
+    NA NC NE NF NG NI NL NO NP NR NU NZ
+    OM
+    PA PE PF PG PH PK PL PM PN PR PS PT PW PY
+    QA
+    RE RO RS RU RW
+    SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ
+    TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ
+    UA UG UM US UY UZ
+    VA VC VE VG VI VN VU
+    WF WS
+    YE YT
+    ZA ZM ZW
+"""
+
+ISO_3166_ALPHA_2: frozenset[str] = frozenset(_CODES.split())
+
+
+def is_country(code: str) -> bool:
+    return code in ISO_3166_ALPHA_2
+
+
+# As a type, so that the contract lists the codes (an enum of strings).
+_CountryEnum = StrEnum("CountryCode", {code: code for code in sorted(ISO_3166_ALPHA_2)})  # type: ignore[misc]
+
+
+def _known(value: object) -> object:
+    """One short message for an unknown code, rather than the list of all 249."""
+    if not isinstance(value, str) or not is_country(value):
+        raise ValueError("Not an ISO 3166-1 alpha-2 country code (upper case)")
+    return value
+
+
+CountryCode = Annotated[_CountryEnum, BeforeValidator(_known)]

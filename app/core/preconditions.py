@@ -1,0 +1,68 @@
+"""Conditional requests on stored resources (RFC 9110 §13): strong ETags from `id` and
+`version`, `If-None-Match` on reads (304), `If-Match` on writes (428 without it, 412 when stale).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Header
+
+from app.core.errors import PreconditionFailed, PreconditionRequired
+
+
+def resource_etag(resource_id: uuid.UUID, version: int) -> str:
+    """A strong ETag: it changes with every change of the resource (its version rises)."""
+    return f'"{resource_id.hex}-{version}"'
+
+
+def _tags(header: str) -> list[str]:
+    return [tag.strip() for tag in header.split(",") if tag.strip()]
+
+
+def none_match(if_none_match: str | None, etag: str) -> bool:
+    """Whether `If-None-Match` matches (then a GET answers 304). Weak comparison."""
+    if not if_none_match:
+        return False
+    bare = etag.removeprefix("W/")
+    return any(tag == "*" or tag.removeprefix("W/") == bare for tag in _tags(if_none_match))
+
+
+def check_if_match(if_match: str | None, etag: str, *, required: bool) -> None:
+    """Refuse a write whose `If-Match` does not match the current ETag (strong comparison).
+
+    Without the header: 428 when `required` (PATCH, DELETE), else the write goes ahead.
+    """
+    if if_match is None or not if_match.strip():
+        if required:
+            raise PreconditionRequired(
+                "Send If-Match with the ETag you last read (or *) to change this resource."
+            )
+        return
+    tags = _tags(if_match)
+    if "*" in tags:
+        return
+    if etag not in tags:  # a weak tag (W/...) never matches strongly
+        raise PreconditionFailed(
+            "The resource has changed since you read it: read it again, then retry."
+        )
+
+
+def stale_if_match(if_match: str | None) -> bool:
+    """Whether the caller named a specific version (so losing a race means its tag is stale)."""
+    return bool(if_match) and "*" not in _tags(if_match or "")
+
+
+IfMatchHeader = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        max_length=1000,
+        description="The ETag you last read (or `*`): the change applies only if it is current.",
+    ),
+]
+IfNoneMatchHeader = Annotated[
+    str | None,
+    Header(alias="If-None-Match", max_length=1000, description="Answer 304 if still current."),
+]

@@ -1,0 +1,211 @@
+"""`/v1/organizations`: the organizations the IPPC deals with."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
+
+from app.auth.dependencies import AUTH_ERRORS, require
+from app.auth.scopes import Principal, Scope
+from app.core.countries import CountryCode
+from app.core.csv_export import CSV_MEDIA_TYPE, CsvColumn, csv_response, wants_csv
+from app.core.http import NOT_MODIFIED, conditional_json, json_response
+from app.core.idempotency import Idempotency, idempotent
+from app.core.openapi import BODY_ERRORS, COMMON_ERRORS, QUERY_ERRORS, problem_responses
+from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, next_link
+from app.core.params import QueryDatetime
+from app.core.preconditions import IfMatchHeader, IfNoneMatchHeader
+from app.core.session import DatabaseDep, SessionDep
+from app.organizations import service
+from app.organizations.schemas import (
+    ArchivedFilter,
+    Category,
+    GeographicScope,
+    OrganizationCreate,
+    OrganizationDetail,
+    OrganizationOut,
+    OrganizationPatch,
+    OrganizationSort,
+    Sector,
+)
+
+router = APIRouter(
+    prefix="/organizations",
+    tags=["Organizations"],
+    responses={**COMMON_ERRORS, **AUTH_ERRORS},
+)
+
+Reader = Annotated[Principal, require(Scope.registry_read)]
+Writer = Annotated[Principal, require(Scope.registry_write)]
+
+
+def _field(name: str) -> CsvColumn:
+    def value(row: Any) -> Any:
+        return getattr(row[0], name)
+
+    return CsvColumn(name, value)
+
+
+CSV_COLUMNS = [
+    _field(name)
+    for name in (
+        "id",
+        "name",
+        "acronym",
+        "category",
+        "sector",
+        "geographic_scope",
+        "country",
+        "website",
+        "description",
+        "parent_id",
+        "archived",
+        "created_at",
+        "updated_at",
+        "version",
+    )
+]
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}},
+        "description": "A page as JSON, or the whole filtered set as CSV "
+        "(`format=csv` or `Accept: text/csv`).",
+    }
+}
+
+
+def organization_filters(
+    q: Annotated[
+        str | None, Query(max_length=200, description="Name or acronym, any case or accents.")
+    ] = None,
+    category: Annotated[list[Category] | None, Query(description="Repeat for several.")] = None,
+    sector: Annotated[list[Sector] | None, Query()] = None,
+    geographic_scope: Annotated[list[GeographicScope] | None, Query()] = None,
+    country: Annotated[list[CountryCode] | None, Query()] = None,
+    parent_id: Annotated[uuid.UUID | None, Query(description="Branches of this one.")] = None,
+    archived: Annotated[
+        ArchivedFilter, Query(description="`false` (default), `true` (only archived) or `all`.")
+    ] = "false",
+    created_at_from: Annotated[QueryDatetime | None, Query(description="Inclusive.")] = None,
+    created_at_to: Annotated[QueryDatetime | None, Query(description="Inclusive.")] = None,
+    updated_at_from: Annotated[QueryDatetime | None, Query(description="Inclusive.")] = None,
+    updated_at_to: Annotated[QueryDatetime | None, Query(description="Inclusive.")] = None,
+) -> service.OrganizationFilters:
+    return service.OrganizationFilters(
+        q=q,
+        category=category or (),
+        sector=sector or (),
+        geographic_scope=geographic_scope or (),
+        country=[code.value for code in country or ()],
+        parent_id=parent_id,
+        archived=archived,
+        created_at_from=created_at_from,
+        created_at_to=created_at_to,
+        updated_at_from=updated_at_from,
+        updated_at_to=updated_at_to,
+    )
+
+
+Filters = Annotated[service.OrganizationFilters, Depends(organization_filters)]
+SortQuery = Annotated[OrganizationSort | None, Query(description=service.SORTS.description())]
+FormatQuery = Annotated[Literal["json", "csv"] | None, Query(description="`csv`: the whole set.")]
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=OrganizationOut,
+    responses={**BODY_ERRORS, **problem_responses(409)},
+)
+async def create_organization(
+    request: Request,
+    body: OrganizationCreate,
+    idempotency: Annotated[Idempotency, idempotent(require(Scope.registry_write))],
+    session: SessionDep,
+    principal: Writer,
+) -> Response:
+    """Register an organization. The same name (ignoring case and accents) in the same country
+    is refused with 409 naming the existing one."""
+    if idempotency.replay is not None:
+        return idempotency.replay
+    organization = await service.create_organization(session, principal, body)
+    location = request.url_for("get_organization", organization_id=organization.id)
+    headers = {"Location": str(location), "ETag": service.etag(organization)}
+    response = json_response(organization, status_code=201, headers=headers)
+    return await idempotency.keep(session, response)
+
+
+@router.get("", response_model=Page[OrganizationOut], responses={**QUERY_ERRORS, **CSV_RESPONSE})
+async def list_organizations(
+    request: Request,
+    session: SessionDep,
+    database: DatabaseDep,
+    principal: Reader,
+    filters: Filters,
+    sort: SortQuery = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+    format: FormatQuery = None,
+) -> Response:
+    """Organizations, archived ones left out unless asked for."""
+    if wants_csv(format, request.headers.get("accept")):
+        statement = service.export_statement(filters, sort)
+        return csv_response(database, statement, CSV_COLUMNS, "organizations.csv")
+    page = await service.list_organizations(session, filters, sort=sort, limit=limit, cursor=cursor)
+    return json_response(page, headers=next_link(request.url, page.next_cursor))
+
+
+@router.get(
+    "/{organization_id}",
+    response_model=OrganizationDetail,
+    responses={**QUERY_ERRORS, **NOT_MODIFIED, **problem_responses(404)},
+)
+async def get_organization(
+    organization_id: uuid.UUID,
+    session: SessionDep,
+    principal: Reader,
+    if_none_match: IfNoneMatchHeader = None,
+) -> Response:
+    """An organization, with how many records refer to it."""
+    organization = await service.get_organization(session, organization_id)
+    return conditional_json(
+        organization, etag=service.etag(organization), if_none_match=if_none_match
+    )
+
+
+@router.patch(
+    "/{organization_id}",
+    response_model=OrganizationOut,
+    responses={**BODY_ERRORS, **problem_responses(404, 409, 412, 428)},
+)
+async def update_organization(
+    organization_id: uuid.UUID,
+    patch: Annotated[OrganizationPatch, Body(media_type="application/merge-patch+json")],
+    session: SessionDep,
+    principal: Writer,
+    if_match: IfMatchHeader = None,
+) -> Response:
+    """Change an organization (a JSON merge patch; `null` clears a field). Archive it with
+    `{"archived": true}`. Needs `If-Match`."""
+    organization = await service.update_organization(
+        session, principal, organization_id, patch, if_match=if_match
+    )
+    return json_response(organization, headers={"ETag": service.etag(organization)})
+
+
+@router.delete(
+    "/{organization_id}",
+    status_code=204,
+    responses={**QUERY_ERRORS, **problem_responses(404, 409, 412, 428)},
+)
+async def delete_organization(
+    organization_id: uuid.UUID,
+    session: SessionDep,
+    principal: Writer,
+    if_match: IfMatchHeader = None,
+) -> Response:
+    """Delete an organization nothing refers to. Needs `If-Match`."""
+    await service.delete_organization(session, principal, organization_id, if_match=if_match)
+    return Response(status_code=204)

@@ -1,0 +1,133 @@
+"""Organizations as the API takes and shows them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from app.core.countries import CountryCode
+
+
+class Category(StrEnum):
+    nppo = "nppo"
+    rppo = "rppo"
+    un_organization = "un_organization"
+    intergovernmental_organization = "intergovernmental_organization"
+    industry_association = "industry_association"
+    private_company = "private_company"
+    ngo = "ngo"
+    academic_research = "academic_research"
+    foundation_donor = "foundation_donor"
+    other = "other"
+
+
+class Sector(StrEnum):
+    public = "public"
+    private = "private"
+
+
+class GeographicScope(StrEnum):
+    national = "national"
+    regional = "regional"
+    international = "international"
+    global_ = "global"
+
+
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300, pattern=r"\S")
+]
+Acronym = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=r"\S")
+]
+Country = Annotated[
+    CountryCode, Field(description="ISO 3166-1 alpha-2, upper case.", examples=["KE"])
+]
+Website = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, max_length=2048, pattern=r"^https?://[^\s/$.?#][^\s]*$"
+    ),
+    Field(examples=["https://www.example.org"]),
+]
+Description = Annotated[str, StringConstraints(max_length=10_000)]
+
+
+class OrganizationCreate(BaseModel):
+    """A new organization. Only `name` is required; `country` is required for a national one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    acronym: Acronym | None = None
+    category: Category | None = None
+    sector: Sector | None = None
+    geographic_scope: GeographicScope | None = None
+    country: Country | None = None
+    website: Website | None = None
+    description: Description | None = None
+    parent_id: uuid.UUID | None = Field(
+        default=None, description="The headquarters, when this organization is a branch."
+    )
+
+
+class OrganizationPatch(BaseModel):
+    """A JSON merge patch (RFC 7396): the fields given are set, `null` clears a field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    acronym: Acronym | None = None
+    category: Category | None = None
+    sector: Sector | None = None
+    geographic_scope: GeographicScope | None = None
+    country: Country | None = None
+    website: Website | None = None
+    description: Description | None = None
+    parent_id: uuid.UUID | None = None
+    archived: bool | None = Field(
+        default=None, description="Archive (true) or restore (false) the organization."
+    )
+
+
+class OrganizationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True, extra="forbid")
+
+    id: uuid.UUID
+    name: str
+    acronym: str | None
+    category: Category | None
+    sector: Sector | None
+    geographic_scope: GeographicScope | None
+    country: str | None
+    website: str | None
+    description: str | None
+    parent_id: uuid.UUID | None
+    archived: bool
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class OrganizationDetail(OrganizationOut):
+    reference_counts: dict[str, int] = Field(
+        description="How many records of each kind refer to this organization "
+        "(`branches`, and interactions and agreements as they come)."
+    )
+
+
+ArchivedFilter = Literal["false", "true", "all"]
+
+
+class OrganizationSort(StrEnum):
+    """How a list of organizations can be sorted; `-` for descending."""
+
+    name = "name"
+    name_descending = "-name"
+    created_at = "created_at"
+    created_at_descending = "-created_at"
+    updated_at = "updated_at"
+    updated_at_descending = "-updated_at"

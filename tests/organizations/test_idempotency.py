@@ -1,0 +1,108 @@
+"""`Idempotency-Key` on creating organizations (design §8)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import func, select
+
+from app.core.db import Database
+from app.core.idempotency import _claim, request_fingerprint
+from app.models import IdempotencyRecord, Organization
+
+URL = "/v1/organizations"
+
+
+async def _count(app: FastAPI, model: type[Organization] | type[IdempotencyRecord]) -> int:
+    database: Database = app.state.database
+    async with database.session(write=False) as session:
+        return int((await session.execute(select(func.count()).select_from(model))).scalar_one())
+
+
+async def test_same_key_and_body_replays_the_first_response(
+    app: FastAPI, client: httpx.AsyncClient, secretariat: dict[str, str]
+) -> None:
+    headers = {**secretariat, "Idempotency-Key": "create-nappo-1"}
+    first = await client.post(URL, json={"name": "NAPPO", "country": "CA"}, headers=headers)
+    assert first.status_code == 201
+    # The same JSON, spelled differently, is the same request.
+    again = await client.post(
+        URL,
+        content=b'{ "country": "CA",   "name": "NAPPO" }',
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    assert again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["location"] == first.headers["location"]
+    assert again.headers["etag"] == first.headers["etag"]
+    assert again.headers["idempotent-replayed"] == "true"
+    assert await _count(app, Organization) == 1
+
+
+async def test_same_key_with_another_body_is_422(
+    client: httpx.AsyncClient, secretariat: dict[str, str]
+) -> None:
+    headers = {**secretariat, "Idempotency-Key": "k-2"}
+    assert (await client.post(URL, json={"name": "One"}, headers=headers)).status_code == 201
+    other = await client.post(URL, json={"name": "Two"}, headers=headers)
+    assert other.status_code == 422
+    assert other.json()["type"] == "/problems/idempotency-key-reused"
+
+
+async def test_keys_are_per_client(
+    client: httpx.AsyncClient, auth_headers: object, secretariat: dict[str, str], app: FastAPI
+) -> None:
+    from tests.conftest import fetch_token, register_client
+
+    client_id, secret = await register_client(app, "secretariat", "another front end")
+    other = {"Authorization": f"Bearer {await fetch_token(client, client_id, secret)}"}
+    key = {"Idempotency-Key": "shared-key"}
+    first = await client.post(URL, json={"name": "Mine"}, headers={**secretariat, **key})
+    second = await client.post(URL, json={"name": "Theirs"}, headers={**other, **key})
+    assert first.status_code == 201
+    assert second.status_code == 201
+    assert second.json()["id"] != first.json()["id"]
+
+
+async def test_a_request_in_flight_is_409(
+    app: FastAPI, client: httpx.AsyncClient, secretariat: dict[str, str]
+) -> None:
+    me = (await client.get("/v1/me", headers=secretariat)).json()
+    body = b'{"name":"Slow"}'
+    await _claim(
+        app.state.database,
+        client=me["client_id"] or me["subject"],
+        method="POST",
+        path=URL,
+        key="in-flight",
+        fingerprint=request_fingerprint(body),
+    )
+    response = await client.post(
+        URL,
+        content=body,
+        headers={**secretariat, "Idempotency-Key": "in-flight", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 409
+    assert response.json()["type"] == "/problems/idempotency-key-in-flight"
+    assert response.headers["retry-after"] == "1"
+
+
+async def test_a_failed_request_releases_its_key(
+    app: FastAPI, client: httpx.AsyncClient, secretariat: dict[str, str]
+) -> None:
+    await client.post(URL, json={"name": "Taken"}, headers=secretariat)
+    headers = {**secretariat, "Idempotency-Key": "retry-me"}
+    failed = await client.post(URL, json={"name": "TAKEN"}, headers=headers)
+    assert failed.status_code == 409
+    assert await _count(app, IdempotencyRecord) == 0
+
+
+@pytest.mark.parametrize("key", ["", "a" * 256, "with space"])
+async def test_malformed_keys_are_422(
+    client: httpx.AsyncClient, secretariat: dict[str, str], key: str
+) -> None:
+    response = await client.post(
+        URL, json={"name": "X"}, headers={**secretariat, "Idempotency-Key": key}
+    )
+    assert response.status_code == 422

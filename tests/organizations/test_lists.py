@@ -1,0 +1,168 @@
+"""Listing organizations: pages, filters, search, sort, CSV (design §8)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import httpx
+
+from tests.organizations.conftest import Create
+
+URL = "/v1/organizations"
+
+
+def _names(response: httpx.Response) -> list[str]:
+    assert response.status_code == 200, response.text
+    return [item["name"] for item in response.json()["items"]]
+
+
+async def test_pages_follow_link_headers(
+    client: httpx.AsyncClient, secretariat: dict[str, str], create: Create
+) -> None:
+    for index in range(5):
+        await create(f"Organization {index}")
+    seen: list[str] = []
+    url: str | None = f"{URL}?limit=2"
+    while url:
+        response = await client.get(url, headers=secretariat)
+        seen += _names(response)
+        link = response.headers.get("link")
+        url = link[1 : link.index(">")] if link else None
+    assert seen == [f"Organization {index}" for index in range(5)]
+
+
+async def test_limit_is_bounded(client: httpx.AsyncClient, secretariat: dict[str, str]) -> None:
+    assert (await client.get(URL, params={"limit": 201}, headers=secretariat)).status_code == 422
+    assert (await client.get(URL, params={"limit": 200}, headers=secretariat)).status_code == 200
+
+
+async def test_search_ignores_case_and_accents(
+    client: httpx.AsyncClient, secretariat: dict[str, str], create: Create
+) -> None:
+    await create("Organización Norteamericana de Protección a las Plantas", acronym="NAPPO")
+    await create("Ministère de l'Agriculture", country="FR")
+    await create("Plant Health Australia", country="AU")
+    assert _names(await client.get(URL, params={"q": "PROTECCION"}, headers=secretariat)) == [
+        "Organización Norteamericana de Protección a las Plantas"
+    ]
+    assert _names(await client.get(URL, params={"q": "ministere"}, headers=secretariat)) == [
+        "Ministère de l'Agriculture"
+    ]
+    assert _names(await client.get(URL, params={"q": "nappo"}, headers=secretariat)) == [
+        "Organización Norteamericana de Protección a las Plantas"
+    ]
+    assert _names(await client.get(URL, params={"q": "100%"}, headers=secretariat)) == []
+    assert _names(await client.get(URL, params={"q": "_"}, headers=secretariat)) == []
+
+
+async def test_filters_repeat_and_combine(
+    client: httpx.AsyncClient, secretariat: dict[str, str], create: Create
+) -> None:
+    await create("A", category="ngo", country="KE")
+    await create("B", category="rppo", country="KE")
+    await create("C", category="nppo", country="FR")
+    params: list[tuple[str, str | int | float | bool | None]]
+    params = [("category", "ngo"), ("category", "rppo")]
+    assert _names(await client.get(URL, params=params, headers=secretariat)) == ["A", "B"]
+    params = [("category", "ngo"), ("category", "nppo"), ("country", "FR")]
+    assert _names(await client.get(URL, params=params, headers=secretariat)) == ["C"]
+    bad = await client.get(URL, params={"category": "lobby"}, headers=secretariat)
+    assert bad.status_code == 422
+
+
+async def test_date_ranges_are_inclusive(
+    client: httpx.AsyncClient, secretariat: dict[str, str], create: Create
+) -> None:
+    first = await create("First")
+    await create("Second")
+    exactly = {"created_at_from": first["created_at"], "created_at_to": first["created_at"]}
+    assert _names(await client.get(URL, params=exactly, headers=secretariat)) == ["First"]
+    after = {"created_at_from": first["created_at"]}
+    assert _names(await client.get(URL, params=after, headers=secretariat)) == ["First", "Second"]
+
+
+async def test_sort_whitelist_and_direction(
+    client: httpx.AsyncClient, secretariat: dict[str, str], create: Create
+) -> None:
+    await create("Beta")
+    await create("alpha")
+    await create("Gamma")
+    assert _names(await client.get(URL, headers=secretariat)) == ["alpha", "Beta", "Gamma"]
+    descending = await client.get(URL, params={"sort": "-name"}, headers=secretariat)
+    assert _names(descending) == ["Gamma", "Beta", "alpha"]
+    created = await client.get(URL, params={"sort": "-created_at"}, headers=secretariat)
+    assert _names(created) == ["Gamma", "alpha", "Beta"]
+    refused = await client.get(URL, params={"sort": "website"}, headers=secretariat)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["parameter"] == "sort"
+
+
+async def test_descending_pages_and_a_cursor_of_another_sort(
+    client: httpx.AsyncClient, secretariat: dict[str, str], create: Create
+) -> None:
+    for name in ("A", "B", "C"):
+        await create(name)
+    first = await client.get(URL, params={"sort": "-name", "limit": 2}, headers=secretariat)
+    cursor = first.json()["next_cursor"]
+    rest = await client.get(
+        URL, params={"sort": "-name", "limit": 2, "cursor": cursor}, headers=secretariat
+    )
+    assert _names(first) + _names(rest) == ["C", "B", "A"]
+    mixed = await client.get(URL, params={"sort": "name", "cursor": cursor}, headers=secretariat)
+    assert mixed.status_code == 422
+
+
+async def test_csv_streams_the_whole_filtered_set(
+    client: httpx.AsyncClient, secretariat: dict[str, str], create: Create
+) -> None:
+    for index in range(3):
+        await create(f"Org {index}", country="KE")
+    await create("Elsewhere", country="FR")
+    response = await client.get(
+        URL, params={"format": "csv", "country": "KE", "limit": 1}, headers=secretariat
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    assert "attachment" in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [row["name"] for row in rows] == ["Org 0", "Org 1", "Org 2"]
+    assert rows[0]["archived"] == "false"
+    assert rows[0]["country"] == "KE"
+
+
+async def test_csv_by_accept_header(
+    client: httpx.AsyncClient, secretariat: dict[str, str], create: Create
+) -> None:
+    await create("Org")
+    response = await client.get(URL, headers={**secretariat, "Accept": "text/csv"})
+    assert response.headers["content-type"].startswith("text/csv")
+    json_preferred = await client.get(
+        URL, headers={**secretariat, "Accept": "application/json, text/csv;q=0.5"}
+    )
+    assert json_preferred.headers["content-type"] == "application/json"
+
+
+async def test_csv_defuses_formulas(
+    client: httpx.AsyncClient, secretariat: dict[str, str], create: Create
+) -> None:
+    await create('=HYPERLINK("http://evil.example","x")', acronym="+1", description="@SUM(A1)")
+    await create("-2+3", description="\tcmd")
+    response = await client.get(URL, params={"format": "csv"}, headers=secretariat)
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    by_name = {row["name"]: row for row in rows}
+    assert set(by_name) == {"'-2+3", '\'=HYPERLINK("http://evil.example","x")'}
+    formula = by_name['\'=HYPERLINK("http://evil.example","x")']
+    assert formula["acronym"] == "'+1"
+    assert formula["description"] == "'@SUM(A1)"
+    assert by_name["'-2+3"]["description"] == "'\tcmd"
+    assert by_name["'-2+3"]["version"] == "1"
+
+
+def test_every_sort_of_the_contract_is_whitelisted() -> None:
+    from app.organizations.schemas import OrganizationSort
+    from app.organizations.service import SORTS
+
+    for sort in OrganizationSort:
+        assert SORTS.parse(sort.value).token == sort.value
+    assert {sort.value.removeprefix("-") for sort in OrganizationSort} == set(SORTS.fields)
