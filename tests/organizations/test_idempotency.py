@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from app.core.db import Database
-from app.core.idempotency import _claim, request_fingerprint
+from app.core.db import Database, utcnow
+from app.core.idempotency import ABANDONED_AFTER, _claim, request_fingerprint
 from app.models import IdempotencyRecord, Organization
 
 URL = "/v1/organizations"
@@ -106,3 +108,43 @@ async def test_malformed_keys_are_422(
         URL, json={"name": "X"}, headers={**secretariat, "Idempotency-Key": key}
     )
     assert response.status_code == 422
+
+
+async def _age_records(app: FastAPI, **changes: object) -> None:
+    database: Database = app.state.database
+    async with database.session(write=True) as session:
+        await session.execute(update(IdempotencyRecord).values(**changes))
+        await session.commit()
+
+
+async def test_a_key_is_kept_24_hours_then_free_again(
+    app: FastAPI, client: httpx.AsyncClient, secretariat: dict[str, str]
+) -> None:
+    headers = {**secretariat, "Idempotency-Key": "daily"}
+    assert (await client.post(URL, json={"name": "Monday"}, headers=headers)).status_code == 201
+    await _age_records(app, expires_at=utcnow() - timedelta(seconds=1))
+    tuesday = await client.post(URL, json={"name": "Tuesday"}, headers=headers)
+    assert tuesday.status_code == 201
+    assert "idempotent-replayed" not in tuesday.headers
+
+
+async def test_an_abandoned_claim_is_taken_over(
+    app: FastAPI, client: httpx.AsyncClient, secretariat: dict[str, str]
+) -> None:
+    me = (await client.get("/v1/me", headers=secretariat)).json()
+    body = b'{"name":"Crashed"}'
+    await _claim(
+        app.state.database,
+        client=me["client_id"] or me["subject"],
+        method="POST",
+        path=URL,
+        key="crashed",
+        fingerprint=request_fingerprint(body),
+    )
+    await _age_records(app, created_at=utcnow() - ABANDONED_AFTER - timedelta(seconds=1))
+    response = await client.post(
+        URL,
+        content=body,
+        headers={**secretariat, "Idempotency-Key": "crashed", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 201
