@@ -12,6 +12,8 @@ turn instead.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -94,6 +96,29 @@ def _ensure_sqlite_directory(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
+WAL_ATTEMPTS = 50
+WAL_RETRY_SECONDS = 0.1
+
+
+def _use_wal(cursor: Any) -> None:
+    """Put the database in WAL mode (a property of the file, kept once set).
+
+    Switching a new file to WAL needs a lock that SQLite does not wait for (the busy timeout does
+    not apply), so connections opened together on a new file retry for a few seconds. This only
+    ever happens on a brand-new file."""
+    cursor.execute("PRAGMA journal_mode")
+    if str(cursor.fetchone()[0]).lower() == "wal":
+        return
+    for attempt in range(WAL_ATTEMPTS):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == WAL_ATTEMPTS - 1:
+                raise
+            time.sleep(WAL_RETRY_SECONDS)
+
+
 def _install_sqlite_behaviour(engine: AsyncEngine, *, foreign_keys: bool) -> None:
     sync_engine = engine.sync_engine
     foreign_keys_pragma = f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}"
@@ -106,7 +131,7 @@ def _install_sqlite_behaviour(engine: AsyncEngine, *, foreign_keys: bool) -> Non
         # The busy timeout first: switching a new file to WAL already needs a lock.
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute(foreign_keys_pragma)
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _use_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 

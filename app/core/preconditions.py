@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import Header
 
-from app.core.errors import PreconditionFailed, PreconditionRequired
+from app.core.errors import Conflict, DomainError, PreconditionFailed, PreconditionRequired
 
 
 def resource_etag(resource_id: uuid.UUID, version: int) -> str:
@@ -49,9 +49,14 @@ def check_if_match(if_match: str | None, etag: str, *, required: bool) -> None:
         )
 
 
-def stale_if_match(if_match: str | None) -> bool:
-    """Whether the caller named a specific version (so losing a race means its tag is stale)."""
-    return bool(if_match) and "*" not in _tags(if_match or "")
+def lost_race(if_match: str | None) -> DomainError:
+    """The error for a write that lost a race with another one (its version check failed at
+    write time): 412 when the caller named a specific version, which is now stale; else 409."""
+    if if_match and "*" not in _tags(if_match):
+        return PreconditionFailed(
+            "The resource has changed since you read it: read it again, then retry."
+        )
+    return Conflict("The resource was changed by another request at the same time: retry.")
 
 
 IfMatchHeader = Annotated[

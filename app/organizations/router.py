@@ -5,30 +5,25 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi import APIRouter, Body, Query, Request, Response
 
 from app.auth.dependencies import AUTH_ERRORS, require
 from app.auth.scopes import Principal, Scope
-from app.core.countries import CountryCode
 from app.core.csv_export import CSV_MEDIA_TYPE, CsvColumn, csv_response, wants_csv
 from app.core.http import NOT_MODIFIED, conditional_json, json_response
 from app.core.idempotency import Idempotency, idempotent
 from app.core.openapi import BODY_ERRORS, COMMON_ERRORS, QUERY_ERRORS, problem_responses
 from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, next_link
-from app.core.params import QueryDatetime
 from app.core.preconditions import IfMatchHeader, IfNoneMatchHeader
 from app.core.session import DatabaseDep, SessionDep
 from app.organizations import service
 from app.organizations.schemas import (
-    ArchivedFilter,
-    Category,
-    GeographicScope,
     OrganizationCreate,
     OrganizationDetail,
+    OrganizationFilters,
     OrganizationOut,
     OrganizationPatch,
     OrganizationSort,
-    Sector,
 )
 
 router = APIRouter(
@@ -76,39 +71,7 @@ CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
 }
 
 
-def organization_filters(
-    q: Annotated[
-        str | None, Query(max_length=200, description="Name or acronym, any case or accents.")
-    ] = None,
-    category: Annotated[list[Category] | None, Query(description="Repeat for several.")] = None,
-    sector: Annotated[list[Sector] | None, Query()] = None,
-    geographic_scope: Annotated[list[GeographicScope] | None, Query()] = None,
-    country: Annotated[list[CountryCode] | None, Query()] = None,
-    parent_id: Annotated[uuid.UUID | None, Query(description="Branches of this one.")] = None,
-    archived: Annotated[
-        ArchivedFilter, Query(description="`false` (default), `true` (only archived) or `all`.")
-    ] = "false",
-    created_at_from: Annotated[QueryDatetime | None, Query(description="Inclusive.")] = None,
-    created_at_to: Annotated[QueryDatetime | None, Query(description="Inclusive.")] = None,
-    updated_at_from: Annotated[QueryDatetime | None, Query(description="Inclusive.")] = None,
-    updated_at_to: Annotated[QueryDatetime | None, Query(description="Inclusive.")] = None,
-) -> service.OrganizationFilters:
-    return service.OrganizationFilters(
-        q=q,
-        category=category or (),
-        sector=sector or (),
-        geographic_scope=geographic_scope or (),
-        country=[code.value for code in country or ()],
-        parent_id=parent_id,
-        archived=archived,
-        created_at_from=created_at_from,
-        created_at_to=created_at_to,
-        updated_at_from=updated_at_from,
-        updated_at_to=updated_at_to,
-    )
-
-
-Filters = Annotated[service.OrganizationFilters, Depends(organization_filters)]
+Filters = Annotated[OrganizationFilters, Query()]
 SortQuery = Annotated[OrganizationSort | None, Query(description=service.SORTS.description())]
 FormatQuery = Annotated[Literal["json", "csv"] | None, Query(description="`csv`: the whole set.")]
 

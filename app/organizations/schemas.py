@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.core.countries import CountryCode
+from app.core.params import QueryDatetime
 
 
 class Category(StrEnum):
@@ -120,6 +121,27 @@ class OrganizationDetail(OrganizationOut):
 
 
 ArchivedFilter = Literal["false", "true", "all"]
+
+
+class OrganizationFilters(BaseModel):
+    """The filters of the organizations list, as query parameters (repeat one for several
+    values; ranges are inclusive)."""
+
+    q: str | None = Field(
+        default=None, max_length=200, description="Name or acronym, any case or accents."
+    )
+    category: list[Category] = Field(default_factory=list)
+    sector: list[Sector] = Field(default_factory=list)
+    geographic_scope: list[GeographicScope] = Field(default_factory=list)
+    country: list[CountryCode] = Field(default_factory=list)
+    parent_id: uuid.UUID | None = Field(default=None, description="Branches of this one.")
+    archived: ArchivedFilter = Field(
+        default="false", description="`false` (default), `true` (only archived) or `all`."
+    )
+    created_at_from: QueryDatetime | None = None
+    created_at_to: QueryDatetime | None = None
+    updated_at_from: QueryDatetime | None = None
+    updated_at_to: QueryDatetime | None = None
 
 
 class OrganizationSort(StrEnum):

@@ -4,9 +4,8 @@ written to the audit trail in the same transaction."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -21,24 +20,21 @@ from app.core.errors import (
     Conflict,
     FieldError,
     NotFound,
-    PreconditionFailed,
     ValidationFailed,
     problem_type,
 )
 from app.core.pagination import Ordering, Page, SortOptions
-from app.core.preconditions import check_if_match, resource_etag, stale_if_match
+from app.core.preconditions import check_if_match, lost_race, resource_etag
 from app.core.text import like_pattern, normalize
 from app.models import Organization
 from app.organizations.schemas import (
-    ArchivedFilter,
-    Category,
     GeographicScope,
     OrganizationCreate,
     OrganizationDetail,
+    OrganizationFilters,
     OrganizationOut,
     OrganizationPatch,
     OrganizationSort,
-    Sector,
 )
 
 RESOURCE_TYPE = "organization"
@@ -122,21 +118,6 @@ async def reference_counts(session: AsyncSession, organization_id: uuid.UUID) ->
 # --- Reading ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class OrganizationFilters:
-    q: str | None = None
-    category: Sequence[Category] = ()
-    sector: Sequence[Sector] = ()
-    geographic_scope: Sequence[GeographicScope] = ()
-    country: Sequence[str] = ()
-    parent_id: uuid.UUID | None = None
-    archived: ArchivedFilter = "false"
-    created_at_from: datetime | None = None
-    created_at_to: datetime | None = None
-    updated_at_from: datetime | None = None
-    updated_at_to: datetime | None = None
-
-
 def filtered(filters: OrganizationFilters) -> Select[Organization]:
     """The organizations matching `filters`, unordered."""
     stmt = select(Organization)
@@ -152,7 +133,8 @@ def filtered(filters: OrganizationFilters) -> Select[Organization]:
         scopes = [scope.value for scope in filters.geographic_scope]
         stmt = stmt.where(column_of(Organization.geographic_scope).in_(scopes))
     if filters.country:
-        stmt = stmt.where(column_of(Organization.country).in_(list(filters.country)))
+        countries = [country.value for country in filters.country]
+        stmt = stmt.where(column_of(Organization.country).in_(countries))
     if filters.parent_id is not None:
         stmt = stmt.where(column_of(Organization.parent_id) == filters.parent_id)
     if filters.archived != "all":
@@ -363,12 +345,7 @@ async def update_organization(
     try:
         await _write(session, organization, {**after, "updated_at": utcnow()}, new=False)
     except StaleDataError as exc:
-        # Another request changed it after we read it.
-        if stale_if_match(if_match):
-            raise PreconditionFailed(
-                "The resource has changed since you read it: read it again, then retry."
-            ) from exc
-        raise Conflict("The organization was changed by another request: retry.") from exc
+        raise lost_race(if_match) from exc
     await audit.record(
         session,
         principal,
@@ -417,11 +394,7 @@ async def delete_organization(
             "Still referenced: archive the organization instead.", kind=ORGANIZATION_REFERENCED
         ) from exc
     except StaleDataError as exc:
-        if stale_if_match(if_match):
-            raise PreconditionFailed(
-                "The resource has changed since you read it: read it again, then retry."
-            ) from exc
-        raise Conflict("The organization was changed by another request: retry.") from exc
+        raise lost_race(if_match) from exc
     await audit.record(
         session,
         principal,

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -18,13 +16,6 @@ import app.models  # noqa: F401  (registers every table)
 from app.core.db import create_engine
 from app.core.migrate import alembic_config, current_revision, head_revision, upgrade
 from tests.conftest import DatabaseFactory
-
-
-@pytest.fixture
-async def empty_database(databases: DatabaseFactory) -> AsyncIterator[str]:
-    url, name = await databases.empty()
-    yield url
-    await databases.discard(name)
 
 
 async def _run(url: str, work: Any) -> Any:
@@ -56,10 +47,17 @@ def _objective_count(connection: Connection) -> int:
     return int(connection.execute(text("SELECT count(*) FROM strategic_objective")).scalar_one())
 
 
-async def test_concurrent_upgrades_are_serialized(empty_database: str) -> None:
-    await asyncio.gather(*(upgrade(empty_database) for _ in range(3)))
-    assert await _run(empty_database, current_revision) == head_revision()
-    assert await _run(empty_database, _objective_count) == 7
+async def test_concurrent_upgrades_are_serialized(databases: DatabaseFactory) -> None:
+    """Instances starting together on a new database: one migrates, the others wait and find
+    it done. Several rounds, since the race on a brand-new SQLite file is not every time."""
+    for _ in range(5):
+        url, name = await databases.empty()
+        try:
+            await asyncio.gather(*(upgrade(url) for _ in range(6)))
+            assert await _run(url, current_revision) == head_revision()
+            assert await _run(url, _objective_count) == 7
+        finally:
+            await databases.discard(name)
 
 
 async def test_upgrade_at_head_changes_nothing(database_url: str) -> None:

@@ -78,3 +78,25 @@ async def test_two_creates_of_one_name_one_wins(
     winner, loser = (first, second) if first.status_code == 201 else (second, first)
     assert loser.json()["existing_id"] == winner.json()["id"]
     assert await _count(app) == 1
+
+
+async def test_racing_patches_with_star_never_lose_a_write_silently(
+    client: httpx.AsyncClient, secretariat: dict[str, str], create: Create
+) -> None:
+    """With `If-Match: *` a writer that loses the race at write time gets 409, never a 200
+    whose change was overwritten: every 200 is one version."""
+    organization = await create("Busy")
+
+    async def patch(index: int) -> int:
+        response = await client.patch(
+            f"{URL}/{organization['id']}",
+            json={"description": f"writer {index}"},
+            headers={**secretariat, "If-Match": "*"},
+        )
+        return response.status_code
+
+    statuses = Counter(await asyncio.gather(*(patch(index) for index in range(8))))
+    assert set(statuses) <= {200, 409}, statuses
+    assert statuses[200] >= 1
+    final = await client.get(f"{URL}/{organization['id']}", headers=secretariat)
+    assert final.json()["version"] == 1 + statuses[200]
