@@ -7,7 +7,8 @@ From the outside in:
   configured front-end origins. Being outside the error middleware, even a 500 carries the
   headers.
 - `BodyGuard`: bodies over the configured limit are refused with 413 (chunked bodies are counted
-  as they arrive); a body that is not JSON is refused with 415, except on the form-encoded paths.
+  as they arrive); a body that is not JSON is refused with 415, except on the form-encoded paths;
+  a NUL character in the URL is refused (404 in the path, 422 in a query parameter).
 """
 
 from __future__ import annotations
@@ -17,14 +18,24 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from urllib.parse import parse_qsl
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import CONTENT_TOO_LARGE, INTERNAL, UNSUPPORTED_MEDIA_TYPE, problem_response
+from app.core.errors import (
+    CONTENT_TOO_LARGE,
+    INTERNAL,
+    NOT_FOUND,
+    UNSUPPORTED_MEDIA_TYPE,
+    VALIDATION,
+    FieldError,
+    problem_response,
+)
 from app.core.logging import request_id_var
+from app.core.validation import NUL_MESSAGE, holds_nul
 
 access_logger = logging.getLogger("app.access")
 error_logger = logging.getLogger("app.errors")
@@ -174,6 +185,20 @@ def _is_json_media_type(content_type: str) -> bool:
     return main == "application" and (sub == "json" or sub.endswith("+json"))
 
 
+def _nul_in_url(scope: Scope) -> Response | None:
+    """NUL characters cannot name anything here (nor be stored): a path holding one is a 404,
+    a query parameter holding one a 422 naming it."""
+    if "\x00" in scope["path"]:
+        return problem_response(NOT_FOUND)
+    query = scope.get("query_string", b"").decode("latin-1")
+    if "%00" not in query and "\x00" not in query:
+        return None
+    pairs = parse_qsl(query, keep_blank_values=True)
+    names = sorted({name for name, value in pairs if holds_nul(name + value)})
+    errors = [FieldError(NUL_MESSAGE, parameter=name).as_dict() for name in names]
+    return problem_response(VALIDATION, NUL_MESSAGE + ".", errors=errors)
+
+
 class BodyTooLarge(HTTPException):
     def __init__(self, limit: int) -> None:
         super().__init__(status_code=413, detail=f"The request body may be at most {limit} bytes.")
@@ -192,6 +217,10 @@ class BodyGuard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        nul_problem = _nul_in_url(scope)
+        if nul_problem is not None:
+            await nul_problem(scope, receive, send)
             return
         headers = Headers(scope=scope)
         declared = headers.get("content-length")

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.core.countries import CountryCode
 from app.core.params import QueryDatetime
+from app.core.validation import InputModel
 
 
 class Category(StrEnum):
@@ -57,7 +58,7 @@ Website = Annotated[
 Description = Annotated[str, StringConstraints(max_length=10_000)]
 
 
-class OrganizationCreate(BaseModel):
+class OrganizationCreate(InputModel):
     """A new organization. Only `name` is required; `country` is required for a national one."""
 
     model_config = ConfigDict(extra="forbid")
@@ -75,7 +76,7 @@ class OrganizationCreate(BaseModel):
     )
 
 
-class OrganizationPatch(BaseModel):
+class OrganizationPatch(InputModel):
     """A JSON merge patch (RFC 7396): the fields given are set, `null` clears a field."""
 
     model_config = ConfigDict(extra="forbid")
@@ -123,7 +124,7 @@ class OrganizationDetail(OrganizationOut):
 ArchivedFilter = Literal["false", "true", "all"]
 
 
-class OrganizationFilters(BaseModel):
+class OrganizationFilters(InputModel):
     """The filters of the organizations list, as query parameters (repeat one for several
     values; ranges are inclusive)."""
 

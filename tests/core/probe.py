@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from app.core.session import SessionDep
+from app.core.validation import InputModel
 from app.models import StrategicObjective
 
 router = APIRouter()
 
 
-class ProbeIn(BaseModel):
+class ProbeIn(InputModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, Field(max_length=10)]

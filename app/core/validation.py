@@ -1,0 +1,36 @@
+"""The base of every request body and query model.
+
+PostgreSQL cannot store or compare text holding a NUL character, so no input may carry one:
+each field's value (nested lists and objects included) is checked before anything else, and the
+error points at the field. NUL characters in the URL are refused by the request guard
+(`core/middleware.py`). A test checks that every body and query model of every route derives from
+`InputModel`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, field_validator
+from pydantic_core import PydanticCustomError
+
+NUL_MESSAGE = "NUL characters are not allowed"
+
+
+def holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(holds_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(holds_nul(key) or holds_nul(item) for key, item in value.items())
+    return False
+
+
+class InputModel(BaseModel):
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul_characters(cls, value: Any) -> Any:
+        if holds_nul(value):
+            raise PydanticCustomError("nul_character", NUL_MESSAGE)
+        return value

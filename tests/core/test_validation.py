@@ -1,0 +1,78 @@
+"""No input carries a NUL character (PostgreSQL can store none): refused as bad input, never a
+500, wherever it comes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from app.core.config import Settings
+from app.core.validation import InputModel
+from app.main import create_app
+from tests.core.probe import install_probe
+
+
+@pytest.fixture
+async def probe_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app: FastAPI = install_probe(create_app(settings))
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+    await app.state.database.dispose()
+
+
+async def test_nul_in_a_body_is_422_pointing_at_the_field(
+    probe_client: httpx.AsyncClient,
+) -> None:
+    response = await probe_client.post(
+        "/v1/probe", json={"name": "a\u0000", "count": 1, "tags": ["ok", "b\u0000"]}
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"detail": "NUL characters are not allowed", "pointer": "/name"},
+        {"detail": "NUL characters are not allowed", "pointer": "/tags"},
+    ]
+
+
+async def test_nul_in_a_query_parameter_is_422_naming_it(
+    probe_client: httpx.AsyncClient,
+) -> None:
+    response = await probe_client.get("/v1/strategic-objectives?framework=2020-2030&x=a%00b")
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"detail": "NUL characters are not allowed", "parameter": "x"}
+    ]
+
+
+async def test_nul_in_the_path_is_404(probe_client: httpx.AsyncClient) -> None:
+    response = await probe_client.get("/v1/strategic-objectives/2020-2030.A%00")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_every_request_body_is_an_input_model(app: FastAPI) -> None:
+    bodies = 0
+    for context in iter_route_contexts(app.routes):
+        if isinstance(context.original_route, APIRoute) and context.body_field is not None:
+            model = context.body_field.field_info.annotation
+            assert isinstance(model, type), context.path_format
+            assert issubclass(model, InputModel), f"{context.path_format}: {model.__name__}"
+            bodies += 1
+    assert bodies >= 2
+
+
+async def test_nul_in_the_token_form_is_an_oauth_error(client: httpx.AsyncClient) -> None:
+    in_form = await client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": "a\u0000", "client_secret": "b"},
+    )
+    in_basic = await client.post(
+        "/oauth/token", data={"grant_type": "client_credentials"}, auth=("a\u0000", "b")
+    )
+    for response in (in_form, in_basic):
+        assert response.status_code in (400, 401)
+        assert response.json()["error"] in ("invalid_request", "invalid_client")
