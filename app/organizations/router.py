@@ -38,7 +38,7 @@ Writer = Annotated[Principal, require(Scope.registry_write)]
 
 def _field(name: str) -> CsvColumn:
     def value(row: Any) -> Any:
-        return getattr(row[0], name)
+        return getattr(row, name)
 
     return CsvColumn(name, value)
 
