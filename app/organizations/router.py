@@ -43,25 +43,8 @@ def _field(name: str) -> CsvColumn:
     return CsvColumn(name, value)
 
 
-CSV_COLUMNS = [
-    _field(name)
-    for name in (
-        "id",
-        "name",
-        "acronym",
-        "category",
-        "sector",
-        "geographic_scope",
-        "country",
-        "website",
-        "description",
-        "parent_id",
-        "archived",
-        "created_at",
-        "updated_at",
-        "version",
-    )
-]
+# The CSV has the columns of the JSON items, in the same order.
+CSV_COLUMNS = [_field(name) for name in OrganizationOut.model_fields]
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}},

@@ -13,11 +13,9 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.config import Settings
 from app.core.db import Database, async_url, column_of
-from app.main import create_app
 from app.models import StrategicObjective
-from tests.core.probe import PROBE_CODE, install_probe
+from tests.core.probe import PROBE_CODE
 
 
 @pytest.fixture
@@ -25,20 +23,6 @@ async def database(database_url: str) -> AsyncIterator[Database]:
     db = Database(database_url)
     yield db
     await db.dispose()
-
-
-@pytest.fixture
-async def probe_app(settings: Settings) -> AsyncIterator[FastAPI]:
-    app = install_probe(create_app(settings))
-    yield app
-    await app.state.database.dispose()
-
-
-@pytest.fixture
-async def probe_client(probe_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=probe_app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield http
 
 
 def test_plain_urls_get_async_drivers() -> None:

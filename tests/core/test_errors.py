@@ -7,22 +7,15 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from app.core.config import Settings
-from app.main import create_app
-from tests.core.probe import install_probe
 
 PROBLEM = "application/problem+json"
 
 
 @pytest.fixture
-async def probe_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app: FastAPI = install_probe(create_app(settings.model_copy(update={"max_body_bytes": 2048})))
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield http
-    await app.state.database.dispose()
+def probe_settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"max_body_bytes": 2048})
 
 
 def assert_problem(response: httpx.Response, status: int, slug: str) -> dict[str, object]:

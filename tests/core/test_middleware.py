@@ -5,28 +5,15 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
-from app.core.config import Settings
 from app.core.logging import json_handler
-from app.main import create_app
-from tests.core.probe import install_probe
 
 FRONT_END = "https://secretariat.example"
 ELSEWHERE = "https://elsewhere.example"
-
-
-@pytest.fixture
-async def probe_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app: FastAPI = install_probe(create_app(settings))
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield http
-    await app.state.database.dispose()
 
 
 async def test_public_path_is_open_to_any_origin(probe_client: httpx.AsyncClient) -> None:

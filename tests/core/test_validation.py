@@ -3,26 +3,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
-import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from app.core.config import Settings
 from app.core.validation import InputModel
-from app.main import create_app
-from tests.core.probe import install_probe
-
-
-@pytest.fixture
-async def probe_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app: FastAPI = install_probe(create_app(settings))
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield http
-    await app.state.database.dispose()
 
 
 async def test_nul_in_a_body_is_422_pointing_at_the_field(

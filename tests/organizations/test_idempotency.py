@@ -22,6 +22,21 @@ async def _count(app: FastAPI, model: type[Organization] | type[IdempotencyRecor
         return int((await session.execute(select(func.count()).select_from(model))).scalar_one())
 
 
+async def _claim_as(
+    app: FastAPI, client: httpx.AsyncClient, headers: dict[str, str], *, key: str, body: bytes
+) -> None:
+    """Claim a key for the caller of `headers`, as a request still in flight would have."""
+    me = (await client.get("/v1/me", headers=headers)).json()
+    await _claim(
+        app.state.database,
+        client=me["client_id"] or me["subject"],
+        method="POST",
+        path=URL,
+        key=key,
+        fingerprint=request_fingerprint(body),
+    )
+
+
 async def test_same_key_and_body_replays_the_first_response(
     app: FastAPI, client: httpx.AsyncClient, secretariat: dict[str, str]
 ) -> None:
@@ -70,16 +85,8 @@ async def test_keys_are_per_client(
 async def test_a_request_in_flight_is_409(
     app: FastAPI, client: httpx.AsyncClient, secretariat: dict[str, str]
 ) -> None:
-    me = (await client.get("/v1/me", headers=secretariat)).json()
     body = b'{"name":"Slow"}'
-    await _claim(
-        app.state.database,
-        client=me["client_id"] or me["subject"],
-        method="POST",
-        path=URL,
-        key="in-flight",
-        fingerprint=request_fingerprint(body),
-    )
+    await _claim_as(app, client, secretariat, key="in-flight", body=body)
     response = await client.post(
         URL,
         content=body,
@@ -131,16 +138,8 @@ async def test_a_key_is_kept_24_hours_then_free_again(
 async def test_an_abandoned_claim_is_taken_over(
     app: FastAPI, client: httpx.AsyncClient, secretariat: dict[str, str]
 ) -> None:
-    me = (await client.get("/v1/me", headers=secretariat)).json()
     body = b'{"name":"Crashed"}'
-    await _claim(
-        app.state.database,
-        client=me["client_id"] or me["subject"],
-        method="POST",
-        path=URL,
-        key="crashed",
-        fingerprint=request_fingerprint(body),
-    )
+    await _claim_as(app, client, secretariat, key="crashed", body=body)
     await _age_records(app, created_at=utcnow() - ABANDONED_AFTER - timedelta(seconds=1))
     response = await client.post(
         URL,
