@@ -18,12 +18,11 @@ from app.core.params import QueryDatetime
 from app.core.preconditions import none_match
 from app.core.serialization import dump_json
 from app.core.session import SessionDep
+from app.core.validation import NO_NUL
 from app.models.audit import RESOURCE_ID_MAX_LENGTH, RESOURCE_TYPE_MAX_LENGTH, SUBJECT_MAX_LENGTH
 
-# Text without NUL characters, which PostgreSQL cannot store or compare.
-_NO_NUL = r"^[^\x00]+$"
 ResourceType = Annotated[
-    str, StringConstraints(min_length=1, max_length=RESOURCE_TYPE_MAX_LENGTH, pattern=_NO_NUL)
+    str, StringConstraints(min_length=1, max_length=RESOURCE_TYPE_MAX_LENGTH, pattern=NO_NUL)
 ]
 AuditReader = Annotated[Principal, require(Scope.audit_read)]
 
@@ -46,14 +45,14 @@ async def list_audit_events(
         list[ResourceType], Query(default_factory=list, description="Repeat for several.")
     ],
     resource_id: Annotated[
-        str | None, Query(min_length=1, max_length=RESOURCE_ID_MAX_LENGTH, pattern=_NO_NUL)
+        str | None, Query(min_length=1, max_length=RESOURCE_ID_MAX_LENGTH, pattern=NO_NUL)
     ] = None,
     actor: Annotated[
         str | None,
         Query(
             min_length=1,
             max_length=SUBJECT_MAX_LENGTH,
-            pattern=_NO_NUL,
+            pattern=NO_NUL,
             description="The subject of the actor.",
         ),
     ] = None,

@@ -16,6 +16,10 @@ from pydantic_core import PydanticCustomError
 
 NUL_MESSAGE = "NUL characters are not allowed"
 
+# The same rule, written into the contract as patterns of the input strings.
+NO_NUL = r"^[^\x00]*$"
+SOME_TEXT = r"^[^\x00]*[^\s\x00][^\x00]*$"  # and at least one character that is not a space
+
 
 def holds_nul(value: Any) -> bool:
     if isinstance(value, str):

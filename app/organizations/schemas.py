@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.core.countries import CountryCode
 from app.core.params import QueryDatetime
-from app.core.validation import InputModel
+from app.core.validation import NO_NUL, SOME_TEXT, InputModel
 
 
 class Category(StrEnum):
@@ -40,10 +40,10 @@ class GeographicScope(StrEnum):
 
 
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300, pattern=r"\S")
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300, pattern=SOME_TEXT)
 ]
 Acronym = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=r"\S")
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=SOME_TEXT)
 ]
 Country = Annotated[
     CountryCode, Field(description="ISO 3166-1 alpha-2, upper case.", examples=["KE"])
@@ -51,11 +51,11 @@ Country = Annotated[
 Website = Annotated[
     str,
     StringConstraints(
-        strip_whitespace=True, max_length=2048, pattern=r"^https?://[^\s/$.?#][^\s]*$"
+        strip_whitespace=True, max_length=2048, pattern=r"^https?://[^\s\x00/$.?#][^\s\x00]*$"
     ),
     Field(examples=["https://www.example.org"]),
 ]
-Description = Annotated[str, StringConstraints(max_length=10_000)]
+Description = Annotated[str, StringConstraints(max_length=10_000, pattern=NO_NUL)]
 
 
 class OrganizationCreate(InputModel):
@@ -129,7 +129,10 @@ class OrganizationFilters(InputModel):
     values; ranges are inclusive)."""
 
     q: str | None = Field(
-        default=None, max_length=200, description="Name or acronym, any case or accents."
+        default=None,
+        max_length=200,
+        pattern=NO_NUL,
+        description="Name or acronym, any case or accents.",
     )
     category: list[Category] = Field(default_factory=list)
     sector: list[Sector] = Field(default_factory=list)
