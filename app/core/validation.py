@@ -3,8 +3,8 @@
 PostgreSQL cannot store or compare text holding a NUL character, so no input may carry one:
 each field's value (nested lists and objects included) is checked before anything else, and the
 error points at the field. NUL characters in the URL are refused by the request guard
-(`core/middleware.py`). A test checks that every body and query model of every route derives from
-`InputModel`.
+(`core/middleware.py`). A test checks that the body of every route is an `InputModel`; query
+models derive from it too.
 """
 
 from __future__ import annotations
@@ -16,9 +16,18 @@ from pydantic_core import PydanticCustomError
 
 NUL_MESSAGE = "NUL characters are not allowed"
 
-# The same rule, written into the contract as patterns of the input strings.
+# The same rule, written into the contract as patterns of the input strings. Patterns spell
+# their classes out rather than use `\s`, which the service's regex engine and ECMAScript's (the
+# contract's) read differently (U+0085, say): a value the contract accepts, the service accepts.
 NO_NUL = r"^[^\x00]*$"
-SOME_TEXT = r"^[^\x00]*[^\s\x00][^\x00]*$"  # and at least one character that is not a space
+ASCII_SPACES = " \t\n\v\f\r"
+# No NUL, and at least one character that is neither NUL nor an ASCII space.
+SOME_TEXT = r"^[^\x00]*[^\x00\t\n\v\f\r ][^\x00]*$"
+
+
+def strip_spaces(value: str) -> str:
+    """Leading and trailing ASCII spaces removed (the ones SOME_TEXT does not count)."""
+    return value.strip(ASCII_SPACES)
 
 
 def holds_nul(value: Any) -> bool:

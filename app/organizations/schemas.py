@@ -7,11 +7,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from app.core.countries import CountryCode
 from app.core.params import QueryDatetime
-from app.core.validation import NO_NUL, SOME_TEXT, InputModel
+from app.core.validation import NO_NUL, SOME_TEXT, InputModel, strip_spaces
 
 
 class Category(StrEnum):
@@ -39,19 +39,25 @@ class GeographicScope(StrEnum):
     global_ = "global"
 
 
+# Text a person typed: no NUL, not blank, kept without its surrounding spaces.
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300, pattern=SOME_TEXT)
+    str,
+    StringConstraints(min_length=1, max_length=300, pattern=SOME_TEXT),
+    AfterValidator(strip_spaces),
 ]
 Acronym = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=SOME_TEXT)
+    str,
+    StringConstraints(min_length=1, max_length=50, pattern=SOME_TEXT),
+    AfterValidator(strip_spaces),
 ]
 Country = Annotated[
     CountryCode, Field(description="ISO 3166-1 alpha-2, upper case.", examples=["KE"])
 ]
 Website = Annotated[
     str,
+    # No spaces nor control characters (spelled out, see core.validation).
     StringConstraints(
-        strip_whitespace=True, max_length=2048, pattern=r"^https?://[^\s\x00/$.?#][^\s\x00]*$"
+        max_length=2048, pattern=r"^https?://[^\x00-\x20\x7f/$.?#][^\x00-\x20\x7f]*$"
     ),
     Field(examples=["https://www.example.org"]),
 ]
