@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
+from app.auth.scopes import Principal
 from app.core.config import AuthMode, Settings, get_settings
 
 if TYPE_CHECKING:
@@ -98,6 +100,14 @@ def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable
     return asyncio.run(run())
 
 
+def operator() -> Principal:
+    """Who changes the service's clients from the command line: the operating-system user, as
+    the audit trail's actor (the command runs on a server, by someone with its credentials)."""
+    return Principal(
+        subject=f"operator:{getpass.getuser()}", client_id=None, role=None, scopes=frozenset()
+    )
+
+
 def _print_credentials(client_id: str, secret: str, *, as_json: bool) -> None:
     if as_json:
         print(json.dumps({"client_id": client_id, "client_secret": secret}))
@@ -115,7 +125,8 @@ def _clients_create(args: argparse.Namespace, settings: Settings) -> int:
     if not 1 <= len(name) <= 200:
         raise CommandFailed("--name must have 1 to 200 characters")
     issued = _in_transaction(
-        settings, lambda session: create_client(session, name=name, role=Role(args.role))
+        settings,
+        lambda session: create_client(session, name=name, role=Role(args.role), by=operator()),
     )
     _print_credentials(issued.client_id, issued.client_secret, as_json=args.json)
     return 0
@@ -151,7 +162,7 @@ def _clients_list(args: argparse.Namespace, settings: Settings) -> int:
 def _clients_revoke(args: argparse.Namespace, settings: Settings) -> int:
     from app.auth.clients import revoke_client
 
-    _in_transaction(settings, lambda session: revoke_client(session, args.client_id))
+    _in_transaction(settings, lambda session: revoke_client(session, args.client_id, by=operator()))
     print(
         f"client {args.client_id} is revoked: it gets no new token; tokens it holds expire "
         f"within {settings.access_token_ttl_seconds} seconds",
@@ -163,7 +174,9 @@ def _clients_revoke(args: argparse.Namespace, settings: Settings) -> int:
 def _clients_rotate_secret(args: argparse.Namespace, settings: Settings) -> int:
     from app.auth.clients import rotate_secret
 
-    issued = _in_transaction(settings, lambda session: rotate_secret(session, args.client_id))
+    issued = _in_transaction(
+        settings, lambda session: rotate_secret(session, args.client_id, by=operator())
+    )
     _print_credentials(issued.client_id, issued.client_secret, as_json=args.json)
     return 0
 

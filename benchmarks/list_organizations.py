@@ -20,7 +20,7 @@ import httpx
 from fastapi import FastAPI
 
 from app.auth.clients import create_client
-from app.auth.scopes import Role
+from app.auth.scopes import Principal, Role
 from app.core.config import Environment, Settings
 from app.core.migrate import upgrade
 from app.main import create_app
@@ -54,7 +54,10 @@ async def main(rows: int, requests: int) -> None:
     settings = Settings(database_url=url, environment=Environment.test, log_level="WARNING")
     app = create_app(settings)
     async with app.state.database.session(write=True) as session:
-        issued = await create_client(session, name="bench", role=Role.secretariat)
+        operator = Principal(
+            subject="operator:bench", client_id=None, role=None, scopes=frozenset()
+        )
+        issued = await create_client(session, name="bench", role=Role.secretariat, by=operator)
         await session.commit()
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:

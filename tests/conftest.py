@@ -26,6 +26,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from app.auth.scopes import Principal
 from app.core.config import Environment, Settings
 from app.core.db import Database
 from app.core.migrate import upgrade
@@ -201,6 +202,9 @@ def null_pool_database(url: str) -> Database:
 # --- Access: real clients and real tokens from the embedded issuer ------------------------------
 
 
+TEST_OPERATOR = Principal(subject="operator:tests", client_id=None, role=None, scopes=frozenset())
+
+
 async def register_client(app: FastAPI, role: str, name: str | None = None) -> tuple[str, str]:
     """A client of the embedded issuer in the app's database: (client_id, client_secret)."""
     from app.auth.clients import create_client
@@ -208,7 +212,9 @@ async def register_client(app: FastAPI, role: str, name: str | None = None) -> t
 
     database: Database = app.state.database
     async with database.session(write=True) as session:
-        issued = await create_client(session, name=name or f"test {role}", role=Role(role))
+        issued = await create_client(
+            session, name=name or f"test {role}", role=Role(role), by=TEST_OPERATOR
+        )
         await session.commit()
     return issued.client_id, issued.client_secret
 

@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from app.auth.dependencies import PublicAccess
-from app.core.errors import NotFound, problem_types
 from app.core.openapi import COMMON_ERRORS, QUERY_ERRORS, problem_responses
 from app.core.session import SessionDep
 from app.ops import service
@@ -36,9 +35,7 @@ async def get_readiness(session: SessionDep) -> Health:
 )
 async def get_problem_type(slug: Annotated[str, Path(max_length=64)]) -> ProblemTypeOut:
     """What a problem `type` means (the `type` of every error response links here)."""
-    kind = problem_types().get(slug)
-    if kind is None:
-        raise NotFound("No problem type has this name.")
+    kind = service.describe_problem(slug)
     return ProblemTypeOut(
         type=kind.uri, title=kind.title, status=kind.status, description=kind.description
     )

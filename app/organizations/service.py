@@ -207,6 +207,23 @@ def etag(organization: OrganizationOut) -> str:
 # --- Writing ---------------------------------------------------------------------------------
 
 
+async def _audit(
+    session: AsyncSession,
+    principal: Principal,
+    action: str,
+    organization_id: uuid.UUID,
+    changes: dict[str, dict[str, Any]],
+) -> None:
+    await audit.record(
+        session,
+        principal,
+        action=action,
+        resource_type=RESOURCE_TYPE,
+        resource_id=organization_id,
+        changes=changes,
+    )
+
+
 def _snapshot(organization: Organization) -> dict[str, Any]:
     return {field: getattr(organization, field) for field in FIELDS}
 
@@ -314,14 +331,8 @@ async def create_organization(
         await _check_parent(session, data.parent_id, None)
     organization = Organization(name=data.name, name_key="", search_key="")
     await _write(session, organization, values, new=True)
-    await audit.record(
-        session,
-        principal,
-        action="create",
-        resource_type=RESOURCE_TYPE,
-        resource_id=organization.id,
-        changes=audit.changes_between(None, _snapshot(organization)),
-    )
+    created = audit.changes_between(None, _snapshot(organization))
+    await _audit(session, principal, "create", organization.id, created)
     return OrganizationOut.model_validate(organization)
 
 
@@ -354,14 +365,7 @@ async def update_organization(
         await _write(session, organization, {**after, "updated_at": utcnow()}, new=False)
     except StaleDataError as exc:
         raise lost_race(if_match) from exc
-    await audit.record(
-        session,
-        principal,
-        action="update",
-        resource_type=RESOURCE_TYPE,
-        resource_id=organization.id,
-        changes=changes,
-    )
+    await _audit(session, principal, "update", organization.id, changes)
     return OrganizationOut.model_validate(organization)
 
 
@@ -403,11 +407,4 @@ async def delete_organization(
         ) from exc
     except StaleDataError as exc:
         raise lost_race(if_match) from exc
-    await audit.record(
-        session,
-        principal,
-        action="delete",
-        resource_type=RESOURCE_TYPE,
-        resource_id=organization_id,
-        changes=audit.changes_between(before, None),
-    )
+    await _audit(session, principal, "delete", organization_id, audit.changes_between(before, None))

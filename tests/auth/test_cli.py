@@ -12,7 +12,9 @@ from sqlalchemy import select
 
 from app.cli import main
 from app.core.config import AuthMode
+from app.core.db import column_of
 from app.main import create_app
+from app.models.audit import AuditEvent
 from app.models.auth import SigningKey
 from tests.conftest import make_settings, null_pool_database
 
@@ -139,3 +141,38 @@ def test_the_commands_refuse_external_mode(
 def test_role_choices_are_enforced(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["clients", "create", "--role", "admin", "--name", "x"])
+
+
+def test_client_changes_are_audited_without_secrets(
+    capsys: pytest.CaptureFixture[str], sync_database_url: str
+) -> None:
+    url = sync_database_url
+    create = ("clients", "create", "--role", "integration", "--name", "IRSS", "--json")
+    _, out, _ = _run(capsys, url, *create)
+    credentials = json.loads(out)
+    client_id, secret = credentials["client_id"], credentials["client_secret"]
+    _, rotated, _ = _run(capsys, url, "clients", "rotate-secret", client_id, "--json")
+    _run(capsys, url, "clients", "revoke", client_id)
+    events = asyncio.run(_audit_events(url, client_id))
+    assert [event.action for event in events] == ["create", "rotate_secret", "revoke"]
+    assert all(event.actor_subject.startswith("operator:") for event in events)
+    assert events[0].changes["role"] == {"before": None, "after": "integration"}
+    assert events[1].changes == {"version": {"before": 1, "after": 2}}
+    assert events[2].changes == {"revoked": {"before": False, "after": True}}
+    recorded = json.dumps([event.changes for event in events])
+    assert secret not in recorded
+    assert json.loads(rotated)["client_secret"] not in recorded
+
+
+async def _audit_events(url: str, client_id: str) -> list[AuditEvent]:
+    database = null_pool_database(url)
+    try:
+        async with database.session(write=False) as session:
+            statement = (
+                select(AuditEvent)
+                .where(column_of(AuditEvent.resource_id) == client_id)
+                .order_by(column_of(AuditEvent.id))
+            )
+            return list((await session.execute(statement)).scalars().all())
+    finally:
+        await database.dispose()

@@ -24,7 +24,7 @@ from app.core.db import Database
 from app.main import create_app
 from app.models.auth import OAuthClient, SigningKey
 from tests.auth.forge import bearer, unverified
-from tests.conftest import fetch_token, make_settings, register_client
+from tests.conftest import TEST_OPERATOR, fetch_token, make_settings, register_client
 
 TOKEN = "/oauth/token"
 GRANT = {"grant_type": "client_credentials"}
@@ -188,7 +188,7 @@ async def test_a_revoked_client_gets_no_token(app: FastAPI, client: httpx.AsyncC
     client_id, secret = await register_client(app, "bureau")
     live_token = await fetch_token(client, client_id, secret)
     async with app.state.database.session(write=True) as session:
-        await revoke_client(session, client_id)
+        await revoke_client(session, client_id, by=TEST_OPERATOR)
         await session.commit()
     response = await client.post(TOKEN, data=GRANT, auth=(client_id, secret))
     assert response.status_code == 401
