@@ -11,12 +11,10 @@ from app.audit import service
 from app.audit.schemas import AuditEventOut
 from app.auth.dependencies import AUTH_ERRORS, require
 from app.auth.scopes import Principal, Scope
-from app.core.http import JSON_MEDIA_TYPE
+from app.core.http import conditional_json, json_response
 from app.core.openapi import COMMON_ERRORS, QUERY_ERRORS, problem_responses
 from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, next_link
 from app.core.params import QueryDatetime
-from app.core.preconditions import none_match
-from app.core.serialization import dump_json
 from app.core.session import SessionDep
 from app.core.validation import NO_NUL
 from app.models.audit import RESOURCE_ID_MAX_LENGTH, RESOURCE_TYPE_MAX_LENGTH, SUBJECT_MAX_LENGTH
@@ -29,11 +27,6 @@ AuditReader = Annotated[Principal, require(Scope.audit_read)]
 router = APIRouter(
     prefix="/audit-events", tags=["Audit events"], responses={**COMMON_ERRORS, **AUTH_ERRORS}
 )
-
-
-def _json(content: AuditEventOut | Page[AuditEventOut], headers: dict[str, str]) -> Response:
-    body = dump_json(content.model_dump(mode="json"))
-    return Response(body, media_type=JSON_MEDIA_TYPE, headers=headers)
 
 
 @router.get("", response_model=Page[AuditEventOut], responses=QUERY_ERRORS)
@@ -85,7 +78,7 @@ async def list_audit_events(
         limit=limit,
         cursor=cursor,
     )
-    return _json(page, next_link(request.url, page.next_cursor))
+    return json_response(page, headers=next_link(request.url, page.next_cursor))
 
 
 @router.get(
@@ -101,7 +94,6 @@ async def get_audit_event(
 ) -> Response:
     """One audit event. Events never change: its ETag is fixed and answers 304 when matched."""
     event = await service.get_event(session, principal, event_id)
-    etag = f'"audit-event-{event.id}"'
-    if none_match(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers={"ETag": etag})
-    return _json(event, {"ETag": etag})
+    return conditional_json(
+        event, etag=f'"audit-event-{event.id}"', if_none_match=request.headers.get("if-none-match")
+    )

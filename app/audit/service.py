@@ -22,12 +22,12 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Select, select, text
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.schemas import ActorOut, AuditEventOut, FieldChangeOut
 from app.auth.scopes import Principal
-from app.core.db import column_of, utcnow
+from app.core.db import column_of, hold_transaction_lock, utcnow
 from app.core.errors import FieldError, NotFound, ValidationFailed
 from app.core.pagination import Ordering, Page, SortKey, decode_cursor
 from app.core.params import in_utc
@@ -118,11 +118,7 @@ def _bounded(name: str, value: str, limit: int) -> str:
 
 
 async def _allocate_ids_in_commit_order(session: AsyncSession) -> None:
-    connection = await session.connection()
-    if connection.dialect.name == "postgresql":
-        await connection.execute(
-            text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_ID_LOCK_KEY}
-        )
+    await hold_transaction_lock(session, AUDIT_ID_LOCK_KEY)
 
 
 async def record(

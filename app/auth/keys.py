@@ -32,11 +32,11 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from joserfc.jwk import ECKey
 from pydantic import SecretStr
-from sqlalchemy import ColumnElement, Connection, delete, or_, select, text
+from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.db import WRITE_OPTION, column_of, utcnow
+from app.core.db import column_of, hold_transaction_lock, utcnow
 from app.models.auth import SigningKey
 
 SIGNING_ALGORITHM = "ES256"
@@ -120,20 +120,9 @@ def publication_window(settings: Settings) -> timedelta:
     return timedelta(seconds=settings.access_token_ttl_seconds + settings.clock_leeway_seconds)
 
 
-def _is_writing(connection: Connection) -> bool:
-    return bool(connection.get_execution_options().get(WRITE_OPTION))
-
-
 async def lock_signing_keys(session: AsyncSession) -> None:
     """Serialize key creation and rotation across instances, until the transaction ends."""
-    connection = await session.connection()
-    if connection.dialect.name == "postgresql":
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(:key)"), {"key": SIGNING_KEY_LOCK_KEY}
-        )
-    elif not (connection.sync_connection and _is_writing(connection.sync_connection)):
-        # SQLite: only a writing session (BEGIN IMMEDIATE) holds the database's write lock.
-        raise RuntimeError("signing keys are created in a writing session")
+    await hold_transaction_lock(session, SIGNING_KEY_LOCK_KEY)
 
 
 async def current_signing_key(session: AsyncSession) -> SigningKey | None:

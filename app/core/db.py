@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, event
+from sqlalchemy import ColumnElement, DateTime, event, text
 from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
@@ -184,6 +184,23 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def transaction_lock(connection: Connection, key: int) -> None:
+    """Serialize the rest of this transaction with every other, in any instance, that takes the
+    same `key`, until it ends: a transaction advisory lock on PostgreSQL. On SQLite a writing
+    transaction (`BEGIN IMMEDIATE`) already holds the database's write lock, which does the
+    same; a reading one cannot, so taking the lock there is a programming error."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    elif not connection.get_execution_options().get(WRITE_OPTION):
+        raise RuntimeError("a transaction lock is taken in a writing transaction")
+
+
+async def hold_transaction_lock(session: AsyncSession, key: int) -> None:
+    """`transaction_lock` for the session's transaction."""
+    connection = await session.connection()
+    await connection.run_sync(transaction_lock, key)
 
 
 def column_of(attribute: object) -> ColumnElement[Any]:

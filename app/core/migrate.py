@@ -16,10 +16,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 from sqlalchemy.pool import NullPool
 
-from app.core.db import WRITE_OPTION, create_engine
+from app.core.db import WRITE_OPTION, create_engine, transaction_lock
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -43,15 +43,8 @@ def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-def lock_for_schema_changes(connection: Connection) -> None:
-    """Serialize schema changes across instances, until the transaction ends."""
-    if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-    # SQLite: the transaction began with BEGIN IMMEDIATE, which already holds the write lock.
-
-
 def _upgrade(connection: Connection, config: Config, revision: str) -> None:
-    lock_for_schema_changes(connection)
+    transaction_lock(connection, MIGRATION_LOCK_KEY)
     config.attributes["connection"] = connection
     command.upgrade(config, revision)
     if connection.dialect.name == "sqlite":

@@ -461,7 +461,7 @@ async def test_on_sqlite_keys_are_made_only_in_a_writing_session(app: FastAPI) -
 
     database: Database = app.state.database
     async with database.session(write=False) as session:
-        with pytest.raises(RuntimeError, match="writing session"):
+        with pytest.raises(RuntimeError, match="writing transaction"):
             await lock_signing_keys(session)
     async with database.session(write=True) as session:
         await lock_signing_keys(session)

@@ -13,7 +13,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import Database, async_url, column_of
+from app.core.db import Database, async_url, column_of, hold_transaction_lock
 from app.models import StrategicObjective
 from tests.core.probe import PROBE_CODE
 
@@ -168,3 +168,13 @@ async def test_reads_do_not_write(database: Database) -> None:
     async with database.session(write=False) as session:
         count = len((await session.execute(select(column_of(StrategicObjective.code)))).all())
     assert count == 7
+
+
+@pytest.mark.sqlite_only
+async def test_a_transaction_lock_needs_a_writing_transaction_on_sqlite(database: Database) -> None:
+    """On SQLite the write lock is what serializes; a reading transaction has none to offer."""
+    async with database.session(write=True) as session:
+        await hold_transaction_lock(session, 1)  # the write lock is held: nothing to add
+    async with database.session(write=False) as session:
+        with pytest.raises(RuntimeError, match="writing transaction"):
+            await hold_transaction_lock(session, 1)
