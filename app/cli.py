@@ -73,9 +73,11 @@ def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable
     """Migrate, then run `work` in one writing transaction, committed when it succeeds."""
     from sqlalchemy.pool import NullPool
 
+    from app.audit import service as audit_trail  # the audit trail records the changes
     from app.core.db import Database
     from app.core.errors import DomainError
     from app.core.migrate import upgrade
+    from app.core.tracking import set_actor
 
     if settings.auth_mode is not AuthMode.embedded:
         raise CommandFailed(
@@ -83,12 +85,15 @@ def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable
             "are managed in the identity provider"
         )
 
+    assert audit_trail.write_events is not None
+
     async def run() -> T:
         url = settings.resolved_database_url()
         await upgrade(url)
         database = Database(url, poolclass=NullPool)
         try:
             async with database.session(write=True) as session:
+                set_actor(session, operator())
                 result = await work(session)
                 await session.commit()
                 return result
@@ -126,7 +131,7 @@ def _clients_create(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandFailed("--name must have 1 to 200 characters")
     issued = _in_transaction(
         settings,
-        lambda session: create_client(session, name=name, role=Role(args.role), by=operator()),
+        lambda session: create_client(session, name=name, role=Role(args.role)),
     )
     _print_credentials(issued.client_id, issued.client_secret, as_json=args.json)
     return 0
@@ -162,7 +167,7 @@ def _clients_list(args: argparse.Namespace, settings: Settings) -> int:
 def _clients_revoke(args: argparse.Namespace, settings: Settings) -> int:
     from app.auth.clients import revoke_client
 
-    _in_transaction(settings, lambda session: revoke_client(session, args.client_id, by=operator()))
+    _in_transaction(settings, lambda session: revoke_client(session, args.client_id))
     print(
         f"client {args.client_id} is revoked: it gets no new token; tokens it holds expire "
         f"within {settings.access_token_ttl_seconds} seconds",
@@ -174,9 +179,7 @@ def _clients_revoke(args: argparse.Namespace, settings: Settings) -> int:
 def _clients_rotate_secret(args: argparse.Namespace, settings: Settings) -> int:
     from app.auth.clients import rotate_secret
 
-    issued = _in_transaction(
-        settings, lambda session: rotate_secret(session, args.client_id, by=operator())
-    )
+    issued = _in_transaction(settings, lambda session: rotate_secret(session, args.client_id))
     _print_credentials(issued.client_id, issued.client_secret, as_json=args.json)
     return 0
 

@@ -13,9 +13,11 @@ from app import api
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import install_error_handlers
+from app.core.idempotency import check_routes
 from app.core.logging import configure_logging
 from app.core.middleware import BodyGuard, PathAwareCORS, RequestContext, wrap
 from app.core.openapi import install_openapi, operation_id
+from app.core.rows import install_database_error_handlers
 
 DESCRIPTION = """\
 The system of record for the liaison, cooperation and partnership work of the IPPC Secretariat:
@@ -69,7 +71,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.settings = settings
     app.state.database = database
     install_error_handlers(app)
+    install_database_error_handlers(app)
     install_openapi(app)
     for router in api.routers():
         app.include_router(router)
+    check_routes(app.routes)
     return app

@@ -23,6 +23,7 @@ from app.auth.clients import create_client
 from app.auth.scopes import Principal, Role
 from app.core.config import Environment, Settings
 from app.core.migrate import upgrade
+from app.core.tracking import set_actor
 from app.main import create_app
 
 
@@ -57,7 +58,8 @@ async def main(rows: int, requests: int) -> None:
         operator = Principal(
             subject="operator:bench", client_id=None, role=None, scopes=frozenset()
         )
-        issued = await create_client(session, name="bench", role=Role.secretariat, by=operator)
+        set_actor(session, operator)
+        issued = await create_client(session, name="bench", role=Role.secretariat)
         await session.commit()
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:

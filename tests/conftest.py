@@ -209,12 +209,12 @@ async def register_client(app: FastAPI, role: str, name: str | None = None) -> t
     """A client of the embedded issuer in the app's database: (client_id, client_secret)."""
     from app.auth.clients import create_client
     from app.auth.scopes import Role
+    from app.core.tracking import set_actor
 
     database: Database = app.state.database
     async with database.session(write=True) as session:
-        issued = await create_client(
-            session, name=name or f"test {role}", role=Role(role), by=TEST_OPERATOR
-        )
+        set_actor(session, TEST_OPERATOR)
+        issued = await create_client(session, name=name or f"test {role}", role=Role(role))
         await session.commit()
     return issued.client_id, issued.client_secret
 

@@ -35,5 +35,9 @@ class AuditEventOut(BaseModel):
     resource_type: str = Field(examples=["organization"])
     resource_id: str
     changes: dict[str, FieldChangeOut] = Field(
-        description="The before and after of each changed field, by field name."
+        description="The before and after of each changed field, by field name. A secret "
+        "(a client's secret) shows as changed, never with its value."
+    )
+    note: str | None = Field(
+        default=None, description="Why, in the words of whoever made the change, if they said."
     )

@@ -1,16 +1,17 @@
-"""The audit trail: recording events (in the transaction of the change) and reading the feed.
+"""The audit trail: writing the events of a transaction's changes, and reading the feed.
 
-Services call `record` after making a change, in the same session, so that the change and its
-event commit or roll back together. `changes_between` computes the `changes` of an event from
-the resource's fields before and after.
+Nothing calls the writer by hand: `app.core.tracking` collects the changes of the tracked models
+from the ORM and, just before the transaction commits, hands them to `write_events`, registered
+here as the change sink. So a change and its events commit or roll back together, and no service
+can forget an event.
 
 Ids rise in commit order. On PostgreSQL a sequence hands out ids when rows are inserted, not when
 they commit, so a follower paging by id could read event 8 while event 7 is still in flight and
-then skip it. `record` therefore takes a transaction-scoped advisory lock right before inserting:
-the lock is held until the transaction ends, so the next writer takes its id only after this one
-has committed (or rolled back, leaving a gap that is never filled). The price: writers are
-serialized from their first audit insert to their commit, so a service records its events as the
-last step of its work. On SQLite writers are already serialized by `BEGIN IMMEDIATE`.
+then skip it. `write_events` therefore takes a transaction-scoped advisory lock right before
+inserting: the lock is held until the transaction ends, so the next writer takes its ids only
+after this one has committed (or rolled back, leaving a gap that is never filled). Events are
+written at commit, so the lock is held only from then to the end of the commit. On SQLite
+writers are already serialized by `BEGIN IMMEDIATE`.
 """
 
 from __future__ import annotations
@@ -24,17 +25,20 @@ from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from app.audit.schemas import ActorOut, AuditEventOut, FieldChangeOut
-from app.auth.scopes import Principal
-from app.core.db import column_of, hold_transaction_lock, utcnow
+from app.core.actor import Actor
+from app.core.db import column_of, transaction_lock, utcnow
 from app.core.errors import FieldError, NotFound, ValidationFailed
 from app.core.pagination import Ordering, Page, SortKey, decode_cursor
 from app.core.params import in_utc
+from app.core.tracking import Change, set_change_sink
 from app.models.audit import (
     ACTION_MAX_LENGTH,
     RESOURCE_ID_MAX_LENGTH,
     RESOURCE_TYPE_MAX_LENGTH,
+    SUBJECT_MAX_LENGTH,
     AuditEvent,
 )
 
@@ -43,6 +47,8 @@ from app.models.audit import (
 AUDIT_ID_LOCK_KEY = 477_228_348
 # Ids are PostgreSQL `integer`s: a larger number in a cursor or filter cannot match any event.
 MAX_EVENT_ID = 2**31 - 1
+# What a secret's change shows instead of its values.
+REDACTED = "[redacted]"
 
 _id_column = column_of(AuditEvent.id)
 _COLUMNS = (
@@ -54,6 +60,7 @@ _COLUMNS = (
     column_of(AuditEvent.resource_type),
     column_of(AuditEvent.resource_id),
     column_of(AuditEvent.changes),
+    column_of(AuditEvent.note),
 )
 _ORDER = Ordering((SortKey(_id_column),))
 
@@ -99,57 +106,67 @@ def changes_between(
     return changes
 
 
-def _checked_changes(changes: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    checked: dict[str, dict[str, Any]] = {}
-    for field, change in changes.items():
-        if not isinstance(change, Mapping) or set(change) != {"before", "after"}:
-            raise ValueError(f"the change of {field!r} must be {{'before': ..., 'after': ...}}")
-        checked[str(field)] = {
-            "before": json_safe(change["before"]),
-            "after": json_safe(change["after"]),
-        }
-    return checked
-
-
 def _bounded(name: str, value: str, limit: int) -> str:
     if not value or len(value) > limit:
         raise ValueError(f"an audit event's {name} has 1 to {limit} characters: {value!r}")
     return value
 
 
-async def _allocate_ids_in_commit_order(session: AsyncSession) -> None:
-    await hold_transaction_lock(session, AUDIT_ID_LOCK_KEY)
+def _allocate_ids_in_commit_order(session: Session) -> None:
+    transaction_lock(session.connection(), AUDIT_ID_LOCK_KEY)
 
 
-async def record(
-    session: AsyncSession,
-    principal: Principal,
-    *,
-    action: str,
-    resource_type: str,
-    resource_id: str | uuid.UUID,
-    changes: Mapping[str, Any],
-) -> AuditEvent:
-    """Append one event for a change made in this session's transaction, by `principal`.
+def event_changes(change: Change) -> dict[str, dict[str, Any]]:
+    """What an event shows of a change: the fields that differ, secrets without their values."""
+    changes = changes_between(change.before, change.after)
+    for field in sorted(change.redacted):
+        was_set = change.before is not None and change.action != "create"
+        changes[field] = {
+            "before": REDACTED if was_set else None,
+            "after": REDACTED if change.after is not None else None,
+        }
+    return dict(sorted(changes.items()))
 
-    Flushes (the event has its id on return) and never commits: the event commits with the
-    change. Call it as the last step of a write (see the module's notes on the lock)."""
-    fields: dict[str, Any] = {
-        "actor_subject": principal.subject,
-        "actor_client_id": (
-            principal.client_id if principal.client_id != principal.subject else None
-        ),
-        "action": _bounded("action", action, ACTION_MAX_LENGTH),
-        "resource_type": _bounded("resource_type", resource_type, RESOURCE_TYPE_MAX_LENGTH),
-        "resource_id": _bounded("resource_id", str(resource_id), RESOURCE_ID_MAX_LENGTH),
-        "changes": _checked_changes(changes),
-    }
-    await _allocate_ids_in_commit_order(session)
-    # Timed once the event has its place in the feed (after any wait for the lock).
-    event = AuditEvent(occurred_at=utcnow(), **fields)
-    session.add(event)
-    await session.flush()
-    return event
+
+def write_events(session: Session, actor: Actor, changes: Sequence[Change]) -> list[AuditEvent]:
+    """Append one event a change, by `actor`, in the session's transaction (the change sink).
+
+    An update that changed nothing the trail shows, and that no reason names, leaves no event.
+    Flushes (each event has its id on return) and never commits."""
+    subject = _bounded("actor subject", actor.subject, SUBJECT_MAX_LENGTH)
+    client_id = actor.client_id if actor.client_id != actor.subject else None
+    if client_id is not None:
+        _bounded("actor client_id", client_id, SUBJECT_MAX_LENGTH)
+    rows: list[dict[str, Any]] = []
+    for change in changes:
+        shown = event_changes(change)
+        if not shown and change.action == "update" and change.note is None:
+            continue
+        rows.append(
+            {
+                "actor_subject": subject,
+                "actor_client_id": client_id,
+                "action": _bounded("action", change.action, ACTION_MAX_LENGTH),
+                "resource_type": _bounded(
+                    "resource_type", change.resource_type, RESOURCE_TYPE_MAX_LENGTH
+                ),
+                "resource_id": _bounded("resource_id", change.resource_id, RESOURCE_ID_MAX_LENGTH),
+                "changes": shown,
+                "note": change.note,
+            }
+        )
+    if not rows:
+        return []
+    _allocate_ids_in_commit_order(session)
+    # Timed once the events have their place in the feed (after any wait for the lock).
+    now = utcnow()
+    events = [AuditEvent(occurred_at=now, **row) for row in rows]
+    session.add_all(events)
+    session.flush()
+    return events
+
+
+set_change_sink(write_events)
 
 
 # --- Reading ---------------------------------------------------------------------------------
@@ -167,6 +184,7 @@ def _as_out(row: Any) -> AuditEventOut:
             field: FieldChangeOut(before=change["before"], after=change["after"])
             for field, change in row.changes.items()
         },
+        note=row.note,
     )
 
 
@@ -209,7 +227,6 @@ def _filtered(
 
 async def list_events(
     session: AsyncSession,
-    principal: Principal,
     *,
     resource_types: Sequence[str] | None = None,
     resource_id: str | None = None,
@@ -226,7 +243,6 @@ async def list_events(
 
     `after_id` starts the feed after an event the caller already has; `cursor` continues a
     listing. Both may be given (events after both)."""
-    del principal  # every holder of audit:read sees the whole trail
     _checked_cursor(cursor)
     stmt = _filtered(
         resource_types=resource_types,
@@ -241,8 +257,7 @@ async def list_events(
     return Page[AuditEventOut](items=[_as_out(row) for row in items], next_cursor=next_cursor)
 
 
-async def get_event(session: AsyncSession, principal: Principal, event_id: int) -> AuditEventOut:
-    del principal  # every holder of audit:read sees the whole trail
+async def get_event(session: AsyncSession, event_id: int) -> AuditEventOut:
     row = (await session.execute(select(*_COLUMNS).where(_id_column == event_id))).first()
     if row is None:
         raise NotFound("No audit event has this id.")

@@ -16,19 +16,17 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit import service as audit
-from app.auth.scopes import Principal, Role
+from app.auth.scopes import Role
 from app.core.db import column_of, utcnow
 from app.core.errors import Conflict, NotFound
+from app.core.tracking import record_action
 from app.models.auth import OAuthClient
 
 SECRET_BYTES = 32
-RESOURCE_TYPE = "oauth_client"
 _DIGEST_PREFIX = "sha256$"
 # Compared against when the client does not exist, so that both answers take the same time.
 _DUMMY_DIGEST = _DIGEST_PREFIX + "0" * 64
@@ -61,34 +59,13 @@ def parse_client_id(value: str) -> uuid.UUID | None:
         return None
 
 
-async def _audit(
-    session: AsyncSession,
-    by: Principal,
-    action: str,
-    client: OAuthClient,
-    changes: dict[str, dict[str, Any]],
-) -> None:
-    """Who may call the service is part of the record: client changes are audited like any
-    other (never the secret itself)."""
-    await audit.record(
-        session,
-        by,
-        action=action,
-        resource_type=RESOURCE_TYPE,
-        resource_id=client.id,
-        changes=changes,
-    )
-
-
-async def create_client(
-    session: AsyncSession, *, name: str, role: Role, by: Principal
-) -> IssuedCredentials:
+async def create_client(session: AsyncSession, *, name: str, role: Role) -> IssuedCredentials:
+    """A new client (audited like every change: who may call the service is part of the
+    record; the audit trail never shows the secret)."""
     secret = new_secret()
     client = OAuthClient(name=name, role=role.value, secret_hash=digest_secret(secret))
     session.add(client)
     await session.flush()
-    created = audit.changes_between(None, {"name": name, "role": role.value, "revoked": False})
-    await _audit(session, by, "create", client, created)
     return IssuedCredentials(str(client.id), secret)
 
 
@@ -107,35 +84,26 @@ async def _get(session: AsyncSession, client_id: str) -> OAuthClient:
     return client
 
 
-async def revoke_client(session: AsyncSession, client_id: str, *, by: Principal) -> OAuthClient:
+async def revoke_client(session: AsyncSession, client_id: str) -> OAuthClient:
     """The client gets no new token. Tokens it holds live out their (short) lifetime."""
     client = await _get(session, client_id)
     if not client.revoked:
-        now = utcnow()
         client.revoked = True
-        client.revoked_at = now
-        client.updated_at = now
-        client.version += 1
+        client.revoked_at = utcnow()
+        record_action(session, client, "revoke")
         await session.flush()
-        await _audit(session, by, "revoke", client, {"revoked": {"before": False, "after": True}})
     return client
 
 
-async def rotate_secret(
-    session: AsyncSession, client_id: str, *, by: Principal
-) -> IssuedCredentials:
+async def rotate_secret(session: AsyncSession, client_id: str) -> IssuedCredentials:
     """A new secret; the old one stops working at once."""
     client = await _get(session, client_id)
     if client.revoked:
         raise Conflict("This client is revoked: register a new one instead.")
     secret = new_secret()
     client.secret_hash = digest_secret(secret)
-    client.updated_at = utcnow()
-    client.version += 1
+    record_action(session, client, "rotate_secret")
     await session.flush()
-    # The secret is never recorded; the version says that it changed.
-    version = {"before": client.version - 1, "after": client.version}
-    await _audit(session, by, "rotate_secret", client, {"version": version})
     return IssuedCredentials(str(client.id), secret)
 
 

@@ -61,6 +61,15 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     public_max_age_seconds: int = Field(default=60, ge=0, le=86_400)
+    max_concurrent_exports: int = Field(
+        default=4, ge=1, le=1000, description="CSV exports streaming at once, per process."
+    )
+    export_send_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="A CSV reader that takes nothing this long is cut off.",
+    )
 
     # Operations.
     log_level: str = "INFO"

@@ -1,31 +1,66 @@
-"""CSV of a whole filtered list, streamed (design §8).
+"""CSV of a whole filtered list, streamed (design §8), in a way no client can starve the service.
 
 A list answers CSV when asked with `format=csv` or an `Accept` header preferring `text/csv`. The
-whole filtered set is sent, not one page, read through a server-side cursor in batches by a
-session of the stream's own: the request's session is gone by the time the body is streamed.
+whole filtered set is sent, not one page:
 
-Cells that a spreadsheet would take for a formula (starting with `=`, `+`, `-`, `@`, a tab or a
-carriage return) are prefixed with `'`, against formula injection.
+- it is read in keyset chunks (`CHUNK_ROWS` rows in the list's order), each in a short read
+  transaction of its own whose connection goes back to the pool before the chunk is sent. A
+  reader as slow as it likes holds no connection: the service's pool serves everyone else.
+  The export is therefore not one snapshot: a row changed while the export runs appears as it
+  was when its chunk was read (each row once, in order, unless its sort value moves across the
+  export's position meanwhile);
+- at most `IPPC_MAX_CONCURRENT_EXPORTS` exports stream at once in a process; past that a request
+  is refused with a 429 problem and `Retry-After`;
+- a reader that takes nothing for `IPPC_EXPORT_SEND_TIMEOUT_SECONDS` is cut off (the connection
+  is closed); a reader that goes away stops the export.
+
+Cells that a spreadsheet would take for a formula are prefixed with `'`, against formula
+injection: those whose first visible character (after spaces, line breaks and invisible format
+characters such as a zero-width space or a byte-order mark) is `=`, `+`, `-` or `@` in any of its
+Unicode forms (the fullwidth equals sign too), and those starting with a tab or a carriage return.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import logging
+import unicodedata
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+import anyio
+from pydantic import BaseModel
 from sqlalchemy import Select
+from starlette.requests import Request
 from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
+from app.core.config import Settings
 from app.core.db import Database
+from app.core.errors import DomainError, problem_type
+from app.core.pagination import Ordering
+
+logger = logging.getLogger("app.export")
 
 CSV_MEDIA_TYPE = "text/csv"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-BATCH_ROWS = 500
+FORMULA_STARTS = frozenset("=+-@")
+CONTROL_STARTS = ("\t", "\r")
+CHUNK_ROWS = 500
+RETRY_AFTER_SECONDS = 5
+
+TOO_MANY_EXPORTS = problem_type(
+    "too-many-exports",
+    429,
+    "Too many exports",
+    "The service is streaming as many CSV exports as it allows at once: retry after the "
+    "number of seconds in Retry-After.",
+)
 
 
 @dataclass(frozen=True)
@@ -34,13 +69,39 @@ class CsvColumn:
     value: Callable[[Any], Any]
 
 
+def _attribute(name: str) -> CsvColumn:
+    def value(row: Any) -> Any:
+        return getattr(row, name)
+
+    return CsvColumn(name, value)
+
+
+def columns_of(model: type[BaseModel]) -> list[CsvColumn]:
+    """The CSV columns of a list: the fields of its JSON items, in the same order."""
+    return [_attribute(name) for name in model.model_fields]
+
+
+def _invisible(char: str) -> bool:
+    return char.isspace() or unicodedata.category(char) in ("Cf", "Cc", "Zs", "Zl", "Zp")
+
+
+def looks_like_formula(text: str) -> bool:
+    if text.startswith(CONTROL_STARTS):
+        return True
+    for char in text:
+        if _invisible(char):
+            continue
+        return unicodedata.normalize("NFKC", char)[:1] in FORMULA_STARTS
+    return False
+
+
 def cell(value: Any) -> str:
     """One CSV cell: plain text for every type, strings defused against formulas."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float):
+    if isinstance(value, int | float | Decimal):
         return str(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
@@ -49,7 +110,7 @@ def cell(value: Any) -> str:
     if isinstance(value, list | tuple):
         value = "; ".join(str(item) for item in value)
     text = str(value)
-    if text.startswith(FORMULA_STARTS):
+    if looks_like_formula(text):
         return "'" + text
     return text
 
@@ -87,24 +148,140 @@ def _line(values: Sequence[str]) -> bytes:
     return buffer.getvalue().encode()
 
 
-async def _rows(
-    database: Database, stmt: Select[Any], columns: Sequence[CsvColumn]
+@dataclass(frozen=True)
+class Export:
+    """What to export: a filtered statement (unordered), its order, its columns."""
+
+    statement: Select[Any]
+    ordering: Ordering
+    columns: Sequence[CsvColumn]
+    filename: str
+
+
+async def export_chunks(
+    database: Database, export: Export, chunk_rows: int = CHUNK_ROWS
 ) -> AsyncIterator[bytes]:
-    yield _line([column.header for column in columns])
-    async with database.session(write=False) as session:
-        result = await session.stream(stmt.execution_options(yield_per=BATCH_ROWS))
-        async for batch in result.partitions(BATCH_ROWS):
-            yield b"".join(_line([cell(column.value(row)) for column in columns]) for row in batch)
+    """The CSV, a chunk of rows at a time, each read in a short transaction of its own."""
+    yield _line([column.header for column in export.columns])
+    values: list[Any] | None = None
+    while True:
+        async with database.session(write=False) as session:
+            statement = export.ordering.after_values(export.statement, values, chunk_rows)
+            rows = (await session.execute(statement)).all()
+        # The session is closed: its connection is back in the pool before the chunk is sent.
+        if rows:
+            yield b"".join(
+                _line([cell(column.value(row)) for column in export.columns]) for row in rows
+            )
+        if len(rows) < chunk_rows:
+            return
+        values = export.ordering.values_of(rows[-1])
+
+
+class ExportSlots:
+    """How many exports may stream at once in this process."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.active = 0
+
+    def take(self) -> None:
+        if self.active >= self.limit:
+            raise DomainError(
+                f"At most {self.limit} exports stream at once: retry shortly.",
+                kind=TOO_MANY_EXPORTS,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+        self.active += 1
+
+    def give_back(self) -> None:
+        self.active -= 1
+
+
+class StalledReader(Exception):
+    """The client took nothing for longer than the send timeout."""
+
+
+class CsvStream(StreamingResponse):
+    """A streamed CSV that gives its export slot back however it ends, stops when the client
+    goes away, and cuts off a client that stops reading."""
+
+    def __init__(
+        self,
+        chunks: AsyncIterator[bytes],
+        *,
+        filename: str,
+        slots: ExportSlots,
+        send_timeout: float,
+    ) -> None:
+        super().__init__(
+            chunks,
+            media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="{filename}"',
+                "Cache-Control": "private, no-store",
+                "Vary": "Accept",
+            },
+        )
+        self.chunks = chunks
+        self.slots = slots
+        self.send_timeout = send_timeout
+
+    async def _send_within(self, send: Send, message: dict[str, Any]) -> None:
+        try:
+            async with asyncio.timeout(self.send_timeout):
+                await send(message)
+        except TimeoutError as exc:
+            raise StalledReader from exc
+
+    async def stream_response(self, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        async for chunk in self.chunks:
+            await self._send_within(
+                send, {"type": "http.response.body", "body": chunk, "more_body": True}
+            )
+        await self._send_within(send, {"type": "http.response.body", "body": b""})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            async with anyio.create_task_group() as group:
+
+                async def stream() -> None:
+                    try:
+                        await self.stream_response(send)
+                    except StalledReader:
+                        logger.warning(
+                            "export cut off: the client read nothing for %s s", self.send_timeout
+                        )
+                    group.cancel_scope.cancel()
+
+                group.start_soon(stream)
+                await self.listen_for_disconnect(receive)
+                group.cancel_scope.cancel()
+        finally:
+            self.slots.give_back()
+            await self.chunks.aclose()  # type: ignore[attr-defined]
+
+
+def _slots(request: Request, settings: Settings) -> ExportSlots:
+    state = request.app.state
+    slots: ExportSlots | None = getattr(state, "export_slots", None)
+    if slots is None:
+        slots = state.export_slots = ExportSlots(settings.max_concurrent_exports)
+    return slots
 
 
 def csv_response(
-    database: Database, stmt: Select[Any], columns: Sequence[CsvColumn], filename: str
-) -> StreamingResponse:
-    return StreamingResponse(
-        _rows(database, stmt, columns),
-        media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "private, no-store",
-        },
+    request: Request, database: Database, settings: Settings, export: Export
+) -> CsvStream:
+    """The export as a streamed response, or a 429 when too many already stream."""
+    slots = _slots(request, settings)
+    slots.take()
+    return CsvStream(
+        export_chunks(database, export),
+        filename=export.filename,
+        slots=slots,
+        send_timeout=settings.export_send_timeout_seconds,
     )

@@ -150,6 +150,8 @@ def create_engine(url: str, *, sqlite_foreign_keys: bool = True, **kwargs: Any) 
     tables, which foreign keys would cascade through. They check the keys when done.
     """
     driver_url = async_url(url)
+    # Statement parameters are request data (and once a private key): never in an error text.
+    kwargs.setdefault("hide_parameters", True)
     if is_sqlite(driver_url):
         _ensure_sqlite_directory(driver_url)
         engine = create_async_engine(driver_url, **kwargs)

@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import traceback
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from types import TracebackType
 from typing import Any, TextIO
+
+from sqlalchemy.exc import StatementError
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
@@ -15,6 +19,70 @@ request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 _STANDARD_ATTRS = frozenset(
     vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys() | {"message", "asctime", "taskName"}
 )
+
+
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
+
+# Modules of database drivers, whose messages may quote the data of a statement.
+_DRIVER_MODULES = ("asyncpg", "sqlite3", "aiosqlite", "sqlalchemy.dialects")
+
+
+_CAUSED = "The above exception was the direct cause of the following exception:"
+_DURING = "During handling of the above exception, another exception occurred:"
+
+
+def _is_driver_error(error: BaseException) -> bool:
+    return type(error).__module__.startswith(_DRIVER_MODULES)
+
+
+def _safe_message(error: BaseException) -> str:
+    """What a log may say of an exception: database errors without the data they may quote."""
+    name = type(error).__qualname__
+    if isinstance(error, StatementError):
+        driver = type(error.orig).__qualname__ if error.orig is not None else "none"
+        sqlstate = getattr(error.orig, "sqlstate", None) or getattr(
+            error.orig, "sqlite_errorname", None
+        )
+        statement = " ".join(str(error.statement or "").split())[:1000]
+        return f"{name}: driver error {driver} ({sqlstate}) in: {statement}"
+    if _is_driver_error(error):
+        return f"{name} (its message is withheld: it may quote data)"
+    return f"{name}: {error}" if str(error) else name
+
+
+def format_exception_safely(exc_info: ExcInfo) -> str:
+    """A traceback (frames, chained causes) whose exception messages quote no request data."""
+    _kind, error, _tb = exc_info
+    if error is None:
+        return ""
+    chain: list[tuple[BaseException, str]] = []
+    seen: set[int] = set()
+    current: BaseException | None = error
+    link = ""
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        chain.append((current, link))
+        if current.__cause__ is not None:
+            current, link = (
+                current.__cause__,
+                "The above exception was the direct cause of the following exception:",
+            )
+        elif current.__context__ is not None and not current.__suppress_context__:
+            current, link = (
+                current.__context__,
+                "During handling of the above exception, another exception occurred:",
+            )
+        else:
+            current = None
+    parts: list[str] = []
+    for item, _link in reversed(chain):
+        frames = "".join(traceback.format_tb(item.__traceback__))
+        parts.append(f"Traceback (most recent call last):\n{frames}{_safe_message(item)}")
+    links = [link for _item, link in reversed(chain)][:-1]
+    text = parts[0]
+    for link, part in zip(links, parts[1:], strict=True):
+        text += f"\n\n{link}\n\n{part}"
+    return text
 
 
 class JsonFormatter(logging.Formatter):
@@ -29,7 +97,7 @@ class JsonFormatter(logging.Formatter):
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
                 entry[key] = value
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = format_exception_safely(record.exc_info)
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 

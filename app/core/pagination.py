@@ -1,25 +1,50 @@
 """Cursor (keyset) pagination for every list.
 
 A page is `{"items": [...], "next_cursor": "..."}` plus a `Link: <...>; rel="next"` header. The
-cursor is opaque to clients: the sort values of the last item, base64url-encoded JSON. A page is
-read with `WHERE (sort keys) > (cursor values) ORDER BY sort keys LIMIT n+1`, so its cost does not
-grow with the table (given an index on the sort keys).
+cursor is opaque to clients: the list's name and sort, and the sort values of the last item,
+base64url-encoded JSON. A page is read with `WHERE (sort keys) > (cursor values) ORDER BY sort
+keys LIMIT n+1`, so its cost does not grow with the table (given an index on the sort keys).
+
+Sort keys may be nullable (an agreement's dates): NULLs sort last, ascending and descending, on
+both databases (SQLite puts them first by default, PostgreSQL last ascending and first
+descending), and the keyset condition treats them explicitly, so that a NULL at a page boundary
+neither stops the list nor repeats rows.
+
+A cursor is input: it is decoded strictly, each value checked against the type of its key
+(text without NUL or lone surrogates, integers within 64 bits, aware datetimes...). Anything
+else, and a cursor of another list or sort order, is a 422 naming the `cursor` parameter.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import decimal
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from enum import Enum
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import ColumnElement, Select, and_, or_
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Date,
+    DateTime,
+    Integer,
+    Numeric,
+    Select,
+    String,
+    Uuid,
+    and_,
+    false,
+    or_,
+)
+from sqlalchemy.types import TypeDecorator, TypeEngine
 from starlette.datastructures import URL
 
 from app.core.errors import FieldError, ValidationFailed
@@ -29,6 +54,7 @@ SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+MAX_CURSOR_LENGTH = 1024
 
 LimitQuery = Annotated[
     int,
@@ -41,7 +67,7 @@ LimitQuery = Annotated[
 CursorQuery = Annotated[
     str | None,
     Query(
-        max_length=1024,
+        max_length=MAX_CURSOR_LENGTH,
         description="The `next_cursor` of the previous page; omit it for the first page.",
     ),
 ]
@@ -54,12 +80,112 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = None
 
 
+class ValueKind(Enum):
+    """The type of a sort key's values, as a cursor carries them."""
+
+    text = "text"
+    integer = "integer"
+    boolean = "boolean"
+    uuid = "uuid"
+    datetime = "datetime"
+    date = "date"
+    decimal = "decimal"
+
+
+_INT64 = 2**63
+
+
+def kind_of(column_type: TypeEngine[Any]) -> ValueKind:
+    """The kind of values a column of this type holds."""
+    if isinstance(column_type, TypeDecorator):
+        return kind_of(column_type.impl_instance)
+    for sql_type, kind in (
+        (Boolean, ValueKind.boolean),
+        (DateTime, ValueKind.datetime),
+        (Date, ValueKind.date),
+        (Uuid, ValueKind.uuid),
+        (Integer, ValueKind.integer),
+        (Numeric, ValueKind.decimal),
+        (String, ValueKind.text),
+    ):
+        if isinstance(column_type, sql_type):
+            return kind
+    raise TypeError(f"no keyset pagination over columns of type {column_type!r}")
+
+
+class InvalidCursor(ValueError):
+    """A cursor value that no page of this list can have given out."""
+
+
+def _text(value: str) -> str:
+    if "\x00" in value:
+        raise InvalidCursor("NUL in a cursor")
+    value.encode("utf-8")  # a lone surrogate raises UnicodeEncodeError
+    return value
+
+
+def _revive(raw: Any, kind: ValueKind) -> Any:
+    """A cursor's JSON value as the key's Python value; InvalidCursor (or a ValueError,
+    TypeError, ArithmeticError, UnicodeError) for anything a page could not have given."""
+    if kind is ValueKind.boolean:
+        if type(raw) is not bool:
+            raise InvalidCursor("not a boolean")
+        return raw
+    if kind is ValueKind.integer:
+        if type(raw) is not int or not -_INT64 <= raw < _INT64:
+            raise InvalidCursor("not a 64-bit integer")
+        return raw
+    if not isinstance(raw, str):
+        raise InvalidCursor("not a string")
+    text = _text(raw)
+    if kind is ValueKind.text:
+        return text
+    if kind is ValueKind.uuid:
+        return uuid.UUID(text)
+    if kind is ValueKind.datetime:
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            raise InvalidCursor("a datetime without its offset")
+        return moment.astimezone(UTC)
+    if kind is ValueKind.date:
+        if len(text) != 10:
+            raise InvalidCursor("not a date")
+        return date.fromisoformat(text)
+    number = decimal.Decimal(text)
+    if not number.is_finite():
+        raise InvalidCursor("not a finite number")
+    return number
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, uuid.UUID | decimal.Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
 @dataclass(frozen=True)
 class SortKey:
-    """One column of a keyset ordering."""
+    """One column of a keyset ordering. NULLs (when the column may hold them) sort last."""
 
     column: ColumnElement[Any]
     descending: bool = False
+    nullable: bool | None = None  # None: as the column is declared
+
+    @property
+    def may_be_null(self) -> bool:
+        if self.nullable is not None:
+            return self.nullable
+        return bool(getattr(self.column, "nullable", True))
+
+    @property
+    def kind(self) -> ValueKind:
+        return kind_of(self.column.type)
 
     def value_of(self, row: Any) -> Any:
         """This key's value in a result row (selected columns) or a mapped object."""
@@ -68,120 +194,163 @@ class SortKey:
             return mapping[self.column]
         return getattr(row, str(self.column.key))
 
+    def order_by(self) -> ColumnElement[Any]:
+        clause = self.column.desc() if self.descending else self.column.asc()
+        return clause.nulls_last() if self.may_be_null else clause
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
+    def equal(self, value: Any) -> ColumnElement[bool]:
+        return self.column.is_(None) if value is None else self.column == value
 
+    def beyond(self, value: Any) -> ColumnElement[bool] | None:
+        """Rows after `value` in this key's order (None: no row is, NULLs being last)."""
+        if value is None:
+            return None
+        beyond = self.column < value if self.descending else self.column > value
+        return or_(beyond, self.column.is_(None)) if self.may_be_null else beyond
 
-def _revive(value: Any, column: ColumnElement[Any]) -> Any:
-    if value is None:
-        return None
-    try:
-        python_type = column.type.python_type
-    except NotImplementedError:
-        return value
-    if python_type is uuid.UUID:
-        return uuid.UUID(str(value))
-    if python_type is datetime:
-        return datetime.fromisoformat(str(value))
-    if python_type is date:
-        return date.fromisoformat(str(value))
-    if python_type in (int, float, str, bool) and not isinstance(value, python_type):
-        raise TypeError("cursor value of the wrong type")
-    return value
+    def revive(self, raw: Any) -> Any:
+        if raw is None:
+            if not self.may_be_null:
+                raise InvalidCursor("null for a key that is never null")
+            return None
+        return _revive(raw, self.kind)
 
 
-def encode_cursor(values: Sequence[Any], sort: str = "") -> str:
-    raw = json.dumps([sort, *(_plain(value) for value in values)], separators=(",", ":"))
+def encode_cursor(values: Sequence[Any], token: str = "") -> str:
+    raw = json.dumps([token, *(_plain(value) for value in values)], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _invalid_cursor() -> ValidationFailed:
+def invalid_cursor() -> ValidationFailed:
     return ValidationFailed(
         "The cursor is not one this list gave out (for this sort order).",
         [FieldError("Invalid cursor: use the next_cursor of a page", parameter="cursor")],
     )
 
 
-def decode_cursor(cursor: str, keys: Sequence[SortKey], sort: str = "") -> list[Any]:
-    """The sort values in a cursor; a cursor made for another sort order is refused."""
+def decode_cursor(cursor: str, keys: Sequence[SortKey], token: str = "") -> list[Any]:
+    """The sort values in a cursor made by `encode_cursor(values, token)` for these keys.
+
+    Every other string is refused with a 422: a cursor of another list or sort order, and any
+    value its key could not hold."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        decoded = json.loads(raw)
-        if not isinstance(decoded, list) or len(decoded) != len(keys) + 1 or decoded[0] != sort:
-            raise _invalid_cursor()
-        values = decoded[1:]
-        return [_revive(value, key.column) for value, key in zip(values, keys, strict=True)]
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
-        raise _invalid_cursor() from exc
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise InvalidCursor("too long")
+        raw = base64.urlsafe_b64decode(cursor.encode("ascii") + b"=" * (-len(cursor) % 4))
+        decoded = json.loads(raw.decode("utf-8"))
+        if not isinstance(decoded, list) or len(decoded) != len(keys) + 1:
+            raise InvalidCursor("not a cursor of this list")
+        if not isinstance(decoded[0], str) or decoded[0] != token:
+            raise InvalidCursor("a cursor of another list or sort order")
+        return [key.revive(value) for key, value in zip(keys, decoded[1:], strict=True)]
+    except (
+        binascii.Error,
+        ValueError,
+        TypeError,
+        ArithmeticError,
+        UnicodeError,
+        RecursionError,
+    ) as exc:
+        raise invalid_cursor() from exc
 
 
-def _after(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:
-    """Rows strictly after `values` in the ordering given by `keys` (mixed directions allowed)."""
+def after(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:
+    """Rows strictly after `values` in the order of `keys` (mixed directions, NULLs last)."""
     clauses = []
     for index, key in enumerate(keys):
-        equal_before = [k.column == v for k, v in zip(keys[:index], values[:index], strict=True)]
-        value = values[index]
-        beyond = key.column < value if key.descending else key.column > value
+        beyond = key.beyond(values[index])
+        if beyond is None:
+            continue
+        equal_before = [k.equal(v) for k, v in zip(keys[:index], values[:index], strict=True)]
         clauses.append(and_(*equal_before, beyond))
-    return or_(*clauses)
+    return or_(*clauses) if clauses else false()
 
 
 @dataclass(frozen=True)
 class Ordering:
-    """A list's order: its `sort` token and its keys, the last of which is unique."""
+    """A list's order: its keys, the last of which is unique and never null, and the token that
+    its cursors carry (the list's name and the sort), so that a cursor serves only it."""
 
     keys: tuple[SortKey, ...]
     token: str = ""
 
     def order(self, stmt: SelectT) -> SelectT:
-        return stmt.order_by(
-            *(key.column.desc() if key.descending else key.column.asc() for key in self.keys)
-        )
+        return stmt.order_by(*(key.order_by() for key in self.keys))
+
+    def values_of(self, row: Any) -> list[Any]:
+        return [key.value_of(row) for key in self.keys]
+
+    def after_values(self, stmt: SelectT, values: Sequence[Any] | None, limit: int) -> SelectT:
+        """The next `limit` rows of `stmt` after the row whose sort values are `values`."""
+        if values is not None:
+            stmt = stmt.where(after(self.keys, values))
+        return self.order(stmt).limit(limit)
 
     def page(self, stmt: SelectT, limit: int, cursor: str | None) -> SelectT:
         """Order, filter and limit a statement for one page (one row more: do more follow?)."""
-        if cursor:
-            stmt = stmt.where(_after(self.keys, decode_cursor(cursor, self.keys, self.token)))
-        return self.order(stmt).limit(limit + 1)
+        values = decode_cursor(cursor, self.keys, self.token) if cursor else None
+        return self.after_values(stmt, values, limit + 1)
 
     def split(self, rows: Sequence[T], limit: int) -> tuple[list[T], str | None]:
         """The page's rows and the cursor of the next page (None on the last)."""
         items = list(rows[:limit])
         if len(rows) > limit and items:
-            values = [key.value_of(items[-1]) for key in self.keys]
-            return items, encode_cursor(values, self.token)
+            return items, encode_cursor(self.values_of(items[-1]), self.token)
         return items, None
 
 
 @dataclass(frozen=True)
-class SortOptions:
-    """The whitelisted `sort` values of a list: field names, `-field` for descending."""
+class SortField:
+    """A column a list can be sorted by; `nullable` as the column is declared unless given."""
 
-    fields: Mapping[str, ColumnElement[Any]]
+    column: ColumnElement[Any]
+    nullable: bool | None = None
+
+
+@dataclass(frozen=True)
+class SortOptions:
+    """The whitelisted `sort` values of a list: field names, `-field` for descending. The
+    tiebreaker (the id) makes the order total."""
+
+    fields: Mapping[str, ColumnElement[Any] | SortField]
     tiebreaker: ColumnElement[Any]
     default: str
+    list_name: str = ""
+    _fields: dict[str, SortField] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        normalized = {
+            name: spec if isinstance(spec, SortField) else SortField(spec)
+            for name, spec in self.fields.items()
+        }
+        object.__setattr__(self, "_fields", normalized)
+        if self.default.removeprefix("-") not in normalized:
+            raise ValueError(f"the default sort {self.default!r} is not a sort field")
+
+    @property
+    def tokens(self) -> list[str]:
+        """Every accepted `sort` value."""
+        return [prefix + name for name in self._fields for prefix in ("", "-")]
 
     def parse(self, sort: str | None) -> Ordering:
         token = sort or self.default
         name = token.removeprefix("-")
-        column = self.fields.get(name)
-        if column is None:
-            allowed = ", ".join(sorted(self.fields))
+        spec = self._fields.get(name)
+        if spec is None:
+            allowed = ", ".join(sorted(self._fields))
             detail = f"Sort by one of: {allowed} (prefix - for descending)"
             raise ValidationFailed(
                 "This list cannot be sorted that way.", [FieldError(detail, parameter="sort")]
             )
         descending = token.startswith("-")
-        keys = (SortKey(column, descending), SortKey(self.tiebreaker, descending))
-        return Ordering(keys, token)
+        keys = (
+            SortKey(spec.column, descending, spec.nullable),
+            SortKey(self.tiebreaker, descending, nullable=False),
+        )
+        return Ordering(keys, f"{self.list_name}:{token}" if self.list_name else token)
 
     def description(self) -> str:
-        names = ", ".join(f"`{name}`" for name in sorted(self.fields))
+        names = ", ".join(f"`{name}`" for name in sorted(self._fields))
         return f"Sort by {names}; prefix `-` for descending. Default `{self.default}`."
 
 

@@ -4,17 +4,25 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Header
 
 from app.core.errors import Conflict, DomainError, PreconditionFailed, PreconditionRequired
 
 
-def resource_etag(resource_id: uuid.UUID, version: int) -> str:
-    """A strong ETag: it changes with every change of the resource (its version rises)."""
-    return f'"{resource_id.hex}-{version}"'
+def resource_etag(resource_id: uuid.UUID, version: int, shown: Any = None) -> str:
+    """A strong ETag: it changes with every change of the resource (its version rises), and
+    with anything else its representation shows (`shown`, JSON-serializable: counts of what
+    refers to it, say), so that a tag never stands for two different bodies."""
+    tag = f"{resource_id.hex}-{version}"
+    if shown is not None:
+        digest = hashlib.sha256(json.dumps(shown, sort_keys=True, default=str).encode())
+        tag += "-" + digest.hexdigest()[:16]
+    return f'"{tag}"'
 
 
 def _tags(header: str) -> list[str]:

@@ -3,6 +3,10 @@
 The dependency is declared with `scope="function"`, so its exit runs as soon as the endpoint
 returns and before the response is sent: a commit that fails becomes the request's error
 response, never a 201 that did not happen. An exception in the endpoint rolls back.
+
+The changes of a writing request are audited as the caller's: the access dependency leaves the
+caller on the request (`request.state.principal`), and the session takes it as its actor
+before committing.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.core.db import Database
+from app.core.tracking import set_actor
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -29,14 +34,17 @@ def get_settings_of_app(request: Request) -> Settings:
     return settings
 
 
-async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
+async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
     writes = request.method not in SAFE_METHODS
     async with get_database(request).session(write=writes) as session:
         yield session
         if writes:
+            caller = getattr(request.state, "principal", None)
+            if caller is not None:
+                set_actor(session, caller)
             await session.commit()
 
 
-SessionDep = Annotated[AsyncSession, Depends(_request_session, scope="function")]
+SessionDep = Annotated[AsyncSession, Depends(request_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_of_app)]
 DatabaseDep = Annotated[Database, Depends(get_database)]

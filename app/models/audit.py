@@ -24,9 +24,10 @@ SUBJECT_MAX_LENGTH = 255
 @append_only
 class AuditEvent(SQLModel, table=True):
     """One change: who (`actor_*`), what (`action` on `resource_type`/`resource_id`), when, and
-    the before and after of each changed field: `{"field": {"before": ..., "after": ...}}`.
+        the before and after of each changed field: `{"field": {"before": ..., "after": ...}}`, and
+    the note the caller gave (a workflow transition's, say).
 
-    `actor_client_id` is set only where it differs from `actor_subject`."""
+        `actor_client_id` is set only where it differs from `actor_subject`."""
 
     __tablename__ = "audit_event"
     __table_args__ = (
@@ -41,3 +42,4 @@ class AuditEvent(SQLModel, table=True):
     resource_type: str = Field(max_length=RESOURCE_TYPE_MAX_LENGTH, nullable=False)
     resource_id: str = Field(max_length=RESOURCE_ID_MAX_LENGTH, nullable=False)
     changes: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON, nullable=False)
+    note: str | None = Field(default=None, sa_type=sa.Text, nullable=True)

@@ -8,16 +8,19 @@ import sqlalchemy as sa
 from sqlmodel import Field
 
 from app.core.db import UTCDateTime
+from app.core.tracking import tracked
 from app.models.base import StoredResource
 
 ROLE_VALUES = ("secretariat", "bureau", "integration")
 
 
+@tracked("oauth_client", redact=("secret_hash",))
 class OAuthClient(StoredResource, table=True):
     """A machine or person's client of the embedded issuer. `id` is the OAuth `client_id`.
 
     The role is stored as a bounded string (no database enum), checked by a constraint. Only a
-    digest of the secret is kept: the secret itself is shown once, when it is made.
+    digest of the secret is kept: the secret itself is shown once, when it is made. Changes are
+    audited; the audit trail says when the secret changed, never its digest.
     """
 
     __tablename__ = "oauth_client"

@@ -6,16 +6,18 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.dependencies import AUTH_ERRORS, require
 from app.auth.scopes import Principal, Scope
-from app.core.csv_export import CSV_MEDIA_TYPE, CsvColumn, csv_response, wants_csv
+from app.core.csv_export import CSV_MEDIA_TYPE, csv_response, wants_csv
 from app.core.http import NOT_MODIFIED, conditional_json, json_response
-from app.core.idempotency import Idempotency, idempotent
+from app.core.idempotency import CreateOnce, idempotent
+from app.core.listing import page_response
 from app.core.openapi import BODY_ERRORS, COMMON_ERRORS, QUERY_ERRORS, problem_responses
-from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, next_link
+from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from app.core.preconditions import IfMatchHeader, IfNoneMatchHeader
-from app.core.session import DatabaseDep, SessionDep
+from app.core.session import DatabaseDep, SessionDep, SettingsDep
 from app.organizations import service
 from app.organizations.schemas import (
     OrganizationCreate,
@@ -34,17 +36,8 @@ router = APIRouter(
 
 Reader = Annotated[Principal, require(Scope.registry_read)]
 Writer = Annotated[Principal, require(Scope.registry_write)]
+Creator = Annotated[CreateOnce, idempotent(require(Scope.registry_write))]
 
-
-def _field(name: str) -> CsvColumn:
-    def value(row: Any) -> Any:
-        return getattr(row, name)
-
-    return CsvColumn(name, value)
-
-
-# The CSV has the columns of the JSON items, in the same order.
-CSV_COLUMNS = [_field(name) for name in OrganizationOut.model_fields]
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}},
@@ -55,39 +48,41 @@ CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
 
 
 Filters = Annotated[OrganizationFilters, Query()]
-SortQuery = Annotated[OrganizationSort | None, Query(description=service.SORTS.description())]
+SortQuery = Annotated[OrganizationSort | None, Query(description=service.LIST.sorts.description())]
 FormatQuery = Annotated[Literal["json", "csv"] | None, Query(description="`csv`: the whole set.")]
 
 
 @router.post(
     "",
     status_code=201,
-    response_model=OrganizationOut,
-    responses={**BODY_ERRORS, **problem_responses(409)},
+    response_model=OrganizationDetail,
+    responses={**BODY_ERRORS, **problem_responses(409, 422)},
 )
 async def create_organization(
-    request: Request,
-    body: OrganizationCreate,
-    idempotency: Annotated[Idempotency, idempotent(require(Scope.registry_write))],
-    session: SessionDep,
-    principal: Writer,
+    request: Request, body: OrganizationCreate, create: Creator
 ) -> Response:
     """Register an organization. The same name (ignoring case and accents) in the same country
     is refused with 409 naming the existing one."""
-    if idempotency.replay is not None:
-        return idempotency.replay
-    organization = await service.create_organization(session, principal, body)
-    location = request.url_for("get_organization", organization_id=organization.id)
-    headers = {"Location": str(location), "ETag": service.etag(organization)}
-    response = json_response(organization, status_code=201, headers=headers)
-    return await idempotency.keep(session, response)
+
+    async def work(session: AsyncSession) -> Response:
+        organization = await service.create_organization(session, body)
+        location = request.url_for("get_organization", organization_id=organization.id)
+        headers = {"Location": str(location), "ETag": service.etag(organization)}
+        return json_response(organization, status_code=201, headers=headers)
+
+    return await create.run(work)
 
 
-@router.get("", response_model=Page[OrganizationOut], responses={**QUERY_ERRORS, **CSV_RESPONSE})
+@router.get(
+    "",
+    response_model=Page[OrganizationOut],
+    responses={**QUERY_ERRORS, **CSV_RESPONSE, **problem_responses(429)},
+)
 async def list_organizations(
     request: Request,
     session: SessionDep,
     database: DatabaseDep,
+    settings: SettingsDep,
     principal: Reader,
     filters: Filters,
     sort: SortQuery = None,
@@ -97,10 +92,9 @@ async def list_organizations(
 ) -> Response:
     """Organizations, archived ones left out unless asked for."""
     if wants_csv(format, request.headers.get("accept")):
-        statement = service.export_statement(filters, sort)
-        return csv_response(database, statement, CSV_COLUMNS, "organizations.csv")
+        return csv_response(request, database, settings, service.export(filters, sort))
     page = await service.list_organizations(session, filters, sort=sort, limit=limit, cursor=cursor)
-    return json_response(page, headers=next_link(request.url, page.next_cursor))
+    return page_response(request, page)
 
 
 @router.get(
@@ -123,7 +117,7 @@ async def get_organization(
 
 @router.patch(
     "/{organization_id}",
-    response_model=OrganizationOut,
+    response_model=OrganizationDetail,
     responses={**BODY_ERRORS, **problem_responses(404, 409, 412, 428)},
 )
 async def update_organization(
@@ -136,7 +130,7 @@ async def update_organization(
     """Change an organization (a JSON merge patch; `null` clears a field). Archive it with
     `{"archived": true}`. Needs `If-Match`."""
     organization = await service.update_organization(
-        session, principal, organization_id, patch, if_match=if_match
+        session, organization_id, patch, if_match=if_match
     )
     return json_response(organization, headers={"ETag": service.etag(organization)})
 
@@ -153,5 +147,5 @@ async def delete_organization(
     if_match: IfMatchHeader = None,
 ) -> Response:
     """Delete an organization nothing refers to. Needs `If-Match`."""
-    await service.delete_organization(session, principal, organization_id, if_match=if_match)
+    await service.delete_organization(session, organization_id, if_match=if_match)
     return Response(status_code=204)

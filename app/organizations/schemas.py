@@ -83,11 +83,13 @@ class OrganizationCreate(InputModel):
 
 
 class OrganizationPatch(InputModel):
-    """A JSON merge patch (RFC 7396): the fields given are set, `null` clears a field."""
+    """A JSON merge patch (RFC 7396): the fields given are set, `null` clears a field. `name`
+    and `archived` may be left out but not cleared: the contract says they are never null."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Name | None = None
+    # Absent (None) when left out; a null sent is refused, as the schema says.
+    name: Name = None  # type: ignore[assignment]
     acronym: Acronym | None = None
     category: Category | None = None
     sector: Sector | None = None
@@ -96,7 +98,7 @@ class OrganizationPatch(InputModel):
     website: Website | None = None
     description: Description | None = None
     parent_id: uuid.UUID | None = None
-    archived: bool | None = Field(
+    archived: bool = Field(  # type: ignore[assignment]
         default=None, description="Archive (true) or restore (false) the organization."
     )
 

@@ -1,33 +1,41 @@
-"""The rules of organizations: duplicates, branches, archiving, references, and every change
-written to the audit trail in the same transaction."""
+"""The rules of organizations: duplicates, branches, archiving and references.
+
+Built on the kit (`app.core`): the list is declared once (`LIST`), rows are loaded and locked
+with `core.rows`, every write goes through `core.rows.write`, and the audit trail follows by
+structure (the model is tracked); this module says only what is particular to organizations.
+
+Concurrency (PostgreSQL; on SQLite writing transactions are serialized whole):
+- a change locks the organization (`FOR UPDATE`) before checking `If-Match` and its rules;
+- a branch locks its headquarters `FOR SHARE` while it is written, so that the headquarters
+  cannot be archived or deleted under it;
+- changes of a headquarters (`parent_id`) are serialized by a transaction lock, so that two of
+  them cannot each pass the cycle check and together make a cycle;
+- the duplicate check is a unique constraint on the normalized name and country.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.exc import StaleDataError
 
-from app.audit import service as audit
-from app.auth.scopes import Principal
-from app.core.db import column_of, utcnow
-from app.core.errors import (
-    Conflict,
-    FieldError,
-    NotFound,
-    ValidationFailed,
-    problem_type,
-)
-from app.core.pagination import Ordering, Page, SortOptions
-from app.core.preconditions import check_if_match, lost_race, resource_etag
-from app.core.text import like_pattern, normalize
+from app.core.csv_export import Export, columns_of
+from app.core.db import column_of, hold_transaction_lock
+from app.core.errors import Conflict, DomainError, FieldError, ValidationFailed, problem_type
+from app.core.listing import ListSpec, custom, equal_to, in_range, one_of, text_search
+from app.core.pagination import Page, SortOptions
+from app.core.preconditions import check_if_match, resource_etag
+from app.core.rows import Violation, get_for_update, get_or_404, lock_referenced, refusal, write
+from app.core.text import normalize
 from app.models import Organization
+from app.models.organizations import NAME_MAX_LENGTH
 from app.organizations.schemas import (
+    ArchivedFilter,
     GeographicScope,
     OrganizationCreate,
     OrganizationDetail,
@@ -37,7 +45,7 @@ from app.organizations.schemas import (
     OrganizationSort,
 )
 
-RESOURCE_TYPE = "organization"
+NOT_FOUND = "No organization has this id."
 
 DUPLICATE_ORGANIZATION = problem_type(
     "duplicate-organization",
@@ -60,32 +68,77 @@ ORGANIZATION_ARCHIVED = problem_type(
     "An archived organization takes no new links: restore it first.",
 )
 
-# The fields a client sets (and the audit trail follows).
-FIELDS = (
-    "name",
-    "acronym",
-    "category",
-    "sector",
-    "geographic_scope",
-    "country",
-    "website",
-    "description",
-    "parent_id",
-    "archived",
+# Serializes changes of headquarters across instances (PostgreSQL advisory lock key).
+HIERARCHY_LOCK_KEY = 7_310_411_904
+
+
+def _column(name: str) -> ColumnElement[Any]:
+    return column_of(getattr(Organization, name))
+
+
+# --- The list ----------------------------------------------------------------------------------
+
+
+def _archived(value: ArchivedFilter) -> ColumnElement[bool] | None:
+    if value == "all":
+        return None
+    return _column("archived").is_(value == "true")
+
+
+LIST = ListSpec(
+    name="organizations",
+    # The columns of OrganizationOut and the sort keys, no more: a hot read path selects only
+    # what it returns, as rows, without building ORM objects.
+    statement=select(
+        *(_column(name) for name in OrganizationOut.model_fields), _column("name_key")
+    ),
+    parameters=OrganizationFilters,
+    filters=(
+        text_search("q", _column("search_key")),
+        one_of("category", _column("category")),
+        one_of("sector", _column("sector")),
+        one_of("geographic_scope", _column("geographic_scope")),
+        one_of("country", _column("country")),
+        equal_to("parent_id", _column("parent_id")),
+        custom("archived", condition=_archived),
+        in_range("created_at", _column("created_at")),
+        in_range("updated_at", _column("updated_at")),
+    ),
+    sorts=SortOptions(
+        fields={
+            "name": _column("name_key"),
+            "created_at": _column("created_at"),
+            "updated_at": _column("updated_at"),
+        },
+        tiebreaker=_column("id"),
+        default="name",
+        list_name="organizations",
+    ),
+    sort_enum=OrganizationSort,
 )
-
-SORTS = SortOptions(
-    fields={
-        "name": column_of(Organization.name_key),
-        "created_at": column_of(Organization.created_at),
-        "updated_at": column_of(Organization.updated_at),
-    },
-    tiebreaker=column_of(Organization.id),
-    default="name",
-)
+CSV_COLUMNS = columns_of(OrganizationOut)
 
 
-# --- References: what points at an organization -------------------------------------------
+async def list_organizations(
+    session: AsyncSession,
+    filters: OrganizationFilters,
+    *,
+    sort: OrganizationSort | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[OrganizationOut]:
+    rows, next_cursor = await LIST.page(session, filters, sort=sort, limit=limit, cursor=cursor)
+    return Page[OrganizationOut](
+        items=[OrganizationOut.model_validate(row) for row in rows], next_cursor=next_cursor
+    )
+
+
+def export(filters: OrganizationFilters, sort: OrganizationSort | None) -> Export:
+    """The whole filtered, ordered set, for CSV."""
+    return Export(LIST.where(filters), LIST.ordering(sort), CSV_COLUMNS, "organizations.csv")
+
+
+# --- References: what points at an organization ------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -97,7 +150,7 @@ class Referrer:
 
 
 async def _count_branches(session: AsyncSession, organization_id: uuid.UUID) -> int:
-    query = select(func.count()).where(column_of(Organization.parent_id) == organization_id)
+    query = select(func.count()).where(_column("parent_id") == organization_id)
     return int((await session.execute(query)).scalar_one())
 
 
@@ -115,117 +168,31 @@ async def reference_counts(session: AsyncSession, organization_id: uuid.UUID) ->
     return {referrer.name: await referrer.count(session, organization_id) for referrer in REFERRERS}
 
 
-# --- Reading ---------------------------------------------------------------------------------
+# --- Reading -------------------------------------------------------------------------------------
 
 
-# What lists read: the columns of OrganizationOut and the sort keys, no more (a hot read path
-# selects only what it returns, without building ORM objects).
-LISTED_COLUMNS = (
-    *(column_of(getattr(Organization, name)) for name in OrganizationOut.model_fields),
-    column_of(Organization.name_key),
-)
-
-
-def filtered(filters: OrganizationFilters) -> Select[Any]:
-    """The organizations matching `filters` (the listed columns), unordered."""
-    stmt = select(*LISTED_COLUMNS)
-    if filters.q and normalize(filters.q):
-        stmt = stmt.where(
-            column_of(Organization.search_key).like(like_pattern(filters.q), escape="\\")
-        )
-    if filters.category:
-        stmt = stmt.where(column_of(Organization.category).in_([c.value for c in filters.category]))
-    if filters.sector:
-        stmt = stmt.where(column_of(Organization.sector).in_([s.value for s in filters.sector]))
-    if filters.geographic_scope:
-        scopes = [scope.value for scope in filters.geographic_scope]
-        stmt = stmt.where(column_of(Organization.geographic_scope).in_(scopes))
-    if filters.country:
-        countries = [country.value for country in filters.country]
-        stmt = stmt.where(column_of(Organization.country).in_(countries))
-    if filters.parent_id is not None:
-        stmt = stmt.where(column_of(Organization.parent_id) == filters.parent_id)
-    if filters.archived != "all":
-        stmt = stmt.where(column_of(Organization.archived).is_(filters.archived == "true"))
-    ranges = (
-        (Organization.created_at, filters.created_at_from, filters.created_at_to),
-        (Organization.updated_at, filters.updated_at_from, filters.updated_at_to),
-    )
-    for attribute, start, end in ranges:
-        column = column_of(attribute)
-        if start is not None:
-            stmt = stmt.where(column >= start)
-        if end is not None:
-            stmt = stmt.where(column <= end)
-    return stmt
-
-
-def ordering(sort: OrganizationSort | None) -> Ordering:
-    return SORTS.parse(sort.value if sort else None)
-
-
-async def list_organizations(
-    session: AsyncSession,
-    filters: OrganizationFilters,
-    *,
-    sort: OrganizationSort | None,
-    limit: int,
-    cursor: str | None,
-) -> Page[OrganizationOut]:
-    order = ordering(sort)
-    rows = (await session.execute(order.page(filtered(filters), limit, cursor))).all()
-    items, next_cursor = order.split(rows, limit)
-    return Page[OrganizationOut](
-        items=[OrganizationOut.model_validate(row) for row in items], next_cursor=next_cursor
+def _detail(organization: Organization, counts: dict[str, int]) -> OrganizationDetail:
+    return OrganizationDetail(
+        **OrganizationOut.model_validate(organization).model_dump(), reference_counts=counts
     )
 
 
-def export_statement(filters: OrganizationFilters, sort: OrganizationSort | None) -> Select[Any]:
-    """The whole filtered, ordered set, for CSV."""
-    return ordering(sort).order(filtered(filters))
+def etag(organization: OrganizationDetail) -> str:
+    """Covers what a read shows: the version, and the counts of what refers to it."""
+    counts = sorted(organization.reference_counts.items())
+    return resource_etag(organization.id, organization.version, counts)
 
 
-async def _load(session: AsyncSession, organization_id: uuid.UUID) -> Organization:
-    organization = await session.get(Organization, organization_id)
-    if organization is None:
-        raise NotFound("No organization has this id.")
-    return organization
+async def _current(session: AsyncSession, organization: Organization) -> OrganizationDetail:
+    return _detail(organization, await reference_counts(session, organization.id))
 
 
 async def get_organization(session: AsyncSession, organization_id: uuid.UUID) -> OrganizationDetail:
-    organization = await _load(session, organization_id)
-    return OrganizationDetail(
-        **OrganizationOut.model_validate(organization).model_dump(),
-        reference_counts=await reference_counts(session, organization_id),
-    )
+    organization = await get_or_404(session, Organization, organization_id, detail=NOT_FOUND)
+    return await _current(session, organization)
 
 
-def etag(organization: OrganizationOut) -> str:
-    return resource_etag(organization.id, organization.version)
-
-
-# --- Writing ---------------------------------------------------------------------------------
-
-
-async def _audit(
-    session: AsyncSession,
-    principal: Principal,
-    action: str,
-    organization_id: uuid.UUID,
-    changes: dict[str, dict[str, Any]],
-) -> None:
-    await audit.record(
-        session,
-        principal,
-        action=action,
-        resource_type=RESOURCE_TYPE,
-        resource_id=organization_id,
-        changes=changes,
-    )
-
-
-def _snapshot(organization: Organization) -> dict[str, Any]:
-    return {field: getattr(organization, field) for field in FIELDS}
+# --- Rules -------------------------------------------------------------------------------------
 
 
 def _check_combination(values: dict[str, Any]) -> None:
@@ -236,53 +203,59 @@ def _check_combination(values: dict[str, Any]) -> None:
         )
 
 
-def _keys(values: dict[str, Any]) -> dict[str, str]:
-    """The computed columns: the name as compared, the searchable text, the country or ""."""
+def keys(name: str, acronym: str | None, country: str | None) -> dict[str, str]:
+    """The computed columns: the sort key, the digest the duplicate check compares, the
+    searchable text, and the country or ""."""
+    normalized = normalize(name)
     return {
-        "name_key": normalize(values["name"]),
-        "search_key": normalize(f"{values['name']} {values.get('acronym') or ''}")[:400],
-        "country_key": values.get("country") or "",
+        "name_key": normalized[:NAME_MAX_LENGTH],
+        "name_digest": hashlib.sha256(normalized.encode("utf-8")).hexdigest(),
+        "search_key": normalize(f"{name} {acronym or ''}"),
+        "country_key": country or "",
     }
 
 
-async def _check_parent(
+async def _lock_headquarters(
     session: AsyncSession, parent_id: uuid.UUID, organization_id: uuid.UUID | None
 ) -> None:
-    """The headquarters exists, is not archived, and is not the organization or a branch of it."""
-    parent = await session.get(Organization, parent_id)
-    if parent is None:
-        raise ValidationFailed(
-            "The headquarters does not exist.",
-            [FieldError("No organization has this id", pointer="/parent_id")],
+    """The headquarters exists and is not archived (locked so until the write commits), and is
+    neither the organization nor one of its branches."""
+    headquarters = (
+        await lock_referenced(
+            session,
+            Organization,
+            [("/parent_id", parent_id)],
+            missing="No organization has this id",
         )
-    if parent.archived:
+    )[parent_id]
+    if headquarters.archived:
         raise Conflict(
             "The headquarters is archived: restore it before linking to it.",
             kind=ORGANIZATION_ARCHIVED,
         )
-    ancestor: Organization | None = parent
+    if organization_id is None:
+        return
+    ancestor_id: uuid.UUID | None = parent_id
     seen: set[uuid.UUID] = set()
-    while ancestor is not None and ancestor.id not in seen:
-        if ancestor.id == organization_id:
+    while ancestor_id is not None and ancestor_id not in seen:
+        if ancestor_id == organization_id:
             raise ValidationFailed(
                 "An organization cannot be its own headquarters, directly or through branches.",
                 [FieldError("Would make a cycle of headquarters", pointer="/parent_id")],
             )
-        seen.add(ancestor.id)
-        ancestor = (
-            await session.get(Organization, ancestor.parent_id) if ancestor.parent_id else None
-        )
+        seen.add(ancestor_id)
+        query = select(_column("parent_id")).where(_column("id") == ancestor_id)
+        ancestor_id = (await session.execute(query)).scalar_one_or_none()
 
 
-async def _existing_duplicate(
-    session: AsyncSession, keys: dict[str, str], organization_id: uuid.UUID | None
+async def _duplicate_of(
+    session: AsyncSession, computed: dict[str, str], organization_id: uuid.UUID
 ) -> uuid.UUID | None:
-    query = select(column_of(Organization.id)).where(
-        column_of(Organization.name_key) == keys["name_key"],
-        column_of(Organization.country_key) == keys["country_key"],
+    query = select(_column("id")).where(
+        _column("name_digest") == computed["name_digest"],
+        _column("country_key") == computed["country_key"],
+        _column("id") != organization_id,
     )
-    if organization_id is not None:
-        query = query.where(column_of(Organization.id) != organization_id)
     return (await session.execute(query)).scalar_one_or_none()
 
 
@@ -294,79 +267,74 @@ def _duplicate(existing_id: uuid.UUID) -> Conflict:
     )
 
 
-async def _write(
-    session: AsyncSession, organization: Organization, values: dict[str, Any], *, new: bool
+async def _save(
+    session: AsyncSession,
+    organization: Organization,
+    values: dict[str, Any],
+    *,
+    new: bool,
+    if_match: str | None = None,
 ) -> None:
-    """Set `values` on the organization and write it; a duplicate (concurrent ones included)
-    is a 409 naming the existing organization.
-
-    The write happens in a savepoint, with the values set inside it, so that a failed write
-    leaves the request's transaction usable to look up the winner."""
-    keys = _keys(values)
-    existing = await _existing_duplicate(session, keys, None if new else organization.id)
+    """Set `values` (and the computed columns) and write them; a duplicate, concurrent ones
+    included, is a 409 naming the existing organization."""
+    organization_id = organization.id  # read now: after a failed write the row is expired
+    computed = keys(values["name"], values.get("acronym"), values.get("country"))
+    existing = await _duplicate_of(session, computed, organization_id)
     if existing is not None:
         raise _duplicate(existing)
-    try:
-        async with session.begin_nested():
-            for field, value in {**values, **keys}.items():
-                setattr(organization, field, value)
-            if new:
-                session.add(organization)
-            await session.flush()
-    except IntegrityError as exc:
-        # Another request registered it between our check and our write: the unique
-        # constraint decided. Name the winner.
-        existing = await _existing_duplicate(session, keys, None if new else organization.id)
-        if existing is None:
-            raise
-        raise _duplicate(existing) from exc
+
+    async def change() -> None:
+        for name, value in {**values, **computed}.items():
+            setattr(organization, name, value)
+        if new:
+            session.add(organization)
+
+    async def duplicate() -> DomainError:
+        # Another request registered it between our check and our write: the constraint decided.
+        winner = await _duplicate_of(session, computed, organization_id)
+        return _duplicate(winner) if winner is not None else refusal(Violation.unique)
+
+    await write(session, change, if_match=if_match, on={Violation.unique: duplicate})
+
+
+# --- Writing -------------------------------------------------------------------------------------
 
 
 async def create_organization(
-    session: AsyncSession, principal: Principal, data: OrganizationCreate
-) -> OrganizationOut:
+    session: AsyncSession, data: OrganizationCreate
+) -> OrganizationDetail:
     values = data.model_dump()
     _check_combination(values)
     if data.parent_id is not None:
-        await _check_parent(session, data.parent_id, None)
-    organization = Organization(name=data.name, name_key="", search_key="")
-    await _write(session, organization, values, new=True)
-    created = audit.changes_between(None, _snapshot(organization))
-    await _audit(session, principal, "create", organization.id, created)
-    return OrganizationOut.model_validate(organization)
+        await _lock_headquarters(session, data.parent_id, None)
+    organization = Organization(name=data.name, name_key="", name_digest="", search_key="")
+    await _save(session, organization, values, new=True)
+    return _detail(organization, {referrer.name: 0 for referrer in REFERRERS})
 
 
 async def update_organization(
     session: AsyncSession,
-    principal: Principal,
     organization_id: uuid.UUID,
     patch: OrganizationPatch,
     *,
     if_match: str | None,
-) -> OrganizationOut:
-    organization = await _load(session, organization_id)
-    check_if_match(if_match, resource_etag(organization.id, organization.version), required=True)
-    before = _snapshot(organization)
+) -> OrganizationDetail:
     given = patch.model_dump(include=patch.model_fields_set)
-    for required in ("name", "archived"):
-        if required in given and given[required] is None:
-            raise ValidationFailed(
-                f"{required} cannot be cleared.",
-                [FieldError("May not be null", pointer=f"/{required}")],
-            )
+    if given.get("parent_id") is not None:
+        await hold_transaction_lock(session, HIERARCHY_LOCK_KEY)
+    organization = await get_for_update(session, Organization, organization_id, detail=NOT_FOUND)
+    current = await _current(session, organization)
+    check_if_match(if_match, etag(current), required=True)
+    before = OrganizationOut.model_validate(organization).model_dump()
     after = {**before, **given}
     _check_combination(after)
     if given.get("parent_id") is not None and given["parent_id"] != before["parent_id"]:
-        await _check_parent(session, given["parent_id"], organization.id)
-    changes = audit.changes_between(before, after)
-    if not changes:
-        return OrganizationOut.model_validate(organization)
-    try:
-        await _write(session, organization, {**after, "updated_at": utcnow()}, new=False)
-    except StaleDataError as exc:
-        raise lost_race(if_match) from exc
-    await _audit(session, principal, "update", organization.id, changes)
-    return OrganizationOut.model_validate(organization)
+        await _lock_headquarters(session, given["parent_id"], organization_id)
+    if all(before[name] == value for name, value in given.items()):
+        return current
+    values = {name: after[name] for name in OrganizationPatch.model_fields}
+    await _save(session, organization, values, new=False, if_match=if_match)
+    return _detail(organization, current.reference_counts)
 
 
 async def _refuse_if_referenced(session: AsyncSession, organization_id: uuid.UUID) -> None:
@@ -385,26 +353,23 @@ async def _refuse_if_referenced(session: AsyncSession, organization_id: uuid.UUI
 
 
 async def delete_organization(
-    session: AsyncSession,
-    principal: Principal,
-    organization_id: uuid.UUID,
-    *,
-    if_match: str | None,
+    session: AsyncSession, organization_id: uuid.UUID, *, if_match: str | None
 ) -> None:
-    organization = await _load(session, organization_id)
-    check_if_match(if_match, resource_etag(organization.id, organization.version), required=True)
+    organization = await get_for_update(session, Organization, organization_id, detail=NOT_FOUND)
+    check_if_match(if_match, etag(await _current(session, organization)), required=True)
     await _refuse_if_referenced(session, organization_id)
-    before = _snapshot(organization)
-    await session.delete(organization)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:
-        # A reference appeared after we counted (a branch created meanwhile, say).
-        await _refuse_if_referenced(session, organization_id)
-        raise Conflict(
+
+    async def change() -> None:
+        await session.delete(organization)
+
+    async def still_referenced() -> DomainError:
+        # A reference committed after we counted (another resource's write that did not lock).
+        try:
+            await _refuse_if_referenced(session, organization_id)
+        except Conflict as conflict:
+            return conflict
+        return Conflict(
             "Still referenced: archive the organization instead.", kind=ORGANIZATION_REFERENCED
-        ) from exc
-    except StaleDataError as exc:
-        raise lost_race(if_match) from exc
-    await _audit(session, principal, "delete", organization_id, audit.changes_between(before, None))
+        )
+
+    await write(session, change, if_match=if_match, on={Violation.foreign_key: still_referenced})

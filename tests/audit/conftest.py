@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.service import record
+from app.audit.service import write_events
 from app.auth.scopes import Principal, Role, Scope
 from app.core.db import Database
+from app.core.tracking import Change
 from app.models.audit import AuditEvent
 
 SECRETARIAT = Principal(
@@ -26,6 +29,32 @@ INTEGRATION = Principal(
 )
 
 RecordFn = Callable[..., Awaitable[AuditEvent]]
+
+
+async def record(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    action: str,
+    resource_type: str,
+    resource_id: str | uuid.UUID,
+    changes: dict[str, dict[str, Any]],
+    note: str | None = None,
+) -> AuditEvent:
+    """One event written in `session`'s transaction as the audit trail writes a change's at
+    commit (the lock taken, the event flushed with its id), for tests that need events of
+    their own making."""
+    change = Change(
+        resource_type,
+        str(resource_id),
+        action,
+        {field: value["before"] for field, value in changes.items()},
+        {field: value["after"] for field, value in changes.items()},
+        note=note,
+    )
+    events = await session.run_sync(lambda sync: write_events(sync, principal, [change]))
+    (event,) = events
+    return event
 
 
 @pytest.fixture

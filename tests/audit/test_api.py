@@ -115,6 +115,7 @@ async def test_an_event_shows_its_actor_and_changes(
         "resource_type": "organization",
         "resource_id": ORG_1,
         "changes": {"name": {"before": None, "after": "FAO"}},
+        "note": None,
     }
 
 

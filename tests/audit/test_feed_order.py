@@ -2,7 +2,8 @@
 see at any moment are a prefix of the final sequence (no gap that a later commit fills).
 
 On PostgreSQL a sequence alone does not give this (its values commit out of order); the advisory
-lock that `record` takes does. On SQLite writers are serialized by BEGIN IMMEDIATE."""
+lock that the audit trail's writer takes does. On SQLite writers are serialized by BEGIN
+IMMEDIATE."""
 
 from __future__ import annotations
 
@@ -13,9 +14,8 @@ import pytest
 from sqlalchemy import text
 
 from app.audit import service
-from app.audit.service import record
 from app.core.db import Database
-from tests.audit.conftest import SECRETARIAT, record_committed
+from tests.audit.conftest import SECRETARIAT, record, record_committed
 
 
 async def _visible_ids(database: Database) -> list[int]:
@@ -45,7 +45,7 @@ async def test_a_second_writer_takes_its_id_after_the_first_commits(database: Da
             action="update",
             resource_type="organization",
             resource_id="first",
-            changes={},
+            changes={"name": {"before": "A", "after": "B"}},
         )
         second_writer = asyncio.create_task(_record_in(database, "second"))
         await asyncio.sleep(0.3)
@@ -67,7 +67,7 @@ async def test_without_the_lock_a_follower_would_see_a_gap_later_filled(
 ) -> None:
     """The hazard the lock removes, shown by switching the lock off: the detector detects."""
 
-    async def no_lock(_session: object) -> None:
+    def no_lock(_session: object) -> None:
         return None
 
     monkeypatch.setattr(service, "_allocate_ids_in_commit_order", no_lock)
@@ -78,7 +78,7 @@ async def test_without_the_lock_a_follower_would_see_a_gap_later_filled(
             action="update",
             resource_type="organization",
             resource_id="slow",
-            changes={},
+            changes={"name": {"before": "A", "after": "B"}},
         )
         await _record_in(database, "fast")  # takes the next id and commits first
         snapshots = [await _visible_ids(database)]

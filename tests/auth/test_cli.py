@@ -157,11 +157,15 @@ def test_client_changes_are_audited_without_secrets(
     assert [event.action for event in events] == ["create", "rotate_secret", "revoke"]
     assert all(event.actor_subject.startswith("operator:") for event in events)
     assert events[0].changes["role"] == {"before": None, "after": "integration"}
-    assert events[1].changes == {"version": {"before": 1, "after": 2}}
-    assert events[2].changes == {"revoked": {"before": False, "after": True}}
+    # The secret's digest changed: the trail says so, without the digest.
+    assert events[0].changes["secret_hash"] == {"before": None, "after": "[redacted]"}
+    assert events[1].changes == {"secret_hash": {"before": "[redacted]", "after": "[redacted]"}}
+    assert events[2].changes["revoked"] == {"before": False, "after": True}
+    assert events[2].changes["revoked_at"]["before"] is None
     recorded = json.dumps([event.changes for event in events])
     assert secret not in recorded
     assert json.loads(rotated)["client_secret"] not in recorded
+    assert "sha256$" not in recorded
 
 
 async def _audit_events(url: str, client_id: str) -> list[AuditEvent]:

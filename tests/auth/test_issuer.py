@@ -184,11 +184,13 @@ async def test_no_client_authentication_is_invalid_client(client: httpx.AsyncCli
 
 async def test_a_revoked_client_gets_no_token(app: FastAPI, client: httpx.AsyncClient) -> None:
     from app.auth.clients import revoke_client
+    from app.core.tracking import set_actor
 
     client_id, secret = await register_client(app, "bureau")
     live_token = await fetch_token(client, client_id, secret)
     async with app.state.database.session(write=True) as session:
-        await revoke_client(session, client_id, by=TEST_OPERATOR)
+        set_actor(session, TEST_OPERATOR)
+        await revoke_client(session, client_id)
         await session.commit()
     response = await client.post(TOKEN, data=GRANT, auth=(client_id, secret))
     assert response.status_code == 401

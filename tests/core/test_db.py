@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import delete, select, text
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import Database, async_url, column_of, hold_transaction_lock
@@ -151,7 +151,7 @@ async def test_a_failed_commit_is_never_a_201(
     probe_app: FastAPI, probe_client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async def failing_commit(self: AsyncSession) -> None:
-        raise IntegrityError("COMMIT", {}, Exception("deferred constraint failed"))
+        raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
 
     monkeypatch.setattr(AsyncSession, "commit", failing_commit)
     response = await probe_client.post("/v1/probe/objectives")

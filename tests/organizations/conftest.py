@@ -1,12 +1,21 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
 
+from app.core.preconditions import resource_etag
+
 Create = Callable[..., Awaitable[dict[str, Any]]]
+
+
+def etag_of(organization: dict[str, Any]) -> str:
+    """The ETag of an organization as a read shows it (its version and reference counts)."""
+    counts = sorted(organization["reference_counts"].items())
+    return resource_etag(uuid.UUID(organization["id"]), organization["version"], counts)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select, update
 
 from app.core.db import Database, utcnow
-from app.core.idempotency import ABANDONED_AFTER, _claim, request_fingerprint
+from app.core.idempotency import ABANDONED_AFTER, claim, request_fingerprint
 from app.models import IdempotencyRecord, Organization
 
 URL = "/v1/organizations"
@@ -27,7 +27,7 @@ async def _claim_as(
 ) -> None:
     """Claim a key for the caller of `headers`, as a request still in flight would have."""
     me = (await client.get("/v1/me", headers=headers)).json()
-    await _claim(
+    await claim(
         app.state.database,
         client=me["client_id"] or me["subject"],
         method="POST",

@@ -157,12 +157,3 @@ async def test_csv_defuses_formulas(
     assert formula["description"] == "'@SUM(A1)"
     assert by_name["'-2+3"]["description"] == "'\tcmd"
     assert by_name["'-2+3"]["version"] == "1"
-
-
-def test_every_sort_of_the_contract_is_whitelisted() -> None:
-    from app.organizations.schemas import OrganizationSort
-    from app.organizations.service import SORTS
-
-    for sort in OrganizationSort:
-        assert SORTS.parse(sort.value).token == sort.value
-    assert {sort.value.removeprefix("-") for sort in OrganizationSort} == set(SORTS.fields)

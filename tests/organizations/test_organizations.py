@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.organizations.conftest import Create
+from tests.organizations.conftest import Create, etag_of
 
 URL = "/v1/organizations"
 
@@ -32,7 +32,8 @@ async def test_create_answers_201_with_location_and_etag(
     assert created["version"] == 1
     assert created["country"] is None
     assert response.headers["location"] == f"http://testserver{URL}/{created['id']}"
-    assert response.headers["etag"] == f'"{uuid.UUID(created["id"]).hex}-1"'
+    assert response.headers["etag"] == etag_of(created)
+    assert created["reference_counts"] == {"branches": 0}
     assert created["created_at"].endswith("Z") or created["created_at"].endswith("+00:00")
 
 
@@ -150,8 +151,7 @@ async def _patch(
     )
 
 
-def _etag(organization: dict[str, Any]) -> str:
-    return f'"{uuid.UUID(organization["id"]).hex}-{organization["version"]}"'
+_etag = etag_of
 
 
 async def test_patch_needs_if_match(

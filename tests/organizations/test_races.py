@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections import Counter
 
 import httpx
@@ -12,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.core.db import Database
 from app.models import Organization
-from tests.organizations.conftest import Create
+from tests.organizations.conftest import Create, etag_of
 
 URL = "/v1/organizations"
 
@@ -28,7 +27,7 @@ async def test_eight_patches_with_one_if_match_one_wins(
     client: httpx.AsyncClient, secretariat: dict[str, str], create: Create
 ) -> None:
     organization = await create("Contested")
-    etag = f'"{uuid.UUID(organization["id"]).hex}-1"'
+    etag = etag_of(organization)
 
     async def patch(index: int) -> int:
         response = await client.patch(

@@ -1,0 +1,161 @@
+"""Lists, declared once per resource: what they select, their filters and their sorts, as data.
+
+A resource writes one `ListSpec`: the statement that selects its listed columns, a table of
+filters (each reading fields of the resource's query-parameter model and giving a condition),
+and its `SortOptions`. The spec checks, when it is built, that every field of the parameter
+model has its filter and no filter reads a field the model lacks, so that a filter cannot be
+declared and forgotten. From it come a page (keyset pagination, `core.pagination`) and the
+ordered statement of a CSV export (`core.csv_export`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum, StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Select, and_
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.core.http import json_response
+from app.core.pagination import Ordering, Page, SortOptions, next_link
+from app.core.text import like_pattern, normalize
+
+Condition = ColumnElement[bool]
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A filter: the parameter fields it reads, and the condition their values give (None:
+    no condition, the parameters were not given)."""
+
+    fields: tuple[str, ...]
+    condition: Callable[..., Condition | None]
+
+    def apply(self, values: Mapping[str, Any]) -> Condition | None:
+        return self.condition(*(values[name] for name in self.fields))
+
+
+def one_of(name: str, column: ColumnElement[Any]) -> Filter:
+    """`name=a&name=b`: the column holds one of the values given."""
+
+    def condition(values: Sequence[Any]) -> Condition | None:
+        return column.in_([_plain(value) for value in values]) if values else None
+
+    return Filter((name,), condition)
+
+
+def equal_to(name: str, column: ColumnElement[Any]) -> Filter:
+    """`name=a`: the column holds this value."""
+
+    def condition(value: Any) -> Condition | None:
+        return None if value is None else column == _plain(value)
+
+    return Filter((name,), condition)
+
+
+def text_search(name: str, normalized_column: ColumnElement[str]) -> Filter:
+    """`q=...`: the normalized text (`core.text.normalize`) holds the normalized term."""
+
+    def condition(term: str | None) -> Condition | None:
+        if term is None or not normalize(term):
+            return None
+        return normalized_column.like(like_pattern(term), escape="\\")
+
+    return Filter((name,), condition)
+
+
+def in_range(name: str, column: ColumnElement[Any]) -> Filter:
+    """`name_from` and `name_to`, inclusive at both ends."""
+
+    def condition(start: Any, end: Any) -> Condition | None:
+        parts = []
+        if start is not None:
+            parts.append(column >= start)
+        if end is not None:
+            parts.append(column <= end)
+        if not parts:
+            return None
+        return and_(*parts)
+
+    return Filter((f"{name}_from", f"{name}_to"), condition)
+
+
+def custom(*names: str, condition: Callable[..., Condition | None]) -> Filter:
+    """Any other rule, reading the fields `names`."""
+    return Filter(tuple(names), condition)
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """One resource's list: what it selects, how it filters, how it sorts."""
+
+    name: str
+    statement: Select[Any]
+    parameters: type[BaseModel]
+    filters: tuple[Filter, ...]
+    sorts: SortOptions
+    sort_enum: type[StrEnum] | None = None
+    _by_field: dict[str, Filter] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        read = [name for item in self.filters for name in item.fields]
+        declared = set(self.parameters.model_fields)
+        twice = {name for name in read if read.count(name) > 1}
+        missing, unknown = declared - set(read), set(read) - declared
+        if missing or unknown or twice:
+            raise TypeError(
+                f"the filters of the {self.name} list do not match {self.parameters.__name__}: "
+                f"without a filter {sorted(missing)}, unknown {sorted(unknown)}, "
+                f"read twice {sorted(twice)}"
+            )
+        if self.sorts.list_name != self.name:
+            raise TypeError(f"the sorts of the {self.name} list must carry its name")
+        if self.sort_enum is not None and {item.value for item in self.sort_enum} != set(
+            self.sorts.tokens
+        ):
+            raise TypeError(f"{self.sort_enum.__name__} must list the sorts of {self.name}")
+
+    def where(self, parameters: BaseModel) -> Select[Any]:
+        """The statement, filtered (unordered)."""
+        values = {name: getattr(parameters, name) for name in type(parameters).model_fields}
+        stmt = self.statement
+        for item in self.filters:
+            condition = item.apply(values)
+            if condition is not None:
+                stmt = stmt.where(condition)
+        return stmt
+
+    def ordering(self, sort: str | None) -> Ordering:
+        return self.sorts.parse(sort)
+
+    async def page(
+        self,
+        session: AsyncSession,
+        parameters: BaseModel,
+        *,
+        sort: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[Any], str | None]:
+        """One page of rows, and the cursor of the next (None on the last)."""
+        order = self.ordering(sort)
+        rows = (await session.execute(order.page(self.where(parameters), limit, cursor))).all()
+        return order.split(rows, limit)
+
+
+# Lists answer JSON or CSV by the Accept header: a cache must keep them apart.
+LIST_VARY = {"Vary": "Accept"}
+
+
+def page_response(request: Request, page: Page[Any]) -> Response:
+    """A page as JSON, with its `Link` to the next page."""
+    return json_response(page, headers={**next_link(request.url, page.next_cursor), **LIST_VARY})

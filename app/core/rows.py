@@ -1,0 +1,228 @@
+"""Loading, locking and writing rows: the helpers every resource's service is built on.
+
+- `get_or_404` reads a row by id, or raises NotFound.
+- `get_for_update` reads it fresh from the database and locks it until the transaction ends
+  (`FOR UPDATE` on PostgreSQL), for a change whose rules read it.
+- `lock_referenced` reads, fresh and locked `FOR SHARE`, the rows a write is about to refer to
+  (a headquarters, a partner): none of them can be deleted or changed (archived, say) until the
+  write commits, and a missing one is a 422 pointing at the reference.
+- `write` applies a change and flushes it in a savepoint, and turns what the database refuses
+  into problems: a lost race on the version (StaleDataError) is 412 or 409 (`lost_race`), a
+  unique, foreign-key or check violation a 409 or 422, each replaceable by the caller's own.
+
+On SQLite a writing transaction holds the database's write lock from its first statement
+(`BEGIN IMMEDIATE`), so writers are serialized already and the row locks are left out.
+
+After a failed write the savepoint is rolled back and the rows changed in it are expired: reading
+their attributes would load them again, which an async session cannot do implicitly. Whatever a
+handler needs (an id, a name) is taken before the write.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from enum import Enum
+from typing import Any, TypeVar
+
+from fastapi import FastAPI, Request
+from sqlalchemy import inspect, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
+from starlette.responses import Response
+
+from app.core.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    NotFound,
+    ValidationFailed,
+    problem_response,
+)
+from app.core.preconditions import lost_race
+
+M = TypeVar("M")
+
+
+def _primary_key(model: type[Any]) -> Any:
+    (column,) = inspect(model).primary_key
+    return column
+
+
+async def get_or_404(session: AsyncSession, model: type[M], row_id: uuid.UUID, *, detail: str) -> M:
+    row = await session.get(model, row_id)
+    if row is None:
+        raise NotFound(detail)
+    return row
+
+
+async def get_for_update(
+    session: AsyncSession, model: type[M], row_id: uuid.UUID, *, detail: str
+) -> M:
+    """The row as committed now, locked until the transaction ends; NotFound without it."""
+    statement = (
+        select(model)
+        .where(_primary_key(model) == row_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    row = (await session.execute(statement)).scalars().first()
+    if row is None:
+        raise NotFound(detail)
+    return row
+
+
+async def lock_referenced(
+    session: AsyncSession,
+    model: type[M],
+    references: Sequence[tuple[str, uuid.UUID]],
+    *,
+    missing: str,
+) -> dict[uuid.UUID, M]:
+    """The rows named by `references` ((JSON pointer, id) pairs), read as committed now and
+    locked FOR SHARE until the transaction ends. Ids no row has are one 422 listing a pointer
+    each, with `missing` as their detail."""
+    ids = sorted({row_id for _pointer, row_id in references})
+    if not ids:
+        return {}
+    key = _primary_key(model)
+    statement = (
+        select(model)
+        .where(key.in_(ids))
+        .order_by(key)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    )
+    rows = {getattr(row, key.key): row for row in (await session.execute(statement)).scalars()}
+    absent = [
+        FieldError(missing, pointer=pointer) for pointer, row_id in references if row_id not in rows
+    ]
+    if absent:
+        noun = "record does" if len(absent) == 1 else "records do"
+        raise ValidationFailed(f"{len(absent)} referenced {noun} not exist.", absent)
+    return rows
+
+
+class Violation(Enum):
+    """What a database constraint refused."""
+
+    unique = "unique"
+    foreign_key = "foreign_key"
+    check = "check"
+    not_null = "not_null"
+    other = "other"
+
+
+_SQLSTATES = {
+    "23505": Violation.unique,
+    "23503": Violation.foreign_key,
+    "23514": Violation.check,
+    "23502": Violation.not_null,
+}
+_SQLITE_NAMES = {
+    "SQLITE_CONSTRAINT_UNIQUE": Violation.unique,
+    "SQLITE_CONSTRAINT_PRIMARYKEY": Violation.unique,
+    "SQLITE_CONSTRAINT_FOREIGNKEY": Violation.foreign_key,
+    "SQLITE_CONSTRAINT_CHECK": Violation.check,
+    "SQLITE_CONSTRAINT_NOTNULL": Violation.not_null,
+}
+
+
+def violation_of(error: IntegrityError) -> Violation:
+    """Which constraint an IntegrityError comes from, on PostgreSQL (SQLSTATE) or SQLite."""
+    cause: BaseException | None = error.orig
+    while cause is not None:
+        sqlstate = getattr(cause, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate in _SQLSTATES:
+            return _SQLSTATES[sqlstate]
+        name = getattr(cause, "sqlite_errorname", None)
+        if isinstance(name, str) and name in _SQLITE_NAMES:
+            return _SQLITE_NAMES[name]
+        cause = cause.__cause__
+    return Violation.other
+
+
+def refusal(violation: Violation) -> DomainError:
+    """The problem for a constraint violation that the service did not foresee."""
+    if violation is Violation.unique:
+        return Conflict("This conflicts with a record that exists already.")
+    if violation is Violation.foreign_key:
+        return Conflict(
+            "This refers to a record that no longer exists, or removes one that is still "
+            "referred to."
+        )
+    return ValidationFailed(
+        "A value was refused by a rule of the database.",
+        [FieldError("Refused by a rule of the database", pointer="")],
+    )
+
+
+Handler = Callable[[], Awaitable[DomainError]]
+
+
+async def write(
+    session: AsyncSession,
+    change: Callable[[], Awaitable[None]],
+    *,
+    if_match: str | None = None,
+    on: Mapping[Violation, Handler] | None = None,
+) -> None:
+    """Apply `change` and flush it in a savepoint, turning the database's refusals into problems.
+
+    `on` maps a violation to the caller's own error (a 409 naming a duplicate, say), built after
+    the savepoint rolled back, so that it may query; other violations get `refusal`."""
+    try:
+        async with session.begin_nested():
+            await change()
+            await session.flush()
+    except StaleDataError as error:
+        raise lost_race(if_match) from error
+    except IntegrityError as error:
+        violation = violation_of(error)
+        handler = (on or {}).get(violation)
+        raise (await handler() if handler else refusal(violation)) from error
+
+
+# SQLSTATEs of a transaction the database chose to abort so that another could go on.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    cause: BaseException | None = error
+    while cause is not None:
+        sqlstate = getattr(cause, "sqlstate", None)
+        if isinstance(sqlstate, str):
+            return sqlstate
+        cause = getattr(cause, "orig", None) or cause.__cause__
+    return None
+
+
+async def _on_integrity_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, IntegrityError)
+    error = refusal(violation_of(exc))
+    return problem_response(error.kind, error.detail, headers=error.headers, **error.extensions)
+
+
+async def _on_stale_write(_request: Request, exc: Exception) -> Response:
+    error = lost_race(None)
+    return problem_response(error.kind, error.detail)
+
+
+async def _on_database_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DBAPIError)
+    if _sqlstate(exc) in RETRYABLE_SQLSTATES:
+        return problem_response(
+            Conflict.kind,
+            "Another request changed the same records at the same time: retry.",
+            headers={"Retry-After": "1"},
+        )
+    raise exc
+
+
+def install_database_error_handlers(app: FastAPI) -> None:
+    """A safety net for what no service foresaw: a constraint violation is a 409 or 422, a lost
+    version race a 409, a deadlock or serialization failure a 409 to retry; never a 500."""
+    app.add_exception_handler(IntegrityError, _on_integrity_error)
+    app.add_exception_handler(StaleDataError, _on_stale_write)
+    app.add_exception_handler(DBAPIError, _on_database_error)
