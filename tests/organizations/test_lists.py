@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
+import json
+from typing import Any
 
 import httpx
+import pytest
 
+from app.core.csv_export import cell
 from tests.organizations.conftest import Create
 
 URL = "/v1/organizations"
@@ -157,3 +162,103 @@ async def test_csv_defuses_formulas(
     assert formula["description"] == "'@SUM(A1)"
     assert by_name["'-2+3"]["description"] == "'\tcmd"
     assert by_name["'-2+3"]["version"] == "1"
+
+
+@pytest.mark.parametrize("sort", ["created_at", "-created_at", "updated_at", "-updated_at"])
+async def test_date_sorts_page_past_the_first_page(
+    client: httpx.AsyncClient, secretariat: dict[str, str], create: Create, sort: str
+) -> None:
+    """Following the service's own next_cursor on a date sort (it was a 500 after page 1)."""
+    for index in range(5):
+        await create(f"Dated {index}")
+    seen: list[str] = []
+    url: str | None = f"{URL}?limit=2&sort={sort}"
+    while url:
+        response = await client.get(url, headers=secretariat)
+        seen += _names(response)
+        next_cursor = response.json()["next_cursor"]
+        url = f"{URL}?limit=2&sort={sort}&cursor={next_cursor}" if next_cursor else None
+    expected = [f"Dated {index}" for index in range(5)]
+    assert seen == (expected[::-1] if sort.startswith("-") else expected)
+
+
+async def test_a_cursor_of_another_list_is_refused(
+    client: httpx.AsyncClient, secretariat: dict[str, str], create: Create
+) -> None:
+    for name in ("A", "B"):
+        await create(name)
+    page = await client.get(URL, params={"limit": 1}, headers=secretariat)
+    cursor = page.json()["next_cursor"]
+    token, *values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    assert token == "organizations:name"
+    other = base64.urlsafe_b64encode(json.dumps(["interactions:name", *values]).encode())
+    response = await client.get(
+        URL, params={"cursor": other.decode().rstrip("=")}, headers=secretariat
+    )
+    assert response.status_code == 422
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        None,
+        {"a": 1},
+        [True, "00000000-0000-4000-8000-000000000000"],
+        [1e308 * 10, "00000000-0000-4000-8000-000000000000"],
+        ["a\x00", "00000000-0000-4000-8000-000000000000"],
+        ["\ud800", "00000000-0000-4000-8000-000000000000"],
+        ["x", None],
+    ],
+)
+async def test_forged_cursors_are_422_never_500(
+    client: httpx.AsyncClient, secretariat: dict[str, str], values: Any
+) -> None:
+    payload = ["organizations:name", *values] if isinstance(values, list) else values
+    raw = json.dumps(payload).encode()
+    cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    for sort in ("name", "-created_at"):
+        response = await client.get(
+            URL, params={"cursor": cursor, "sort": sort}, headers=secretariat
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"] == [
+            {"detail": "Invalid cursor: use the next_cursor of a page", "parameter": "cursor"}
+        ]
+
+
+async def test_lists_vary_on_accept(
+    client: httpx.AsyncClient, secretariat: dict[str, str], create: Create
+) -> None:
+    """The same URL answers JSON or CSV by the Accept header: caches must keep them apart."""
+    await create("Org")
+    as_json = await client.get(URL, headers=secretariat)
+    as_csv = await client.get(URL, headers={**secretariat, "Accept": "text/csv"})
+    for response in (as_json, as_csv):
+        assert "accept" in response.headers["vary"].lower()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "=1+1",
+        "\n=1+1",
+        " =1+1",
+        "\u00a0=1+1",
+        "\u200b=1+1",
+        "\ufeff=1+1",
+        "\u2060@SUM(A1)",
+        "\uff1d1+1",
+        "\uff0b1",
+        "\r=1",
+        "\r",
+        "\t",
+        "  \u3000-2",
+    ],
+)
+def test_a_formula_behind_invisible_characters_is_defused(text: str) -> None:
+    assert cell(text) == "'" + text
+
+
+@pytest.mark.parametrize("text", ["Plant health", "", "  ", "a=b", "1-2", "\u200b"])
+def test_plain_text_is_left_alone(text: str) -> None:
+    assert cell(text) == text

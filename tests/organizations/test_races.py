@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import uuid
 from collections import Counter
+from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import Database
+from app.core.db import Database, column_of, utcnow
 from app.models import Organization
+from app.organizations import service
 from tests.organizations.conftest import Create, etag_of
 
 URL = "/v1/organizations"
@@ -99,3 +105,326 @@ async def test_racing_patches_with_star_never_lose_a_write_silently(
     assert statuses[200] >= 1
     final = await client.get(f"{URL}/{organization['id']}", headers=secretariat)
     assert final.json()["version"] == 1 + statuses[200]
+
+
+# --- Lost races, stepped deterministically on both databases ------------------------------------
+#
+# Between the service's read and its write, another writer's change lands: it is made on the
+# request's own connection, where the rest of the request then sees it, exactly as a commit of
+# another connection would be seen on PostgreSQL. So each path runs on every run, on SQLite too
+# (where writing transactions are serialized whole and two connections cannot interleave).
+
+
+async def _bump_version(session: AsyncSession, organization_id: uuid.UUID) -> None:
+    version = column_of(Organization.version)
+    await session.execute(
+        update(Organization)
+        .where(column_of(Organization.id) == organization_id)
+        .values(version=version + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def _insert_competitor(session: AsyncSession, computed: dict[str, str]) -> uuid.UUID:
+    competitor_id = uuid.uuid4()
+    now = utcnow()
+    await session.execute(
+        insert(Organization).values(
+            id=competitor_id,
+            name="The competitor",
+            archived=False,
+            created_at=now,
+            updated_at=now,
+            version=1,
+            **computed,
+        )
+    )
+    return competitor_id
+
+
+@pytest.mark.parametrize(("if_match", "status"), [("current", 412), ("*", 409)])
+async def test_a_write_whose_version_moved_meanwhile_is_refused(
+    client: httpx.AsyncClient,
+    secretariat: dict[str, str],
+    create: Create,
+    monkeypatch: pytest.MonkeyPatch,
+    if_match: str,
+    status: int,
+) -> None:
+    organization = await create("Contested")
+    original = service._duplicate_of
+
+    async def another_writer_first(
+        session: AsyncSession, computed: dict[str, str], organization_id: uuid.UUID
+    ) -> uuid.UUID | None:
+        await _bump_version(session, organization_id)
+        return await original(session, computed, organization_id)
+
+    monkeypatch.setattr(service, "_duplicate_of", another_writer_first)
+    response = await client.patch(
+        f"{URL}/{organization['id']}",
+        json={"description": "mine"},
+        headers={
+            **secretariat,
+            "If-Match": etag_of(organization) if if_match == "current" else "*",
+        },
+    )
+    assert response.status_code == status, response.text
+    monkeypatch.undo()
+    final = await client.get(f"{URL}/{organization['id']}", headers=secretariat)
+    assert final.json()["description"] is None
+    assert final.json()["version"] == 1
+
+
+def _racing_duplicate(monkeypatch: pytest.MonkeyPatch) -> list[uuid.UUID]:
+    """The duplicate check finds nothing; a duplicate lands right after it."""
+    competitors: list[uuid.UUID] = []
+    original = service._duplicate_of
+
+    async def racing(
+        session: AsyncSession, computed: dict[str, str], organization_id: uuid.UUID
+    ) -> uuid.UUID | None:
+        if not competitors:
+            competitors.append(await _insert_competitor(session, computed))
+            return None
+        return await original(session, computed, organization_id)
+
+    monkeypatch.setattr(service, "_duplicate_of", racing)
+    return competitors
+
+
+async def test_a_create_that_loses_to_a_duplicate_names_the_winner(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    secretariat: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    competitors = _racing_duplicate(monkeypatch)
+    response = await client.post(
+        URL, json={"name": "Twice"}, headers={**secretariat, "Idempotency-Key": "twice"}
+    )
+    assert response.status_code == 409, response.text
+    assert response.json()["type"] == "/problems/duplicate-organization"
+    assert response.json()["existing_id"] == str(competitors[0])
+    assert await _count(app) == 0  # the request's transaction, competitor included, rolled back
+    monkeypatch.undo()
+    again = await client.post(
+        URL, json={"name": "Twice"}, headers={**secretariat, "Idempotency-Key": "twice"}
+    )
+    assert again.status_code == 201  # the failed request released its key
+
+
+async def test_a_rename_that_loses_to_a_duplicate_is_409_not_500(
+    client: httpx.AsyncClient,
+    secretariat: dict[str, str],
+    create: Create,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    organization = await create("Before")
+    competitors = _racing_duplicate(monkeypatch)
+    response = await client.patch(
+        f"{URL}/{organization['id']}",
+        json={"name": "After"},
+        headers={**secretariat, "If-Match": etag_of(organization)},
+    )
+    assert response.status_code == 409, response.text
+    assert response.json()["existing_id"] == str(competitors[0])
+
+
+async def test_a_delete_that_meets_a_new_reference_is_409(
+    client: httpx.AsyncClient,
+    secretariat: dict[str, str],
+    create: Create,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A reference committed after the count (by a writer that did not lock): the foreign key
+    decides, inside the write's savepoint, and the answer names what refers to it."""
+    headquarters = await create("Headquarters")
+    original = service._refuse_if_referenced
+    calls: list[int] = []
+
+    async def branch_lands_after_the_count(
+        session: AsyncSession, organization_id: uuid.UUID
+    ) -> None:
+        await original(session, organization_id)
+        if not calls:
+            calls.append(1)
+            branch = await _insert_competitor(session, service.keys("A branch", None, None))
+            await session.execute(
+                update(Organization)
+                .where(column_of(Organization.id) == branch)
+                .values(parent_id=organization_id)
+                .execution_options(synchronize_session=False)
+            )
+
+    monkeypatch.setattr(service, "_refuse_if_referenced", branch_lands_after_the_count)
+    response = await client.delete(
+        f"{URL}/{headquarters['id']}", headers={**secretariat, "If-Match": "*"}
+    )
+    assert response.status_code == 409, response.text
+    assert response.json()["type"] == "/problems/organization-referenced"
+    assert response.json()["references"] == {"branches": 1}
+
+
+# --- Rules that read other rows, under real concurrency ------------------------------------------
+
+
+Paused = tuple[asyncio.Event, asyncio.Event]
+
+
+def _pause_after(monkeypatch: pytest.MonkeyPatch, name: str) -> Paused:
+    """Make `service.<name>` stop, once it has done its work (taken its locks), until released."""
+    reached, release = asyncio.Event(), asyncio.Event()
+    original = getattr(service, name)
+
+    async def pausing(*args: Any, **kwargs: Any) -> Any:
+        result = await original(*args, **kwargs)
+        if not reached.is_set():
+            reached.set()
+            await release.wait()
+        return result
+
+    monkeypatch.setattr(service, name, pausing)
+    return reached, release
+
+
+async def _still_waiting(task: asyncio.Task[Any]) -> bool:
+    """The task is blocked (on a database lock): it has not finished a while later."""
+    await asyncio.sleep(0.3)
+    return not task.done()
+
+
+def _patch(
+    client: httpx.AsyncClient, headers: dict[str, str], organization_id: str, body: dict[str, Any]
+) -> asyncio.Task[httpx.Response]:
+    return asyncio.create_task(
+        client.patch(f"{URL}/{organization_id}", json=body, headers={**headers, "If-Match": "*"})
+    )
+
+
+def _branch(
+    client: httpx.AsyncClient, headers: dict[str, str], parent_id: str
+) -> asyncio.Task[httpx.Response]:
+    return asyncio.create_task(
+        client.post(URL, json={"name": "Branch", "parent_id": parent_id}, headers=headers)
+    )
+
+
+async def test_archiving_waits_for_a_branch_being_created(
+    client: httpx.AsyncClient,
+    secretariat: dict[str, str],
+    create: Create,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    headquarters = await create("Headquarters")
+    reached, release = _pause_after(monkeypatch, "lock_referenced")
+    branch = _branch(client, secretariat, headquarters["id"])
+    await reached.wait()  # the branch checked its headquarters, and holds it
+    archive = _patch(client, secretariat, headquarters["id"], {"archived": True})
+    assert await _still_waiting(archive)
+    release.set()
+    assert (await branch).status_code == 201
+    assert (await archive).status_code == 200  # the branch came first: archiving may follow
+
+
+async def test_a_branch_waits_for_an_archive_in_progress_then_is_refused(
+    client: httpx.AsyncClient,
+    secretariat: dict[str, str],
+    create: Create,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    headquarters = await create("Headquarters")
+    reached, release = _pause_after(monkeypatch, "get_for_update")
+    archive = _patch(client, secretariat, headquarters["id"], {"archived": True})
+    await reached.wait()  # the archive holds the headquarters
+    branch = _branch(client, secretariat, headquarters["id"])
+    assert await _still_waiting(branch)
+    release.set()
+    assert (await archive).status_code == 200
+    refused = await branch
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["type"] == "/problems/organization-archived"
+
+
+async def test_deleting_waits_for_a_branch_being_created_then_is_refused(
+    client: httpx.AsyncClient,
+    secretariat: dict[str, str],
+    create: Create,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    headquarters = await create("Headquarters")
+    reached, release = _pause_after(monkeypatch, "lock_referenced")
+    branch = _branch(client, secretariat, headquarters["id"])
+    await reached.wait()
+    delete = asyncio.create_task(
+        client.delete(f"{URL}/{headquarters['id']}", headers={**secretariat, "If-Match": "*"})
+    )
+    assert await _still_waiting(delete)
+    release.set()
+    assert (await branch).status_code == 201
+    refused = await delete
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["references"] == {"branches": 1}
+
+
+async def test_a_branch_of_a_headquarters_being_deleted_is_422(
+    client: httpx.AsyncClient,
+    secretariat: dict[str, str],
+    create: Create,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    headquarters = await create("Headquarters")
+    reached, release = _pause_after(monkeypatch, "get_for_update")
+    delete = asyncio.create_task(
+        client.delete(f"{URL}/{headquarters['id']}", headers={**secretariat, "If-Match": "*"})
+    )
+    await reached.wait()
+    branch = _branch(client, secretariat, headquarters["id"])
+    assert await _still_waiting(branch)
+    release.set()
+    assert (await delete).status_code == 204
+    refused = await branch
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"] == [
+        {"detail": "No organization has this id", "pointer": "/parent_id"}
+    ]
+
+
+async def test_two_headquarters_changes_cannot_make_a_cycle(
+    client: httpx.AsyncClient,
+    secretariat: dict[str, str],
+    create: Create,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A under B and B under A at the same time. Each change waits (a little) for the other to
+    hold its own row before going on: the way two such changes would deadlock. Changes of
+    headquarters are serialized first, so the second never gets that far: it waits for the
+    first to commit, then sees its change and is refused with a clear 422."""
+    a, b = await create("A"), await create("B")
+    holding = 0
+    both_hold = asyncio.Event()
+    original = service.get_for_update
+
+    async def meet(*args: Any, **kwargs: Any) -> Any:
+        nonlocal holding
+        row = await original(*args, **kwargs)
+        holding += 1
+        if holding == 2:
+            both_hold.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(both_hold.wait(), 0.5)
+        return row
+
+    monkeypatch.setattr(service, "get_for_update", meet)
+    first, second = await asyncio.gather(
+        _patch(client, secretariat, a["id"], {"parent_id": b["id"]}),
+        _patch(client, secretariat, b["id"], {"parent_id": a["id"]}),
+    )
+    assert sorted([first.status_code, second.status_code]) == [200, 422]
+    refused = first if first.status_code == 422 else second
+    assert refused.json()["errors"][0]["pointer"] == "/parent_id"
+    parents = {
+        item["id"]: item["parent_id"]
+        for item in (await client.get(URL, headers=secretariat)).json()["items"]
+    }
+    assert not (parents[a["id"]] == b["id"] and parents[b["id"]] == a["id"])
