@@ -24,7 +24,8 @@ async def database(database_url: str) -> AsyncIterator[Database]:
 
 
 def _organization(name: str, **fields: Any) -> Organization:
-    return Organization(name=name, **fields, **keys(name, fields.get("acronym"), None))
+    computed: dict[str, Any] = keys(name, fields.get("acronym"), None)
+    return Organization(name=name, **fields, **computed)
 
 
 async def _events(database: Database) -> list[AuditEvent]:

@@ -403,7 +403,7 @@ async def test_two_headquarters_changes_cannot_make_a_cycle(
     a, b = await create("A"), await create("B")
     holding = 0
     both_hold = asyncio.Event()
-    original = service.get_for_update
+    original = getattr(service, "get_for_update")  # noqa: B009 (patched below)
 
     async def meet(*args: Any, **kwargs: Any) -> Any:
         nonlocal holding
