@@ -17,6 +17,10 @@ Rotation (`ippc keys rotate`): the current key is retired and a new one made; to
 signed with the current key. A retired key stays published in the JWKS, and accepted, for a token
 lifetime plus the clock leeway, so that every token it signed expires before it disappears; keys
 retired longer ago than that are deleted at the next rotation.
+
+Withdrawal (`ippc keys rotate --withdraw-previous`), for a key that may have leaked: every
+existing key is deleted at once, with no publication window, and a new one made. Tokens the old
+keys signed stop verifying on every instance within `tokens.KEY_REFRESH_SECONDS`.
 """
 
 from __future__ import annotations
@@ -91,8 +95,8 @@ def private_key_of(row: SigningKey, secret: SecretStr | None) -> ECKey:
     return ECKey.import_key(open_private_key(row.private_key, row.kid, secret))
 
 
-def public_key_of(row: SigningKey) -> ECKey:
-    return ECKey.import_key(json.loads(row.public_jwk))
+def public_key_from_jwk(stored: str) -> ECKey:
+    return ECKey.import_key(json.loads(stored))
 
 
 def public_jwk(row: SigningKey) -> dict[str, str]:
@@ -118,6 +122,11 @@ def new_signing_key(secret: SecretStr | None, *, now: datetime | None = None) ->
 def publication_window(settings: Settings) -> timedelta:
     """How long a retired key stays published: every token it signed has expired by then."""
     return timedelta(seconds=settings.access_token_ttl_seconds + settings.clock_leeway_seconds)
+
+
+def withdrawn_at(retired_at: datetime | None, settings: Settings) -> datetime | None:
+    """When a key stops being published and accepted: never while it is current."""
+    return None if retired_at is None else retired_at + publication_window(settings)
 
 
 async def lock_signing_keys(session: AsyncSession) -> None:
@@ -149,37 +158,39 @@ async def ensure_signing_key(session: AsyncSession, settings: Settings) -> Signi
     return key
 
 
-async def rotate_signing_key(session: AsyncSession, settings: Settings) -> SigningKey:
-    """Retire the current key(s), delete keys no token can need any more, make a new key."""
+async def rotate_signing_key(
+    session: AsyncSession, settings: Settings, *, withdraw_previous: bool = False
+) -> SigningKey:
+    """Make a new signing key and sign with it from now on.
+
+    Normally the current key(s) are retired, staying published for their tokens' lifetime, and
+    keys no token can need any more are deleted. With `withdraw_previous` (a key may have
+    leaked), every existing key is deleted at once: the tokens they signed stop verifying."""
     await lock_signing_keys(session)
     now = utcnow()
-    for key in (
-        (
-            await session.execute(
-                select(SigningKey).where(column_of(SigningKey.retired_at).is_(None))
+    if withdraw_previous:
+        await session.execute(delete(SigningKey))
+    else:
+        current = column_of(SigningKey.retired_at).is_(None)
+        for key in (await session.execute(select(SigningKey).where(current))).scalars().all():
+            key.retired_at = now
+            key.updated_at = now
+            key.version += 1
+        await session.execute(
+            delete(SigningKey).where(
+                column_of(SigningKey.retired_at) < now - publication_window(settings)
             )
         )
-        .scalars()
-        .all()
-    ):
-        key.retired_at = now
-        key.updated_at = now
-        key.version += 1
-    await session.execute(
-        delete(SigningKey).where(
-            column_of(SigningKey.retired_at) < now - publication_window(settings)
-        )
-    )
     key = new_signing_key(settings.key_secret, now=now)
     session.add(key)
     await session.flush()
     return key
 
 
-def _published(settings: Settings) -> ColumnElement[bool]:
+def _published(settings: Settings, now: datetime | None = None) -> ColumnElement[bool]:
     return or_(
         column_of(SigningKey.retired_at).is_(None),
-        column_of(SigningKey.retired_at) > utcnow() - publication_window(settings),
+        column_of(SigningKey.retired_at) > (now or utcnow()) - publication_window(settings),
     )
 
 
@@ -193,9 +204,14 @@ async def published_keys(session: AsyncSession, settings: Settings) -> list[Sign
     return list((await session.execute(statement)).scalars().all())
 
 
-async def published_key(session: AsyncSession, settings: Settings, kid: str) -> SigningKey | None:
-    statement = select(SigningKey).where(
-        column_of(SigningKey.kid) == kid,
-        _published(settings),
-    )
-    return (await session.execute(statement)).scalars().first()
+async def published_public_keys(
+    session: AsyncSession, settings: Settings, *, now: datetime
+) -> list[tuple[str, str, datetime | None]]:
+    """(kid, public JWK, retired_at) of each key published at `now`, private halves unread:
+    what a token validator needs."""
+    statement = select(
+        column_of(SigningKey.kid),
+        column_of(SigningKey.public_jwk),
+        column_of(SigningKey.retired_at),
+    ).where(_published(settings, now))
+    return [(kid, jwk, retired_at) for kid, jwk, retired_at in await session.execute(statement)]

@@ -30,10 +30,13 @@ Claims policy (see docs/auth.md):
 
 from __future__ import annotations
 
+import asyncio
+import math
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from joserfc import jws, jwt
@@ -45,12 +48,19 @@ from joserfc.errors import (
 )
 from joserfc.jwk import ECKey, RSAKey
 from pydantic import SecretStr
+from sqlalchemy.exc import SQLAlchemyError
 
-from app.auth.keys import SIGNING_ALGORITHM, private_key_of, public_key_of, published_key
+from app.auth.keys import (
+    SIGNING_ALGORITHM,
+    private_key_of,
+    public_key_from_jwk,
+    published_public_keys,
+    withdrawn_at,
+)
 from app.auth.scopes import ROLE_SCOPES, Principal, Role, Scope
 from app.core.config import Settings
 from app.core.db import Database
-from app.core.errors import Unauthorized
+from app.core.errors import Unauthorized, Unavailable
 from app.models.auth import OAuthClient, SigningKey
 
 REALM = "ippc"
@@ -246,27 +256,134 @@ class TokenValidator:
             raise InvalidToken(_claims_message(error)) from error
 
 
-class DatabaseKeys:
-    """The embedded issuer's published keys, read from the database and kept once read.
+# How stale the embedded issuer's key snapshot may grow: the bound on the time an instance takes
+# to notice that another one retired, withdrew or deleted a key.
+KEY_REFRESH_SECONDS = 5.0
+# At most one refresh per this many seconds is caused by tokens naming kids the snapshot lacks
+# (a key just made by another instance, or forgeries): a flood of made-up kids costs one query
+# a second, whatever its size.
+UNKNOWN_KID_REFRESH_SECONDS = 1.0
 
-    A key's material never changes under its `kid`, so a key once read is kept for the life of
-    the process; a token signed by a key that has since been retired still expires on time.
-    An unknown `kid` is looked up again each time (a new key made by another instance).
+
+@dataclass(frozen=True)
+class _PublishedKey:
+    key: PublicKey
+    # When the key stops verifying (its retirement plus the publication window), as a POSIX
+    # time; None while it is the current key.
+    until: float | None
+
+
+@dataclass(frozen=True)
+class _KeySnapshot:
+    keys: dict[str, _PublishedKey]
+    # When the query that read it began (monotonic): everything committed before is in it.
+    taken_at: float
+
+
+class DatabaseKeys:
+    """The embedded issuer's published keys: one snapshot of the whole set, kept in memory.
+
+    - A warm validator answers from the snapshot without a query. Each key carries the time at
+      which its publication window ends, and stops verifying then, to the second, whatever the
+      snapshot's age.
+    - The snapshot is read again when it is `refresh_seconds` old (`KEY_REFRESH_SECONDS`): a key
+      another instance retired, withdrew or deleted is noticed within that time.
+    - A `kid` the snapshot lacks makes the request wait for a snapshot read after it arrived (a
+      key just made by another instance is found), but such reads happen at most once every
+      `unknown_kid_refresh_seconds` (`UNKNOWN_KID_REFRESH_SECONDS`): a request comes in line for
+      the next one rather than being refused, and a flood of made-up kids costs one query per
+      interval.
+    - Refreshes are single-flight: concurrent requests wait for one read. A read that fails
+      answers 503 to the requests that waited for it; the snapshot already held is kept.
     """
 
-    def __init__(self, database: Database, settings: Settings) -> None:
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        *,
+        refresh_seconds: float = KEY_REFRESH_SECONDS,
+        unknown_kid_refresh_seconds: float = UNKNOWN_KID_REFRESH_SECONDS,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        """`clock` (POSIX time) ends publication windows; `monotonic` times the refreshes, so
+        that a step of the system clock neither freezes nor floods them."""
+        if not 0 < unknown_kid_refresh_seconds <= refresh_seconds:
+            raise ValueError("unknown kids refresh at most as often as stale snapshots")
         self.database = database
         self.settings = settings
-        self._keys: dict[str, PublicKey] = {}
+        self.refresh_seconds = refresh_seconds
+        self.unknown_kid_refresh_seconds = unknown_kid_refresh_seconds
+        self.clock = clock
+        self.monotonic = monotonic
+        self.sleep = sleep
+        self.refreshes = 0
+        self._snapshot: _KeySnapshot | None = None
+        self._failed_at: float | None = None
+        self._lock = asyncio.Lock()
 
     async def key_for(self, kid: str) -> PublicKey | None:
-        key = self._keys.get(kid)
-        if key is None:
+        arrived = self.monotonic()
+        snapshot = self._snapshot
+        if snapshot is None or arrived - snapshot.taken_at >= self.refresh_seconds:
+            snapshot = await self._snapshot_since(arrived)
+        published = snapshot.keys.get(kid)
+        if published is None:
+            snapshot = await self._snapshot_since(arrived)
+            published = snapshot.keys.get(kid)
+        if published is None or (published.until is not None and self.clock() >= published.until):
+            return None
+        return published.key
+
+    async def _snapshot_since(self, arrived: float) -> _KeySnapshot:
+        """A snapshot read at or after `arrived`: the one another request just read, or a new
+        one, read no sooner than `unknown_kid_refresh_seconds` after the previous attempt."""
+        async with self._lock:
+            snapshot = self._snapshot
+            if snapshot is not None and snapshot.taken_at >= arrived:
+                return snapshot
+            if self._failed_at is not None and self._failed_at >= arrived:
+                raise _keys_unavailable()
+            previous = max(
+                snapshot.taken_at if snapshot is not None else -math.inf,
+                self._failed_at if self._failed_at is not None else -math.inf,
+            )
+            wait = min(
+                self.unknown_kid_refresh_seconds,
+                previous + self.unknown_kid_refresh_seconds - self.monotonic(),
+            )
+            if wait > 0:
+                await self.sleep(wait)
+            return await self._read()
+
+    async def _read(self) -> _KeySnapshot:
+        taken_at = self.monotonic()
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        self.refreshes += 1
+        try:
             async with self.database.session(write=False) as session:
-                row = await published_key(session, self.settings, kid)
-            if row is not None:
-                key = self._keys[kid] = public_key_of(row)
-        return key
+                rows = await published_public_keys(session, self.settings, now=now)
+        except (SQLAlchemyError, OSError) as error:
+            self._failed_at = taken_at
+            raise _keys_unavailable() from error
+        known = self._snapshot.keys if self._snapshot is not None else {}
+        keys: dict[str, _PublishedKey] = {}
+        for kid, jwk, retired_at in rows:
+            # A key's material never changes under its kid: parse it once.
+            key = known[kid].key if kid in known else public_key_from_jwk(jwk)
+            until = withdrawn_at(retired_at, self.settings)
+            keys[kid] = _PublishedKey(key, None if until is None else until.timestamp())
+        self._snapshot = _KeySnapshot(keys, taken_at)
+        self._failed_at = None
+        return self._snapshot
+
+
+def _keys_unavailable() -> Unavailable:
+    return Unavailable(
+        "The signing keys cannot be read from the database.", headers={"Retry-After": "5"}
+    )
 
 
 def sign_access_token(
