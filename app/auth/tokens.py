@@ -14,6 +14,8 @@ Checks, in order, each failure a 401 `invalid_token`:
 5. `iss` and `aud` equal the configured issuer and audience (`aud` may be a list holding it);
    `exp` is required and not past; `nbf` not in the future and `iat` not in the future, each
    with `clock_leeway_seconds` of tolerance.
+6. The subject and client are 1 to 255 printable ASCII characters; a `role` claim, if present,
+   names a role of this service.
 
 Claims policy (see docs/auth.md):
 - `typ`: embedded tokens must say `at+jwt` (RFC 9068). External tokens may say `at+jwt`,
@@ -21,9 +23,13 @@ Claims policy (see docs/auth.md):
   without RFC 9068's type. Any other type (an ID token's `id+jwt`, a logout token...) is refused.
 - Scopes: the `scope` claim (a space-separated string, RFC 9068) and the `scp` claim (a list, or a
   space-separated string) are both read; names this service does not define are ignored.
-- Role: the `role` claim, when it names a role of this service. A role caps the scopes: a token
-  never grants a scope its role lacks, whatever the identity provider put in it.
+- Role: the `role` claim. A role caps the scopes: a token never grants a scope its role lacks,
+  whatever the identity provider put in it. It fails closed: a `role` claim that is present but
+  is not exactly the name of a role of this service (another word, a list, a number, null, an
+  empty string) refuses the token. Without a `role` claim, the scopes alone decide.
 - Client: `client_id` (RFC 9068), else `azp`, `appid` or `cid`. Subject: `sub`, else the client.
+  Each must be 1 to 255 printable ASCII characters (OpenID Connect's limit for `sub`), or the
+  token is refused.
 - Embedded tokens must carry `sub`, `client_id`, `iat` and `jti` as RFC 9068 requires; external
   tokens need only `iss`, `aud` and `exp` besides a subject or client.
 """
@@ -32,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -66,6 +73,11 @@ from app.models.auth import OAuthClient, SigningKey
 REALM = "ippc"
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 (a media type)
 MAX_TOKEN_LENGTH = 8192
+# Subjects and client ids: OpenID Connect caps `sub` at 255 ASCII characters, and the audit trail
+# stores both in columns of that size. Printable ASCII only (space to tilde): no control
+# characters, no NUL (which PostgreSQL cannot store), nothing an identity provider would send.
+MAX_IDENTIFIER_LENGTH = 255
+_IDENTIFIER = re.compile(rf"[\x20-\x7e]{{1,{MAX_IDENTIFIER_LENGTH}}}")
 
 PublicKey = ECKey | RSAKey
 
@@ -146,25 +158,36 @@ def scopes_of(claims: dict[str, Any]) -> frozenset[Scope]:
 
 
 def role_of(claims: dict[str, Any]) -> Role | None:
-    value = claims.get("role")
+    """The token's role: None when it has no `role` claim; a claim that is present but names
+    no role of this service (another word, a list, a number, null, "") refuses the token."""
+    if "role" not in claims:
+        return None
+    value = claims["role"]
     if isinstance(value, str) and value in {role.value for role in Role}:
         return Role(value)
-    return None
+    raise InvalidToken("its role claim names no role of this service.")
+
+
+def _identifier(value: str, what: str) -> str:
+    if _IDENTIFIER.fullmatch(value) is None:
+        raise InvalidToken(
+            f"its {what} is not 1 to {MAX_IDENTIFIER_LENGTH} printable ASCII characters."
+        )
+    return value
 
 
 def client_id_of(claims: dict[str, Any]) -> str | None:
     for name in ("client_id", "azp", "appid", "cid"):
         value = claims.get(name)
         if isinstance(value, str) and value:
-            return value
+            return _identifier(value, "client id")
     return None
 
 
 def principal_from(claims: dict[str, Any]) -> Principal:
     client_id = client_id_of(claims)
-    subject = claims.get("sub")
-    if not isinstance(subject, str) or not subject:
-        subject = client_id
+    sub = claims.get("sub")
+    subject = _identifier(sub, "subject") if isinstance(sub, str) and sub else client_id
     if not subject:
         raise InvalidToken("it names neither a subject nor a client.")
     role = role_of(claims)
