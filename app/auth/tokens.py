@@ -13,7 +13,8 @@ Checks, in order, each failure a 401 `invalid_token`:
 4. The `typ` header is accepted by the policy.
 5. `iss` and `aud` equal the configured issuer and audience (`aud` may be a list holding it);
    `exp` is required and not past; `nbf` not in the future and `iat` not in the future, each
-   with `clock_leeway_seconds` of tolerance.
+   with `clock_leeway_seconds` (L) of tolerance: accepted while now < exp + L, nbf - L <= now
+   and iat - L <= now (now in whole seconds).
 6. The subject and client are 1 to 255 printable ASCII characters; a `role` claim, if present,
    names a role of this service.
 

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from app.auth.dependencies import build_validator
 from app.auth.jwks import RemoteJWKS, parse_jwks
+from app.auth.scopes import Principal
 from app.auth.tokens import EXTERNAL_POLICY, TokenValidator
 from app.core.config import AuthMode, Environment, Settings
 from app.main import create_app
@@ -196,6 +197,7 @@ async def test_the_role_claim_caps_the_scopes(idp: IdentityProvider, external: E
         pytest.param({"aud": "account"}, id="wrong-audience"),
         pytest.param({"exp": int(time.time()) - 3600}, id="expired"),
         pytest.param({"sub": None}, id="no-subject-nor-client"),
+        pytest.param({"exp": None}, id="no-expiry"),
     ],
 )
 async def test_provider_tokens_with_bad_claims_are_refused(
@@ -341,6 +343,52 @@ async def test_concurrent_unknown_kids_make_one_fetch(
     responses = await asyncio.gather(*(http.get("/v1/me", headers=bearer(t)) for t in tokens))
     assert [response.status_code for response in responses] == [200, 401, 401, 401, 401, 401]
     assert idp.requests == 1
+
+
+async def test_concurrent_validations_of_a_new_kid_wait_for_one_fetch(
+    idp: IdentityProvider, clock: Clock
+) -> None:
+    """The provider has rotated; its JWKS answers only once every validation is waiting. One
+    fetch serves them all, and each is accepted (none is refused for arriving during it)."""
+    size = 8
+    everyone_waits = asyncio.Event()
+    paused = False
+
+    async def provider(request: httpx.Request) -> httpx.Response:
+        if paused:
+            await everyone_waits.wait()
+        return idp.handle(request)
+
+    jwks = RemoteJWKS(JWKS_URL, transport=httpx.MockTransport(provider), clock=clock)
+    validator = TokenValidator(
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        leeway_seconds=30,
+        keys=jwks,
+        policy=EXTERNAL_POLICY,
+    )
+    await validator.validate(idp.token("rsa-1", sub="svc", scope="registry:read"))
+    assert idp.requests == 1
+
+    idp.add("ec-2", ECKey.generate_key("P-256"))
+    clock.now += jwks.min_refetch_seconds
+    paused = True
+    arrived = 0
+
+    async def validate(token: str) -> Principal:
+        nonlocal arrived
+        arrived += 1
+        if arrived == size:
+            everyone_waits.set()
+        return await validator.validate(token)
+
+    tokens = [
+        idp.token("ec-2", alg="ES256", sub=f"svc-{n}", scope="registry:read") for n in range(size)
+    ]
+    principals = await asyncio.wait_for(asyncio.gather(*(validate(t) for t in tokens)), timeout=30)
+    assert [principal.subject for principal in principals] == [f"svc-{n}" for n in range(size)]
+    assert idp.requests == 2
+    assert jwks.fetches == 2
 
 
 async def test_stale_keys_are_refreshed_and_kept_when_the_provider_fails(
