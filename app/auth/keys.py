@@ -21,6 +21,12 @@ retired longer ago than that are deleted at the next rotation.
 Withdrawal (`ippc keys rotate --withdraw-previous`), for a key that may have leaked: every
 existing key is deleted at once, with no publication window, and a new one made. Tokens the old
 keys signed stop verifying on every instance within `tokens.KEY_REFRESH_SECONDS`.
+
+A secret configured later: keys stored in plain before `IPPC_KEY_SECRET` was set are sealed under
+it, under the signing-key lock, the next time the issuer loads its key (`ensure_signing_key`, at
+the next token request) and at the next rotation. There is no separate step at start-up: the
+first token request after a restart comes within seconds on a live service, and an instance that
+only verifies never opens a private key.
 """
 
 from __future__ import annotations
@@ -91,6 +97,10 @@ def open_private_key(stored: str, kid: str, secret: SecretStr | None) -> bytes:
         ) from error
 
 
+def is_sealed(row: SigningKey) -> bool:
+    return row.private_key.startswith(_SEALED)
+
+
 def private_key_of(row: SigningKey, secret: SecretStr | None) -> ECKey:
     return ECKey.import_key(open_private_key(row.private_key, row.kid, secret))
 
@@ -144,12 +154,36 @@ async def current_signing_key(session: AsyncSession) -> SigningKey | None:
     return (await session.execute(statement)).scalars().first()
 
 
+async def seal_plain_keys(session: AsyncSession, secret: SecretStr | None) -> int:
+    """Seal under `secret` every key still stored in plain; how many were sealed.
+
+    The caller holds the signing-key lock, so that two instances do not seal the same key twice
+    (each seal is valid, but the second would overwrite the first for nothing)."""
+    if secret is None:
+        return 0
+    statement = select(SigningKey).where(column_of(SigningKey.private_key).startswith(_PLAIN))
+    rows = (await session.execute(statement)).scalars().all()
+    now = utcnow()
+    for row in rows:
+        pem = open_private_key(row.private_key, row.kid, None)
+        row.private_key = seal_private_key(pem, row.kid, secret)
+        row.updated_at = now
+        row.version += 1
+    if rows:
+        await session.flush()
+    return len(rows)
+
+
 async def ensure_signing_key(session: AsyncSession, settings: Settings) -> SigningKey:
-    """The key to sign with, made (once, whatever the number of instances) when there is none."""
+    """The key to sign with, made (once, whatever the number of instances) when there is none.
+
+    With a key secret configured, a key found stored in plain is sealed first (with every other
+    plain key), under the lock."""
     key = await current_signing_key(session)
-    if key is not None:
+    if key is not None and (settings.key_secret is None or is_sealed(key)):
         return key
     await lock_signing_keys(session)
+    await seal_plain_keys(session, settings.key_secret)
     key = await current_signing_key(session)
     if key is None:
         key = new_signing_key(settings.key_secret)
@@ -165,7 +199,8 @@ async def rotate_signing_key(
 
     Normally the current key(s) are retired, staying published for their tokens' lifetime, and
     keys no token can need any more are deleted. With `withdraw_previous` (a key may have
-    leaked), every existing key is deleted at once: the tokens they signed stop verifying."""
+    leaked), every existing key is deleted at once: the tokens they signed stop verifying.
+    Keys still stored in plain are sealed when a key secret is configured."""
     await lock_signing_keys(session)
     now = utcnow()
     if withdraw_previous:
@@ -181,6 +216,7 @@ async def rotate_signing_key(
                 column_of(SigningKey.retired_at) < now - publication_window(settings)
             )
         )
+        await seal_plain_keys(session, settings.key_secret)
     key = new_signing_key(settings.key_secret, now=now)
     session.add(key)
     await session.flush()
