@@ -184,16 +184,29 @@ def _clients_rotate_secret(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _keys_rotate(_args: argparse.Namespace, settings: Settings) -> int:
+def _keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
     from app.auth.keys import rotate_signing_key
+    from app.auth.tokens import KEY_REFRESH_SECONDS
 
-    key = _in_transaction(settings, lambda session: rotate_signing_key(session, settings))
-    print(key.kid)
-    print(
-        "new tokens are signed with this key; the previous one stays published for "
-        f"{settings.access_token_ttl_seconds + settings.clock_leeway_seconds} seconds",
-        file=sys.stderr,
+    withdraw = bool(args.withdraw_previous)
+    key = _in_transaction(
+        settings,
+        lambda session: rotate_signing_key(session, settings, withdraw_previous=withdraw),
     )
+    print(key.kid)
+    if withdraw:
+        print(
+            "new tokens are signed with this key; every previous key is withdrawn: the tokens "
+            f"they signed are refused by every instance within {KEY_REFRESH_SECONDS:g} seconds, "
+            "and clients must get new ones",
+            file=sys.stderr,
+        )
+    else:
+        print(
+            "new tokens are signed with this key; the previous one stays published for "
+            f"{settings.access_token_ttl_seconds + settings.clock_leeway_seconds} seconds",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -223,6 +236,12 @@ def _add_clients_commands(commands: argparse._SubParsersAction[argparse.Argument
     keys = commands.add_parser("keys", help="the signing keys of the embedded issuer")
     key_actions = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
     rotate_key = key_actions.add_parser("rotate", help="make a new signing key and sign with it")
+    rotate_key.add_argument(
+        "--withdraw-previous",
+        action="store_true",
+        help="a key may have leaked: withdraw every previous key at once, with no publication "
+        "window (the tokens they signed stop verifying)",
+    )
     rotate_key.set_defaults(handler=_keys_rotate)
 
 

@@ -17,6 +17,16 @@ Rotation (`ippc keys rotate`): the current key is retired and a new one made; to
 signed with the current key. A retired key stays published in the JWKS, and accepted, for a token
 lifetime plus the clock leeway, so that every token it signed expires before it disappears; keys
 retired longer ago than that are deleted at the next rotation.
+
+Withdrawal (`ippc keys rotate --withdraw-previous`), for a key that may have leaked: every
+existing key is deleted at once, with no publication window, and a new one made. Tokens the old
+keys signed stop verifying on every instance within `tokens.KEY_REFRESH_SECONDS`.
+
+A secret configured later: keys stored in plain before `IPPC_KEY_SECRET` was set are sealed under
+it, under the signing-key lock, the next time the issuer loads its key (`ensure_signing_key`, at
+the next token request) and at the next rotation. There is no separate step at start-up: the
+first token request after a restart comes within seconds on a live service, and an instance that
+only verifies never opens a private key.
 """
 
 from __future__ import annotations
@@ -87,12 +97,16 @@ def open_private_key(stored: str, kid: str, secret: SecretStr | None) -> bytes:
         ) from error
 
 
+def is_sealed(row: SigningKey) -> bool:
+    return row.private_key.startswith(_SEALED)
+
+
 def private_key_of(row: SigningKey, secret: SecretStr | None) -> ECKey:
     return ECKey.import_key(open_private_key(row.private_key, row.kid, secret))
 
 
-def public_key_of(row: SigningKey) -> ECKey:
-    return ECKey.import_key(json.loads(row.public_jwk))
+def public_key_from_jwk(stored: str) -> ECKey:
+    return ECKey.import_key(json.loads(stored))
 
 
 def public_jwk(row: SigningKey) -> dict[str, str]:
@@ -120,6 +134,11 @@ def publication_window(settings: Settings) -> timedelta:
     return timedelta(seconds=settings.access_token_ttl_seconds + settings.clock_leeway_seconds)
 
 
+def withdrawn_at(retired_at: datetime | None, settings: Settings) -> datetime | None:
+    """When a key stops being published and accepted: never while it is current."""
+    return None if retired_at is None else retired_at + publication_window(settings)
+
+
 async def lock_signing_keys(session: AsyncSession) -> None:
     """Serialize key creation and rotation across instances, until the transaction ends."""
     await hold_transaction_lock(session, SIGNING_KEY_LOCK_KEY)
@@ -135,12 +154,36 @@ async def current_signing_key(session: AsyncSession) -> SigningKey | None:
     return (await session.execute(statement)).scalars().first()
 
 
+async def seal_plain_keys(session: AsyncSession, secret: SecretStr | None) -> int:
+    """Seal under `secret` every key still stored in plain; how many were sealed.
+
+    The caller holds the signing-key lock, so that two instances do not seal the same key twice
+    (each seal is valid, but the second would overwrite the first for nothing)."""
+    if secret is None:
+        return 0
+    statement = select(SigningKey).where(column_of(SigningKey.private_key).startswith(_PLAIN))
+    rows = (await session.execute(statement)).scalars().all()
+    now = utcnow()
+    for row in rows:
+        pem = open_private_key(row.private_key, row.kid, None)
+        row.private_key = seal_private_key(pem, row.kid, secret)
+        row.updated_at = now
+        row.version += 1
+    if rows:
+        await session.flush()
+    return len(rows)
+
+
 async def ensure_signing_key(session: AsyncSession, settings: Settings) -> SigningKey:
-    """The key to sign with, made (once, whatever the number of instances) when there is none."""
+    """The key to sign with, made (once, whatever the number of instances) when there is none.
+
+    With a key secret configured, a key found stored in plain is sealed first (with every other
+    plain key), under the lock."""
     key = await current_signing_key(session)
-    if key is not None:
+    if key is not None and (settings.key_secret is None or is_sealed(key)):
         return key
     await lock_signing_keys(session)
+    await seal_plain_keys(session, settings.key_secret)
     key = await current_signing_key(session)
     if key is None:
         key = new_signing_key(settings.key_secret)
@@ -149,37 +192,41 @@ async def ensure_signing_key(session: AsyncSession, settings: Settings) -> Signi
     return key
 
 
-async def rotate_signing_key(session: AsyncSession, settings: Settings) -> SigningKey:
-    """Retire the current key(s), delete keys no token can need any more, make a new key."""
+async def rotate_signing_key(
+    session: AsyncSession, settings: Settings, *, withdraw_previous: bool = False
+) -> SigningKey:
+    """Make a new signing key and sign with it from now on.
+
+    Normally the current key(s) are retired, staying published for their tokens' lifetime, and
+    keys no token can need any more are deleted. With `withdraw_previous` (a key may have
+    leaked), every existing key is deleted at once: the tokens they signed stop verifying.
+    Keys still stored in plain are sealed when a key secret is configured."""
     await lock_signing_keys(session)
     now = utcnow()
-    for key in (
-        (
-            await session.execute(
-                select(SigningKey).where(column_of(SigningKey.retired_at).is_(None))
+    if withdraw_previous:
+        await session.execute(delete(SigningKey))
+    else:
+        current = column_of(SigningKey.retired_at).is_(None)
+        for key in (await session.execute(select(SigningKey).where(current))).scalars().all():
+            key.retired_at = now
+            key.updated_at = now
+            key.version += 1
+        await session.execute(
+            delete(SigningKey).where(
+                column_of(SigningKey.retired_at) < now - publication_window(settings)
             )
         )
-        .scalars()
-        .all()
-    ):
-        key.retired_at = now
-        key.updated_at = now
-        key.version += 1
-    await session.execute(
-        delete(SigningKey).where(
-            column_of(SigningKey.retired_at) < now - publication_window(settings)
-        )
-    )
+        await seal_plain_keys(session, settings.key_secret)
     key = new_signing_key(settings.key_secret, now=now)
     session.add(key)
     await session.flush()
     return key
 
 
-def _published(settings: Settings) -> ColumnElement[bool]:
+def _published(settings: Settings, now: datetime | None = None) -> ColumnElement[bool]:
     return or_(
         column_of(SigningKey.retired_at).is_(None),
-        column_of(SigningKey.retired_at) > utcnow() - publication_window(settings),
+        column_of(SigningKey.retired_at) > (now or utcnow()) - publication_window(settings),
     )
 
 
@@ -193,9 +240,14 @@ async def published_keys(session: AsyncSession, settings: Settings) -> list[Sign
     return list((await session.execute(statement)).scalars().all())
 
 
-async def published_key(session: AsyncSession, settings: Settings, kid: str) -> SigningKey | None:
-    statement = select(SigningKey).where(
-        column_of(SigningKey.kid) == kid,
-        _published(settings),
-    )
-    return (await session.execute(statement)).scalars().first()
+async def published_public_keys(
+    session: AsyncSession, settings: Settings, *, now: datetime
+) -> list[tuple[str, str, datetime | None]]:
+    """(kid, public JWK, retired_at) of each key published at `now`, private halves unread:
+    what a token validator needs."""
+    statement = select(
+        column_of(SigningKey.kid),
+        column_of(SigningKey.public_jwk),
+        column_of(SigningKey.retired_at),
+    ).where(_published(settings, now))
+    return [(kid, jwk, retired_at) for kid, jwk, retired_at in await session.execute(statement)]

@@ -13,7 +13,10 @@ Checks, in order, each failure a 401 `invalid_token`:
 4. The `typ` header is accepted by the policy.
 5. `iss` and `aud` equal the configured issuer and audience (`aud` may be a list holding it);
    `exp` is required and not past; `nbf` not in the future and `iat` not in the future, each
-   with `clock_leeway_seconds` of tolerance.
+   with `clock_leeway_seconds` (L) of tolerance: accepted while now < exp + L, nbf - L <= now
+   and iat - L <= now (now in whole seconds).
+6. The subject and client are 1 to 255 printable ASCII characters; a `role` claim, if present,
+   names a role of this service.
 
 Claims policy (see docs/auth.md):
 - `typ`: embedded tokens must say `at+jwt` (RFC 9068). External tokens may say `at+jwt`,
@@ -21,19 +24,27 @@ Claims policy (see docs/auth.md):
   without RFC 9068's type. Any other type (an ID token's `id+jwt`, a logout token...) is refused.
 - Scopes: the `scope` claim (a space-separated string, RFC 9068) and the `scp` claim (a list, or a
   space-separated string) are both read; names this service does not define are ignored.
-- Role: the `role` claim, when it names a role of this service. A role caps the scopes: a token
-  never grants a scope its role lacks, whatever the identity provider put in it.
+- Role: the `role` claim. A role caps the scopes: a token never grants a scope its role lacks,
+  whatever the identity provider put in it. It fails closed: a `role` claim that is present but
+  is not exactly the name of a role of this service (another word, a list, a number, null, an
+  empty string) refuses the token. Without a `role` claim, the scopes alone decide.
 - Client: `client_id` (RFC 9068), else `azp`, `appid` or `cid`. Subject: `sub`, else the client.
+  Each must be 1 to 255 printable ASCII characters (OpenID Connect's limit for `sub`), or the
+  token is refused.
 - Embedded tokens must carry `sub`, `client_id`, `iat` and `jti` as RFC 9068 requires; external
   tokens need only `iss`, `aud` and `exp` besides a subject or client.
 """
 
 from __future__ import annotations
 
+import asyncio
+import math
+import re
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from joserfc import jws, jwt
@@ -45,17 +56,29 @@ from joserfc.errors import (
 )
 from joserfc.jwk import ECKey, RSAKey
 from pydantic import SecretStr
+from sqlalchemy.exc import SQLAlchemyError
 
-from app.auth.keys import SIGNING_ALGORITHM, private_key_of, public_key_of, published_key
+from app.auth.keys import (
+    SIGNING_ALGORITHM,
+    private_key_of,
+    public_key_from_jwk,
+    published_public_keys,
+    withdrawn_at,
+)
 from app.auth.scopes import ROLE_SCOPES, Principal, Role, Scope
 from app.core.config import Settings
 from app.core.db import Database
-from app.core.errors import Unauthorized
+from app.core.errors import Unauthorized, Unavailable
 from app.models.auth import OAuthClient, SigningKey
 
 REALM = "ippc"
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 (a media type)
 MAX_TOKEN_LENGTH = 8192
+# Subjects and client ids: OpenID Connect caps `sub` at 255 ASCII characters, and the audit trail
+# stores both in columns of that size. Printable ASCII only (space to tilde): no control
+# characters, no NUL (which PostgreSQL cannot store), nothing an identity provider would send.
+MAX_IDENTIFIER_LENGTH = 255
+_IDENTIFIER = re.compile(rf"[\x20-\x7e]{{1,{MAX_IDENTIFIER_LENGTH}}}")
 
 PublicKey = ECKey | RSAKey
 
@@ -136,25 +159,36 @@ def scopes_of(claims: dict[str, Any]) -> frozenset[Scope]:
 
 
 def role_of(claims: dict[str, Any]) -> Role | None:
-    value = claims.get("role")
+    """The token's role: None when it has no `role` claim; a claim that is present but names
+    no role of this service (another word, a list, a number, null, "") refuses the token."""
+    if "role" not in claims:
+        return None
+    value = claims["role"]
     if isinstance(value, str) and value in {role.value for role in Role}:
         return Role(value)
-    return None
+    raise InvalidToken("its role claim names no role of this service.")
+
+
+def _identifier(value: str, what: str) -> str:
+    if _IDENTIFIER.fullmatch(value) is None:
+        raise InvalidToken(
+            f"its {what} is not 1 to {MAX_IDENTIFIER_LENGTH} printable ASCII characters."
+        )
+    return value
 
 
 def client_id_of(claims: dict[str, Any]) -> str | None:
     for name in ("client_id", "azp", "appid", "cid"):
         value = claims.get(name)
         if isinstance(value, str) and value:
-            return value
+            return _identifier(value, "client id")
     return None
 
 
 def principal_from(claims: dict[str, Any]) -> Principal:
     client_id = client_id_of(claims)
-    subject = claims.get("sub")
-    if not isinstance(subject, str) or not subject:
-        subject = client_id
+    sub = claims.get("sub")
+    subject = _identifier(sub, "subject") if isinstance(sub, str) and sub else client_id
     if not subject:
         raise InvalidToken("it names neither a subject nor a client.")
     role = role_of(claims)
@@ -246,27 +280,134 @@ class TokenValidator:
             raise InvalidToken(_claims_message(error)) from error
 
 
-class DatabaseKeys:
-    """The embedded issuer's published keys, read from the database and kept once read.
+# How stale the embedded issuer's key snapshot may grow: the bound on the time an instance takes
+# to notice that another one retired, withdrew or deleted a key.
+KEY_REFRESH_SECONDS = 5.0
+# At most one refresh per this many seconds is caused by tokens naming kids the snapshot lacks
+# (a key just made by another instance, or forgeries): a flood of made-up kids costs one query
+# a second, whatever its size.
+UNKNOWN_KID_REFRESH_SECONDS = 1.0
 
-    A key's material never changes under its `kid`, so a key once read is kept for the life of
-    the process; a token signed by a key that has since been retired still expires on time.
-    An unknown `kid` is looked up again each time (a new key made by another instance).
+
+@dataclass(frozen=True)
+class _PublishedKey:
+    key: PublicKey
+    # When the key stops verifying (its retirement plus the publication window), as a POSIX
+    # time; None while it is the current key.
+    until: float | None
+
+
+@dataclass(frozen=True)
+class _KeySnapshot:
+    keys: dict[str, _PublishedKey]
+    # When the query that read it began (monotonic): everything committed before is in it.
+    taken_at: float
+
+
+class DatabaseKeys:
+    """The embedded issuer's published keys: one snapshot of the whole set, kept in memory.
+
+    - A warm validator answers from the snapshot without a query. Each key carries the time at
+      which its publication window ends, and stops verifying then, to the second, whatever the
+      snapshot's age.
+    - The snapshot is read again when it is `refresh_seconds` old (`KEY_REFRESH_SECONDS`): a key
+      another instance retired, withdrew or deleted is noticed within that time.
+    - A `kid` the snapshot lacks makes the request wait for a snapshot read after it arrived (a
+      key just made by another instance is found), but such reads happen at most once every
+      `unknown_kid_refresh_seconds` (`UNKNOWN_KID_REFRESH_SECONDS`): a request comes in line for
+      the next one rather than being refused, and a flood of made-up kids costs one query per
+      interval.
+    - Refreshes are single-flight: concurrent requests wait for one read. A read that fails
+      answers 503 to the requests that waited for it; the snapshot already held is kept.
     """
 
-    def __init__(self, database: Database, settings: Settings) -> None:
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        *,
+        refresh_seconds: float = KEY_REFRESH_SECONDS,
+        unknown_kid_refresh_seconds: float = UNKNOWN_KID_REFRESH_SECONDS,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        """`clock` (POSIX time) ends publication windows; `monotonic` times the refreshes, so
+        that a step of the system clock neither freezes nor floods them."""
+        if not 0 < unknown_kid_refresh_seconds <= refresh_seconds:
+            raise ValueError("unknown kids refresh at most as often as stale snapshots")
         self.database = database
         self.settings = settings
-        self._keys: dict[str, PublicKey] = {}
+        self.refresh_seconds = refresh_seconds
+        self.unknown_kid_refresh_seconds = unknown_kid_refresh_seconds
+        self.clock = clock
+        self.monotonic = monotonic
+        self.sleep = sleep
+        self.refreshes = 0
+        self._snapshot: _KeySnapshot | None = None
+        self._failed_at: float | None = None
+        self._lock = asyncio.Lock()
 
     async def key_for(self, kid: str) -> PublicKey | None:
-        key = self._keys.get(kid)
-        if key is None:
+        arrived = self.monotonic()
+        snapshot = self._snapshot
+        if snapshot is None or arrived - snapshot.taken_at >= self.refresh_seconds:
+            snapshot = await self._snapshot_since(arrived)
+        published = snapshot.keys.get(kid)
+        if published is None:
+            snapshot = await self._snapshot_since(arrived)
+            published = snapshot.keys.get(kid)
+        if published is None or (published.until is not None and self.clock() >= published.until):
+            return None
+        return published.key
+
+    async def _snapshot_since(self, arrived: float) -> _KeySnapshot:
+        """A snapshot read at or after `arrived`: the one another request just read, or a new
+        one, read no sooner than `unknown_kid_refresh_seconds` after the previous attempt."""
+        async with self._lock:
+            snapshot = self._snapshot
+            if snapshot is not None and snapshot.taken_at >= arrived:
+                return snapshot
+            if self._failed_at is not None and self._failed_at >= arrived:
+                raise _keys_unavailable()
+            previous = max(
+                snapshot.taken_at if snapshot is not None else -math.inf,
+                self._failed_at if self._failed_at is not None else -math.inf,
+            )
+            wait = min(
+                self.unknown_kid_refresh_seconds,
+                previous + self.unknown_kid_refresh_seconds - self.monotonic(),
+            )
+            if wait > 0:
+                await self.sleep(wait)
+            return await self._read()
+
+    async def _read(self) -> _KeySnapshot:
+        taken_at = self.monotonic()
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        self.refreshes += 1
+        try:
             async with self.database.session(write=False) as session:
-                row = await published_key(session, self.settings, kid)
-            if row is not None:
-                key = self._keys[kid] = public_key_of(row)
-        return key
+                rows = await published_public_keys(session, self.settings, now=now)
+        except (SQLAlchemyError, OSError) as error:
+            self._failed_at = taken_at
+            raise _keys_unavailable() from error
+        known = self._snapshot.keys if self._snapshot is not None else {}
+        keys: dict[str, _PublishedKey] = {}
+        for kid, jwk, retired_at in rows:
+            # A key's material never changes under its kid: parse it once.
+            key = known[kid].key if kid in known else public_key_from_jwk(jwk)
+            until = withdrawn_at(retired_at, self.settings)
+            keys[kid] = _PublishedKey(key, None if until is None else until.timestamp())
+        self._snapshot = _KeySnapshot(keys, taken_at)
+        self._failed_at = None
+        return self._snapshot
+
+
+def _keys_unavailable() -> Unavailable:
+    return Unavailable(
+        "The signing keys cannot be read from the database.", headers={"Retry-After": "5"}
+    )
 
 
 def sign_access_token(

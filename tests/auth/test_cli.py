@@ -45,12 +45,12 @@ async def _token_status(url: str, client_id: str, secret: str) -> tuple[int, str
         await app.state.database.dispose()
 
 
-async def _kids(url: str) -> list[str]:
+async def _kids(url: str, *, retired_too: bool = False) -> list[str]:
     database = null_pool_database(url)
     try:
         async with database.session(write=False) as session:
             rows = (await session.execute(select(SigningKey))).scalars().all()
-            return [row.kid for row in rows if row.retired_at is None]
+            return [row.kid for row in rows if retired_too or row.retired_at is None]
     finally:
         await database.dispose()
 
@@ -112,6 +112,22 @@ def test_keys_rotate_makes_the_signing_key(
     code, second, _ = _run(capsys, sync_database_url, "keys", "rotate")
     assert asyncio.run(_kids(sync_database_url)) == [second.strip()]
     assert first != second
+
+
+def test_keys_rotate_withdraw_previous_leaves_only_the_new_key(
+    capsys: pytest.CaptureFixture[str], sync_database_url: str
+) -> None:
+    url = sync_database_url
+    _, first, _ = _run(capsys, url, "keys", "rotate")
+    _, second, err = _run(capsys, url, "keys", "rotate")
+    assert "stays published" in err
+    assert sorted(asyncio.run(_kids(url, retired_too=True))) == sorted(
+        [first.strip(), second.strip()]
+    )
+    code, third, err = _run(capsys, url, "keys", "rotate", "--withdraw-previous")
+    assert code == 0
+    assert "every previous key is withdrawn" in err
+    assert asyncio.run(_kids(url, retired_too=True)) == [third.strip()]
 
 
 def test_the_commands_migrate_an_empty_database_first(

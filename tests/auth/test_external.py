@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from app.auth.dependencies import build_validator
 from app.auth.jwks import RemoteJWKS, parse_jwks
+from app.auth.scopes import Principal
 from app.auth.tokens import EXTERNAL_POLICY, TokenValidator
 from app.core.config import AuthMode, Environment, Settings
 from app.main import create_app
@@ -55,11 +56,21 @@ class IdentityProvider:
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
 
-    def token(self, kid: str, *, alg: str = "RS256", typ: str | None = "JWT", **claims: Any) -> str:
+    def token(
+        self,
+        kid: str,
+        *,
+        alg: str = "RS256",
+        typ: str | None = "JWT",
+        nulls: tuple[str, ...] = (),
+        **claims: Any,
+    ) -> str:
+        """A token with the usual claims and `claims`; a claim given as None is left out, unless
+        it is named in `nulls` (then it is sent as JSON null)."""
         now = int(time.time())
         values = {"iss": ISSUER, "aud": AUDIENCE, "exp": now + 300, "iat": now, **claims}
         return sign(
-            {name: value for name, value in values.items() if value is not None},
+            {name: value for name, value in values.items() if value is not None or name in nulls},
             self.keys[kid],
             kid=kid,
             alg=alg,
@@ -186,6 +197,7 @@ async def test_the_role_claim_caps_the_scopes(idp: IdentityProvider, external: E
         pytest.param({"aud": "account"}, id="wrong-audience"),
         pytest.param({"exp": int(time.time()) - 3600}, id="expired"),
         pytest.param({"sub": None}, id="no-subject-nor-client"),
+        pytest.param({"exp": None}, id="no-expiry"),
     ],
 )
 async def test_provider_tokens_with_bad_claims_are_refused(
@@ -196,6 +208,90 @@ async def test_provider_tokens_with_bad_claims_are_refused(
     response = await http.get("/v1/me", headers=bearer(idp.token("rsa-1", **values)))
     assert response.status_code == 401
     assert 'error="invalid_token"' in response.headers["www-authenticate"]
+
+
+def _assert_invalid_token(response: httpx.Response) -> None:
+    assert response.status_code == 401, response.text
+    assert 'error="invalid_token"' in response.headers["www-authenticate"]
+
+
+WRITER: dict[str, Any] = {"role": "secretariat", "scope": "registry:read registry:write"}
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        pytest.param({"sub": "s" * 256}, id="subject-of-256"),
+        pytest.param({"sub": "svc", "client_id": "c" * 256}, id="client-id-of-256"),
+        pytest.param({"sub": None, "azp": "c" * 256}, id="client-of-256-as-subject"),
+        pytest.param({"sub": "svc-\u00e9"}, id="subject-not-ascii"),
+        pytest.param({"sub": "svc\nforged log line"}, id="subject-control-character"),
+        pytest.param({"sub": "svc\u0000"}, id="subject-nul"),
+        pytest.param({"sub": "svc", "azp": "\t"}, id="client-id-control-character"),
+    ],
+)
+async def test_subjects_and_clients_beyond_255_printable_ascii_are_refused(
+    claims: dict[str, Any], idp: IdentityProvider, external: External
+) -> None:
+    """A write records the subject and client in the audit trail (255 characters at most):
+    such a token is a 401, never a 500."""
+    _, http, _ = external
+    token = idp.token("rsa-1", **{**WRITER, **claims})
+    response = await http.post(
+        "/v1/organizations", json={"name": "Oversized"}, headers=bearer(token)
+    )
+    _assert_invalid_token(response)
+
+
+async def test_a_subject_and_client_of_255_characters_may_write(
+    idp: IdentityProvider, external: External
+) -> None:
+    _, http, _ = external
+    subject, client_id = "s" * 255, "~ c" + "c" * 252
+    token = idp.token("rsa-1", sub=subject, client_id=client_id, **WRITER)
+    response = await http.post(
+        "/v1/organizations", json={"name": "At the limit"}, headers=bearer(token)
+    )
+    assert response.status_code == 201, response.text
+    events = await http.get(
+        "/v1/audit-events",
+        params={"actor": subject},
+        headers=bearer(idp.token("rsa-1", sub="a", role="integration", scope="audit:read")),
+    )
+    (event,) = events.json()["items"]
+    assert event["actor"] == {"subject": subject, "client_id": client_id}
+
+
+@pytest.mark.parametrize(
+    "role",
+    [
+        pytest.param("admin", id="another-word"),
+        pytest.param("Secretariat", id="another-case"),
+        pytest.param(["integration"], id="a-list"),
+        pytest.param(123, id="a-number"),
+        pytest.param("", id="empty"),
+        pytest.param(None, id="null"),
+        pytest.param({"name": "bureau"}, id="an-object"),
+    ],
+)
+async def test_a_role_claim_naming_no_role_of_this_service_is_refused(
+    role: Any, idp: IdentityProvider, external: External
+) -> None:
+    """Fail closed: an unknown role never falls back to the scopes alone."""
+    _, http, _ = external
+    token = idp.token("rsa-1", sub="svc", scope="registry:read", role=role, nulls=("role",))
+    _assert_invalid_token(await http.get("/v1/me", headers=bearer(token)))
+
+
+async def test_without_a_role_claim_the_scopes_alone_decide(
+    idp: IdentityProvider, external: External
+) -> None:
+    _, http, _ = external
+    token = idp.token("rsa-1", sub="svc", scope="registry:read registry:write")
+    response = await http.get("/v1/me", headers=bearer(token))
+    assert response.status_code == 200
+    assert response.json()["role"] is None
+    assert response.json()["scopes"] == ["registry:read", "registry:write"]
 
 
 async def test_a_key_of_another_type_under_a_kid_is_refused(
@@ -247,6 +343,52 @@ async def test_concurrent_unknown_kids_make_one_fetch(
     responses = await asyncio.gather(*(http.get("/v1/me", headers=bearer(t)) for t in tokens))
     assert [response.status_code for response in responses] == [200, 401, 401, 401, 401, 401]
     assert idp.requests == 1
+
+
+async def test_concurrent_validations_of_a_new_kid_wait_for_one_fetch(
+    idp: IdentityProvider, clock: Clock
+) -> None:
+    """The provider has rotated; its JWKS answers only once every validation is waiting. One
+    fetch serves them all, and each is accepted (none is refused for arriving during it)."""
+    size = 8
+    everyone_waits = asyncio.Event()
+    paused = False
+
+    async def provider(request: httpx.Request) -> httpx.Response:
+        if paused:
+            await everyone_waits.wait()
+        return idp.handle(request)
+
+    jwks = RemoteJWKS(JWKS_URL, transport=httpx.MockTransport(provider), clock=clock)
+    validator = TokenValidator(
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        leeway_seconds=30,
+        keys=jwks,
+        policy=EXTERNAL_POLICY,
+    )
+    await validator.validate(idp.token("rsa-1", sub="svc", scope="registry:read"))
+    assert idp.requests == 1
+
+    idp.add("ec-2", ECKey.generate_key("P-256"))
+    clock.now += jwks.min_refetch_seconds
+    paused = True
+    arrived = 0
+
+    async def validate(token: str) -> Principal:
+        nonlocal arrived
+        arrived += 1
+        if arrived == size:
+            everyone_waits.set()
+        return await validator.validate(token)
+
+    tokens = [
+        idp.token("ec-2", alg="ES256", sub=f"svc-{n}", scope="registry:read") for n in range(size)
+    ]
+    principals = await asyncio.wait_for(asyncio.gather(*(validate(t) for t in tokens)), timeout=30)
+    assert [principal.subject for principal in principals] == [f"svc-{n}" for n in range(size)]
+    assert idp.requests == 2
+    assert jwks.fetches == 2
 
 
 async def test_stale_keys_are_refreshed_and_kept_when_the_provider_fails(

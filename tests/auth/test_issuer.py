@@ -394,6 +394,80 @@ async def test_private_keys_are_encrypted_at_rest_with_a_key_secret(database_url
     assert private_key_of(stored, settings.key_secret).is_private
 
 
+async def _plain_keys_then_a_secret(database_url: str) -> tuple[str, str, str, str]:
+    """Keys made without a key secret: one retired by a rotation, one current. Returns a client's
+    credentials, a token signed with the retired key, and the current key's kid."""
+    app = create_app(make_settings(database_url))
+    try:
+        client_id, secret = await register_client(app, "bureau")
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            old_token = await fetch_token(http, client_id, secret)
+        async with app.state.database.session(write=True) as session:
+            current = await rotate_signing_key(session, app.state.settings)
+            await session.commit()
+        stored = await _signing_keys(app)
+    finally:
+        await app.state.database.dispose()
+    assert len(stored) == 2
+    assert all(row.private_key.startswith("plain:") for row in stored)
+    return client_id, secret, old_token, current.kid
+
+
+def _assert_sealed_under(rows: list[SigningKey], secret: SecretStr) -> None:
+    from app.auth.keys import private_key_of
+
+    for row in rows:
+        assert row.private_key.startswith("aesgcm:v1:"), row.kid
+        assert "PRIVATE KEY" not in row.private_key
+        assert private_key_of(row, secret).thumbprint() == row.kid
+        with pytest.raises(SigningKeyUnavailable):
+            private_key_of(row, None)
+
+
+async def test_a_key_secret_set_later_seals_the_plain_keys_at_the_next_token(
+    database_url: str,
+) -> None:
+    client_id, secret, old_token, current_kid = await _plain_keys_then_a_secret(database_url)
+    settings = make_settings(database_url, key_secret="set after the keys were made")
+    app = create_app(settings)
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            token = await fetch_token(http, client_id, secret)
+            stored = await _signing_keys(app)
+            assert (await http.get("/v1/me", headers=bearer(token))).status_code == 200
+            assert (await http.get("/v1/me", headers=bearer(old_token))).status_code == 200
+    finally:
+        await app.state.database.dispose()
+    assert unverified(token)[0]["kid"] == current_kid  # the same key, sealed, not a new one
+    assert len(stored) == 2
+    assert settings.key_secret is not None
+    _assert_sealed_under(stored, settings.key_secret)
+
+
+async def test_a_rotation_with_a_key_secret_seals_the_plain_keys(database_url: str) -> None:
+    client_id, secret, old_token, _ = await _plain_keys_then_a_secret(database_url)
+    settings = make_settings(database_url, key_secret="set after the keys were made")
+    app = create_app(settings)
+    try:
+        async with app.state.database.session(write=True) as session:
+            new = await rotate_signing_key(session, settings)
+            await session.commit()
+        stored = await _signing_keys(app)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            token = await fetch_token(http, client_id, secret)
+            assert (await http.get("/v1/me", headers=bearer(token))).status_code == 200
+            assert (await http.get("/v1/me", headers=bearer(old_token))).status_code == 200
+    finally:
+        await app.state.database.dispose()
+    assert unverified(token)[0]["kid"] == new.kid
+    assert len(stored) == 3
+    assert settings.key_secret is not None
+    _assert_sealed_under(stored, settings.key_secret)
+
+
 async def test_without_a_key_secret_keys_are_plain(app: FastAPI, client: httpx.AsyncClient) -> None:
     client_id, secret = await register_client(app, "bureau")
     await fetch_token(client, client_id, secret)

@@ -12,7 +12,14 @@ import pytest
 from fastapi import FastAPI
 from joserfc.jwk import ECKey, RSAKey
 
-from app.auth.tokens import key_fits
+from app.auth.tokens import (
+    EMBEDDED_POLICY,
+    EXTERNAL_POLICY,
+    ClaimsPolicy,
+    InvalidToken,
+    TokenValidator,
+    key_fits,
+)
 from tests.auth.forge import bearer, embedded_key, hmac_signed, sign, unsigned, valid_claims
 
 ME = "/v1/me"
@@ -209,3 +216,64 @@ def test_key_fits_its_algorithm_only() -> None:
     assert not key_fits(declared, "RS256")
     for_encryption = RSAKey.import_key(rsa.as_dict(private=False) | {"use": "enc"})
     assert not key_fits(for_encryption, "RS256")
+
+
+class StaticKeys:
+    """A key source holding fixed keys."""
+
+    def __init__(self, keys: dict[str, ECKey]) -> None:
+        self.keys = keys
+
+    async def key_for(self, kid: str) -> ECKey | None:
+        return self.keys.get(kid)
+
+
+EDGE_NOW = 1_800_000_000
+EDGE_LEEWAY = 30
+
+
+@pytest.mark.parametrize("policy", [EMBEDDED_POLICY, EXTERNAL_POLICY], ids=["embedded", "external"])
+@pytest.mark.parametrize("fraction", [0.0, 0.999], ids=["on-the-second", "late-in-the-second"])
+@pytest.mark.parametrize(
+    ("claim", "value", "accepted"),
+    [
+        # RFC 7519: `exp` is the first instant at which the token is refused; the leeway
+        # moves that instant later by exactly its length.
+        pytest.param("exp", EDGE_NOW - EDGE_LEEWAY + 1, True, id="exp-last-accepted-second"),
+        pytest.param("exp", EDGE_NOW - EDGE_LEEWAY, False, id="exp-first-refused-second"),
+        pytest.param("nbf", EDGE_NOW + EDGE_LEEWAY, True, id="nbf-latest-accepted"),
+        pytest.param("nbf", EDGE_NOW + EDGE_LEEWAY + 1, False, id="nbf-too-late"),
+        pytest.param("iat", EDGE_NOW + EDGE_LEEWAY, True, id="iat-latest-accepted"),
+        pytest.param("iat", EDGE_NOW + EDGE_LEEWAY + 1, False, id="iat-too-late"),
+    ],
+)
+async def test_the_clock_leeway_edges(
+    claim: str, value: int, accepted: bool, fraction: float, policy: ClaimsPolicy
+) -> None:
+    key = ECKey.generate_key("P-256")
+    validator = TokenValidator(
+        issuer="https://issuer.example",
+        audience="ippc",
+        leeway_seconds=EDGE_LEEWAY,
+        keys=StaticKeys({"k": key}),
+        policy=policy,
+        clock=lambda: EDGE_NOW + fraction,
+    )
+    claims = {
+        "iss": "https://issuer.example",
+        "aud": "ippc",
+        "sub": "svc",
+        "client_id": "svc",
+        "jti": "j-1",
+        "iat": EDGE_NOW - 60,
+        "nbf": EDGE_NOW - 60,
+        "exp": EDGE_NOW + 240,
+        "scope": "registry:read",
+        claim: value,
+    }
+    token = sign(claims, key, kid="k")
+    if accepted:
+        assert (await validator.validate(token)).subject == "svc"
+    else:
+        with pytest.raises(InvalidToken):
+            await validator.validate(token)
