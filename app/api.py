@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.audit.router import router as audit_router
-from app.auth.issuer import TOKEN_PATH
+from app.auth.paths import TOKEN_PATH
 from app.auth.router import issuer_router, me_router
 from app.ops.router import router as ops_router
 from app.organizations.router import router as organizations_router

@@ -24,8 +24,8 @@ from fastapi import Depends, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2, SecurityScopes
 
-from app.auth.issuer import TOKEN_PATH
 from app.auth.jwks import RemoteJWKS
+from app.auth.paths import TOKEN_PATH
 from app.auth.scopes import SCOPE_DESCRIPTIONS, Principal, Scope
 from app.auth.tokens import (
     EMBEDDED_POLICY,

@@ -18,15 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.clients import authenticate_client
 from app.auth.keys import ensure_signing_key, public_jwk, published_keys
+from app.auth.paths import JWKS_PATH, TOKEN_PATH
 from app.auth.schemas import JWKOut, JWKSOut, ServerMetadataOut, TokenOut, TokenRequest
 from app.auth.scopes import ROLE_SCOPES, Role, Scope
 from app.auth.tokens import sign_access_token
 from app.core.config import AuthMode, Settings
 from app.core.errors import NotFound
 
-TOKEN_PATH = "/oauth/token"  # noqa: S105 (a path, not a password)
-JWKS_PATH = "/.well-known/jwks.json"
-METADATA_PATH = "/.well-known/oauth-authorization-server"
 GRANT_TYPE = "client_credentials"
 AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"

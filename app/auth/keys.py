@@ -163,12 +163,9 @@ async def seal_plain_keys(session: AsyncSession, secret: SecretStr | None) -> in
         return 0
     statement = select(SigningKey).where(column_of(SigningKey.private_key).startswith(_PLAIN))
     rows = (await session.execute(statement)).scalars().all()
-    now = utcnow()
     for row in rows:
         pem = open_private_key(row.private_key, row.kid, None)
         row.private_key = seal_private_key(pem, row.kid, secret)
-        row.updated_at = now
-        row.version += 1
     if rows:
         await session.flush()
     return len(rows)
@@ -209,8 +206,6 @@ async def rotate_signing_key(
         current = column_of(SigningKey.retired_at).is_(None)
         for key in (await session.execute(select(SigningKey).where(current))).scalars().all():
             key.retired_at = now
-            key.updated_at = now
-            key.version += 1
         await session.execute(
             delete(SigningKey).where(
                 column_of(SigningKey.retired_at) < now - publication_window(settings)

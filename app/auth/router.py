@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from app.auth import issuer
 from app.auth.dependencies import AUTH_ERRORS, PublicAccess, require
+from app.auth.paths import JWKS_PATH, METADATA_PATH, TOKEN_PATH
 from app.auth.schemas import JWKSOut, MeOut, OAuthErrorOut, ServerMetadataOut, TokenOut
 from app.auth.scopes import Principal
 from app.core.errors import PROBLEM_MEDIA_TYPE, problem_for_status
@@ -67,7 +68,7 @@ _TOKEN_REQUEST_BODY: dict[str, Any] = {
 
 
 @issuer_router.post(
-    issuer.TOKEN_PATH,
+    TOKEN_PATH,
     response_model=TokenOut,
     response_class=OAuthJSONResponse,
     responses={
@@ -100,7 +101,7 @@ async def issue_access_token(
 
 
 @issuer_router.get(
-    issuer.JWKS_PATH,
+    JWKS_PATH,
     response_model=JWKSOut,
     responses={**COMMON_ERRORS, **problem_responses(404)},
 )
@@ -111,7 +112,7 @@ async def get_jwks(request: Request, session: SessionDep, settings: SettingsDep)
 
 
 @issuer_router.get(
-    issuer.METADATA_PATH,
+    METADATA_PATH,
     response_model=ServerMetadataOut,
     responses={**COMMON_ERRORS, **problem_responses(404)},
 )

@@ -159,7 +159,7 @@ class Export:
 
 
 async def export_chunks(
-    database: Database, export: Export, chunk_rows: int = CHUNK_ROWS
+    database: Database, export: Export, chunk_rows: int
 ) -> AsyncIterator[bytes]:
     """The CSV, a chunk of rows at a time, each read in a short transaction of its own."""
     yield _line([column.header for column in export.columns])
@@ -280,7 +280,7 @@ def csv_response(
     slots = _slots(request, settings)
     slots.take()
     return CsvStream(
-        export_chunks(database, export),
+        export_chunks(database, export, CHUNK_ROWS),
         filename=export.filename,
         slots=slots,
         send_timeout=settings.export_send_timeout_seconds,

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -33,7 +33,7 @@ from typing import Annotated, Any
 import anyio
 from fastapi import Depends, Header, Request
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -296,12 +296,13 @@ def _calls(dependant: Dependant) -> Iterator[Any]:
         yield from _calls(child)
 
 
-def check_routes(routes: Iterable[BaseRoute]) -> None:
+def check_routes(routes: Sequence[BaseRoute]) -> None:
     """Refuse a route that takes both a `CreateOnce` and the request's session."""
-    for route in routes:
+    for context in iter_route_contexts(routes):
+        route = context.original_route
         if not isinstance(route, APIRoute):
             continue
-        calls = list(_calls(route.dependant))
+        calls = list(_calls(context.dependant))
         creates = any(getattr(call, "ippc_create_once", False) for call in calls)
         if creates and request_session in calls:
             raise RuntimeError(

@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, FastAPI
 from pydantic import ConfigDict, Field
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from app.core.session import SessionDep
 from app.core.validation import InputModel
@@ -57,3 +59,35 @@ async def write_then_fail(session: SessionDep) -> None:
 def install_probe(app: FastAPI) -> FastAPI:
     app.include_router(router)
     return app
+
+
+SECRET = "s3cret-Value-that-must-not-be-logged"
+
+
+@router.post("/v1/probe/failing-statement")
+async def failing_statement(session: SessionDep) -> None:
+    """A statement the database refuses, with request data among its parameters."""
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT CAST(:value AS integer)"), {"value": SECRET})
+    else:
+        await session.execute(text("SELECT :value FROM no_such_table"), {"value": SECRET})
+
+
+@router.post("/v1/probe/duplicate-objective", status_code=201)
+async def duplicate_objective(session: SessionDep) -> None:
+    """A unique violation no service foresaw."""
+    for _ in range(2):
+        session.add(
+            StrategicObjective(code=PROBE_CODE, framework="probe", letter="Z", title="Probe")
+        )
+        await session.flush()
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+@router.post("/v1/probe/deadlock")
+async def deadlock() -> None:
+    """What the database says when it aborted this transaction so that another could go on."""
+    raise DBAPIError("UPDATE organization ...", {}, _Deadlock("deadlock detected"))

@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from sqlalchemy import func, select, update
 
+from app.auth.dependencies import require
+from app.auth.scopes import Scope
+from app.core.config import Settings
 from app.core.db import Database, utcnow
-from app.core.idempotency import ABANDONED_AFTER, claim, request_fingerprint
+from app.core.idempotency import (
+    ABANDONED_AFTER,
+    CreateOnce,
+    check_routes,
+    claim,
+    idempotent,
+    request_fingerprint,
+)
+from app.core.session import SessionDep
+from app.main import create_app
 from app.models import IdempotencyRecord, Organization
 
 URL = "/v1/organizations"
@@ -147,3 +160,45 @@ async def test_an_abandoned_claim_is_taken_over(
         headers={**secretariat, "Idempotency-Key": "crashed", "Content-Type": "application/json"},
     )
     assert response.status_code == 201
+
+
+async def test_a_body_that_fails_validation_claims_no_key(
+    app: FastAPI, client: httpx.AsyncClient, secretariat: dict[str, str]
+) -> None:
+    headers = {**secretariat, "Idempotency-Key": "first-try-was-wrong"}
+    invalid = await client.post(URL, json={"name": ""}, headers=headers)
+    assert invalid.status_code == 422
+    assert await _count(app, IdempotencyRecord) == 0
+    fixed = await client.post(URL, json={"name": "Fixed"}, headers=headers)
+    assert fixed.status_code == 201
+
+
+async def test_a_key_is_kept_exactly_24_hours(
+    app: FastAPI, client: httpx.AsyncClient, secretariat: dict[str, str]
+) -> None:
+    headers = {**secretariat, "Idempotency-Key": "kept"}
+    assert (await client.post(URL, json={"name": "Kept"}, headers=headers)).status_code == 201
+    database: Database = app.state.database
+    async with database.session(write=False) as session:
+        (record,) = (await session.execute(select(IdempotencyRecord))).scalars().all()
+    assert record.completed
+    assert record.expires_at - record.created_at == timedelta(hours=24)
+
+
+def test_a_create_that_also_takes_the_request_session_is_refused(settings: Settings) -> None:
+    """The order claim -> work -> keep -> commit -> release belongs to CreateOnce alone: a route
+    that would open the request's own transaction beside it is refused when the app is built."""
+    both = APIRouter()
+
+    @both.post("/v1/probe/both", status_code=201)
+    async def create_with_both(
+        create: Annotated[CreateOnce, idempotent(require(Scope.registry_write))],
+        session: SessionDep,
+    ) -> dict[str, str]:
+        return {}
+
+    app = create_app(settings)
+    check_routes(app.routes)  # the service's own routes are right
+    app.include_router(both)
+    with pytest.raises(RuntimeError, match="create_with_both"):
+        check_routes(app.routes)

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.organizations.conftest import Create, etag_of
 
@@ -332,3 +333,64 @@ async def test_every_change_is_audited(
     assert events[1]["changes"] == {"acronym": {"before": "A", "after": "B"}}
     assert events[2]["changes"]["name"] == {"before": "Audited", "after": None}
     assert all(event["actor"]["subject"] for event in events)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("\ufb01" * 151, "\ufb01" * 151),  # the ligature: 151 characters, 302 once normalized
+        ("\u00df" * 300, "\u1e9e" * 300),  # sharp s, small and capital: case folding doubles it
+        ("\ufdfa" * 300, "\ufdfa" * 300),  # one character that decomposes into eighteen
+    ],
+)
+async def test_names_that_grow_when_normalized_are_stored_and_compared(
+    client: httpx.AsyncClient, secretariat: dict[str, str], first: str, second: str
+) -> None:
+    created = await client.post(URL, json={"name": first}, headers=secretariat)
+    assert created.status_code == 201, created.text
+    again = await client.post(URL, json={"name": second}, headers=secretariat)
+    assert again.status_code == 409, again.text
+    assert again.json()["existing_id"] == created.json()["id"]
+
+
+async def test_the_acronym_of_the_longest_name_is_found(
+    client: httpx.AsyncClient, secretariat: dict[str, str], create: Create
+) -> None:
+    await create("\u00c9" * 300, acronym="ZZTOPACRONYM")
+    found = await client.get(URL, params={"q": "zztopacronym"}, headers=secretariat)
+    assert [item["acronym"] for item in found.json()["items"]] == ["ZZTOPACRONYM"]
+
+
+async def test_the_etag_follows_what_refers_to_the_organization(
+    client: httpx.AsyncClient, secretariat: dict[str, str], create: Create
+) -> None:
+    headquarters = await create("Headquarters")
+    before = await client.get(f"{URL}/{headquarters['id']}", headers=secretariat)
+    await create("Branch", parent_id=headquarters["id"])
+    after = await client.get(
+        f"{URL}/{headquarters['id']}",
+        headers={**secretariat, "If-None-Match": before.headers["etag"]},
+    )
+    assert after.status_code == 200  # not 304: the body shows one branch more
+    assert after.json()["reference_counts"] == {"branches": 1}
+    assert after.json()["version"] == before.json()["version"]
+    assert after.headers["etag"] != before.headers["etag"]
+    stale = await _patch(
+        client, secretariat, headquarters, {"acronym": "HQ"}, before.headers["etag"]
+    )
+    assert stale.status_code == 412
+    current = await _patch(
+        client, secretariat, headquarters, {"acronym": "HQ"}, after.headers["etag"]
+    )
+    assert current.status_code == 200
+    assert current.json()["reference_counts"] == {"branches": 1}
+
+
+@pytest.mark.parametrize("field", ["name", "archived"])
+async def test_a_patch_cannot_clear_what_is_required(
+    client: httpx.AsyncClient, secretariat: dict[str, str], create: Create, field: str
+) -> None:
+    organization = await create("Org")
+    response = await _patch(client, secretariat, organization, {field: None}, _etag(organization))
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["pointer"] == f"/{field}"
