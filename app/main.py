@@ -65,6 +65,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        # Paths are exact: Starlette would answer `/v1/organizations/` with a redirect built
+        # from the request's Host header. A trailing slash is a 404 problem instead.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.database = database

@@ -20,7 +20,6 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import ColumnElement, Select, and_, or_
-from starlette.datastructures import URL
 
 from app.core.errors import FieldError, ValidationFailed
 
@@ -183,10 +182,3 @@ class SortOptions:
     def description(self) -> str:
         names = ", ".join(f"`{name}`" for name in sorted(self.fields))
         return f"Sort by {names}; prefix `-` for descending. Default `{self.default}`."
-
-
-def next_link(url: URL, next_cursor: str | None) -> dict[str, str]:
-    """The `Link` header for the next page, keeping every other query parameter."""
-    if next_cursor is None:
-        return {}
-    return {"Link": f'<{url.include_query_params(cursor=next_cursor)}>; rel="next"'}

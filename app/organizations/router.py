@@ -13,9 +13,10 @@ from app.core.csv_export import CSV_MEDIA_TYPE, CsvColumn, csv_response, wants_c
 from app.core.http import NOT_MODIFIED, conditional_json, json_response
 from app.core.idempotency import Idempotency, idempotent
 from app.core.openapi import BODY_ERRORS, COMMON_ERRORS, QUERY_ERRORS, problem_responses
-from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, next_link
+from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from app.core.preconditions import IfMatchHeader, IfNoneMatchHeader
-from app.core.session import DatabaseDep, SessionDep
+from app.core.session import DatabaseDep, SessionDep, SettingsDep
+from app.core.urls import absolute_url, next_link
 from app.organizations import service
 from app.organizations.schemas import (
     OrganizationCreate,
@@ -70,6 +71,7 @@ async def create_organization(
     body: OrganizationCreate,
     idempotency: Annotated[Idempotency, idempotent(require(Scope.registry_write))],
     session: SessionDep,
+    settings: SettingsDep,
     principal: Writer,
 ) -> Response:
     """Register an organization. The same name (ignoring case and accents) in the same country
@@ -77,8 +79,8 @@ async def create_organization(
     if idempotency.replay is not None:
         return idempotency.replay
     organization = await service.create_organization(session, principal, body)
-    location = request.url_for("get_organization", organization_id=organization.id)
-    headers = {"Location": str(location), "ETag": service.etag(organization)}
+    path = request.app.url_path_for("get_organization", organization_id=str(organization.id))
+    headers = {"Location": absolute_url(settings, path), "ETag": service.etag(organization)}
     response = json_response(organization, status_code=201, headers=headers)
     return await idempotency.keep(session, response)
 
@@ -88,6 +90,7 @@ async def list_organizations(
     request: Request,
     session: SessionDep,
     database: DatabaseDep,
+    settings: SettingsDep,
     principal: Reader,
     filters: Filters,
     sort: SortQuery = None,
@@ -100,7 +103,7 @@ async def list_organizations(
         statement = service.export_statement(filters, sort)
         return csv_response(database, statement, CSV_COLUMNS, "organizations.csv")
     page = await service.list_organizations(session, filters, sort=sort, limit=limit, cursor=cursor)
-    return json_response(page, headers=next_link(request.url, page.next_cursor))
+    return json_response(page, headers=next_link(settings, request, page.next_cursor))
 
 
 @router.get(

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from tests.conftest import PUBLIC_BASE_URL
 from tests.organizations.conftest import Create
 
 URL = "/v1/organizations"
@@ -31,7 +32,7 @@ async def test_create_answers_201_with_location_and_etag(
     assert created["archived"] is False
     assert created["version"] == 1
     assert created["country"] is None
-    assert response.headers["location"] == f"http://testserver{URL}/{created['id']}"
+    assert response.headers["location"] == f"{PUBLIC_BASE_URL}{URL}/{created['id']}"
     assert response.headers["etag"] == f'"{uuid.UUID(created["id"]).hex}-1"'
     assert created["created_at"].endswith("Z") or created["created_at"].endswith("+00:00")
 
