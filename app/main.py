@@ -13,8 +13,9 @@ from app import api
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import install_error_handlers
+from app.core.head import HeadAsGet
 from app.core.logging import configure_logging
-from app.core.middleware import BodyGuard, PathAwareCORS, RequestContext, wrap
+from app.core.middleware import BodyGuard, PathAwareCORS, RequestContext, ResponseDefaults, wrap
 from app.core.openapi import install_openapi, operation_id
 
 DESCRIPTION = """\
@@ -31,14 +32,17 @@ class IppcApp(FastAPI):
     """FastAPI, with the service's outer layers wrapped around Starlette's error middleware.
 
     Starlette places its 500 handler outside any middleware added with `add_middleware`, so a
-    500 would lose its CORS headers and request id; wrapping the built stack keeps them.
+    500 would lose its CORS headers, request id and default headers; wrapping the built stack
+    keeps them. The first layer named is the outermost.
     """
 
     def build_middleware_stack(self) -> ASGIApp:
         settings: Settings = self.state.settings
         return wrap(
             super().build_middleware_stack(),
+            partial(ResponseDefaults, cache_control=api.default_cache_control),
             RequestContext,
+            HeadAsGet,
             partial(
                 PathAwareCORS,
                 is_public_path=api.is_public_path,

@@ -22,6 +22,7 @@ from sqlalchemy import Select
 from starlette.responses import StreamingResponse
 
 from app.core.db import Database
+from app.core.head import is_head_request
 
 CSV_MEDIA_TYPE = "text/csv"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -91,6 +92,8 @@ async def _rows(
     database: Database, stmt: Select[Any], columns: Sequence[CsvColumn]
 ) -> AsyncIterator[bytes]:
     yield _line([column.header for column in columns])
+    if is_head_request():  # HEAD: the rows would be dropped, so they are not read
+        return
     async with database.session(write=False) as session:
         result = await session.stream(stmt.execution_options(yield_per=BATCH_ROWS))
         async for batch in result.partitions(BATCH_ROWS):

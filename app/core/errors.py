@@ -302,13 +302,16 @@ async def _on_validation_error(_request: Request, exc: Exception) -> Response:
 
 
 def _allowed_methods(request: Request) -> str:
-    """Every method of every route at this path (Starlette names only the first route's)."""
+    """Every method of every route at this path (Starlette names only the first route's), and
+    HEAD wherever GET is (the outer layer `core.head.HeadAsGet` answers it)."""
     methods: set[str] = set()
     for context in iter_route_contexts(request.app.routes):
         if context.path_format and context.methods:
             pattern, _, _ = compile_path(context.path_format)
             if pattern.match(request.url.path):
                 methods.update(context.methods)
+    if "GET" in methods:
+        methods.add("HEAD")
     return ", ".join(sorted(methods))
 
 

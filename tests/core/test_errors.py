@@ -88,7 +88,7 @@ async def test_unknown_path_is_404_problem(probe_client: httpx.AsyncClient) -> N
 async def test_wrong_method_is_405_problem_with_allow(probe_client: httpx.AsyncClient) -> None:
     response = await probe_client.delete("/v1/strategic-objectives")
     assert_problem(response, 405, "method-not-allowed")
-    assert response.headers["allow"] == "GET"
+    assert response.headers["allow"] == "GET, HEAD"
 
 
 async def test_non_json_body_is_415(probe_client: httpx.AsyncClient) -> None:
@@ -168,4 +168,4 @@ async def test_405_lists_every_method_of_the_path(probe_client: httpx.AsyncClien
     """Starlette names only the first matching route's methods; the path has two routes."""
     response = await probe_client.put("/v1/organizations")
     assert_problem(response, 405, "method-not-allowed")
-    assert response.headers["allow"] == "GET, POST"
+    assert response.headers["allow"] == "GET, HEAD, POST"
