@@ -246,13 +246,34 @@ class FieldError:
         return item
 
 
+# A validation problem lists at most this many invalid values (a body of 90,000 unknown fields
+# would otherwise make a problem of megabytes); `errors_omitted` counts the others.
+MAX_LISTED_ERRORS = 50
+
+
+def listed_errors(errors: Sequence[FieldError]) -> dict[str, Any]:
+    """The `errors` member of a validation problem, and `errors_omitted` when it is capped."""
+    listed = [error.as_dict() for error in errors[:MAX_LISTED_ERRORS]]
+    omitted = len(errors) - len(listed)
+    return {"errors": listed, "errors_omitted": omitted or None}
+
+
+def validation_detail(count: int) -> str:
+    if count <= MAX_LISTED_ERRORS:
+        return f"{count} invalid value{'s' if count != 1 else ''}; see errors."
+    return (
+        f"{count} invalid values; errors lists the first {MAX_LISTED_ERRORS}, "
+        f"errors_omitted counts the other {count - MAX_LISTED_ERRORS}."
+    )
+
+
 class ValidationFailed(DomainError):
     """Invalid input found by a service (beyond what the schemas check)."""
 
     kind = VALIDATION
 
     def __init__(self, detail: str, errors: Sequence[FieldError]) -> None:
-        super().__init__(detail, errors=[error.as_dict() for error in errors])
+        super().__init__(detail, **listed_errors(errors))
 
 
 # --- Mapping framework errors ----------------------------------------------------------------
@@ -295,10 +316,8 @@ async def _on_validation_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     if _is_malformed_json(exc):
         return problem_response(MALFORMED_REQUEST, "The request body is not valid JSON.")
-    errors = [error.as_dict() for error in validation_errors(exc)]
-    count = len(errors)
-    detail = f"{count} invalid value{'s' if count != 1 else ''}; see errors."
-    return problem_response(VALIDATION, detail, errors=errors)
+    errors = validation_errors(exc)
+    return problem_response(VALIDATION, validation_detail(len(errors)), **listed_errors(errors))
 
 
 def _allowed_methods(request: Request) -> str:

@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.core.errors import PROBLEM_MEDIA_TYPE, problem_for_status
+from app.core.errors import MAX_LISTED_ERRORS, PROBLEM_MEDIA_TYPE, problem_for_status
 
 CONTRACT_PATH = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
 
@@ -38,7 +38,15 @@ class Problem(BaseModel):
     status: int
     detail: str | None = None
     errors: list[FieldErrorOut] | None = Field(
-        default=None, description="On validation problems: each invalid value."
+        default=None,
+        max_length=MAX_LISTED_ERRORS,
+        description=f"On validation problems: the invalid values (at most {MAX_LISTED_ERRORS}).",
+    )
+    errors_omitted: int | None = Field(
+        default=None,
+        ge=1,
+        description="On validation problems with more invalid values than `errors` lists: "
+        "how many more there were.",
     )
 
 
