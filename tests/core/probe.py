@@ -27,6 +27,12 @@ async def create_probe(body: ProbeIn) -> dict[str, object]:
     return body.model_dump()
 
 
+@router.get("/v1/probe/echo/{text}")
+async def echo(text: str) -> dict[str, str]:
+    """Answers any path segment, on either database: only the request guard refuses a NUL."""
+    return {"text": text}
+
+
 @router.get("/v1/public/boom")
 async def public_boom() -> None:
     raise RuntimeError("secret internal detail: password=hunter2")
