@@ -12,6 +12,7 @@ from starlette.types import ASGIApp
 from app import api
 from app.core.config import Settings, get_settings
 from app.core.db import Database
+from app.core.docs import install_docs
 from app.core.errors import install_error_handlers
 from app.core.head import HeadAsGet
 from app.core.logging import configure_logging
@@ -69,6 +70,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        # FastAPI's pages load their scripts from a CDN; `core.docs` serves its own instead.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
         # Paths are exact: Starlette would answer `/v1/organizations/` with a redirect built
         # from the request's Host header. A trailing slash is a 404 problem instead.
         redirect_slashes=False,
@@ -77,6 +82,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.database = database
     install_error_handlers(app)
     install_openapi(app)
+    install_docs(app)
     for router in api.routers():
         app.include_router(router)
     return app

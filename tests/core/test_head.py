@@ -16,7 +16,7 @@ from app.core.db import Database
 from app.core.head import is_head_request
 
 # Pages served beside the contract's operations.
-PAGES = ("/openapi.json",)
+PAGES = ("/openapi.json", "/docs", "/redoc", "/docs/assets/swagger-ui.css")
 
 
 @pytest.fixture
