@@ -17,7 +17,7 @@ from app.core.errors import install_error_handlers
 from app.core.head import HeadAsGet
 from app.core.logging import configure_logging
 from app.core.middleware import BodyGuard, PathAwareCORS, RequestContext, ResponseDefaults, wrap
-from app.core.openapi import install_openapi, operation_id
+from app.core.openapi import CONTRACT_SERVERS, install_openapi, operation_id
 
 DESCRIPTION = """\
 The system of record for the liaison, cooperation and partnership work of the IPPC Secretariat:
@@ -70,6 +70,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        servers=CONTRACT_SERVERS,
+        license_info={"name": "Proprietary"},
         # FastAPI's pages load their scripts from a CDN; `core.docs` serves its own instead.
         docs_url=None,
         redoc_url=None,

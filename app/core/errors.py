@@ -42,10 +42,26 @@ class ProblemType:
 _REGISTRY: dict[str, ProblemType] = {}
 
 
+# Bounds of what a problem type says, kept at registration and stated in the contract.
+SLUG_MAX_LENGTH = 64
+TYPE_MAX_LENGTH = len(PROBLEM_BASE) + SLUG_MAX_LENGTH
+TITLE_MAX_LENGTH = 100
+DESCRIPTION_MAX_LENGTH = 1000
+_SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
 def problem_type(slug: str, status: int, title: str, description: str) -> ProblemType:
     """Register a problem type; slugs are unique and never change once published."""
     if slug in _REGISTRY:
         raise ValueError(f"problem type {slug!r} is registered twice")
+    if not (
+        len(slug) <= SLUG_MAX_LENGTH
+        and _SLUG.match(slug)
+        and 400 <= status <= 599
+        and 0 < len(title) <= TITLE_MAX_LENGTH
+        and 0 < len(description) <= DESCRIPTION_MAX_LENGTH
+    ):
+        raise ValueError(f"problem type {slug!r} is out of bounds")
     kind = ProblemType(slug, status, title, description)
     _REGISTRY[slug] = kind
     return kind
@@ -280,6 +296,13 @@ class ValidationFailed(DomainError):
 
 
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+NAME_MAX_LENGTH = 64
+
+
+def is_plain_name(name: str) -> bool:
+    """A field or parameter name that may be named back in a problem: 1-64 letters, digits,
+    `_`, `.` or `-`. Any other name the caller sent is not echoed."""
+    return bool(_SAFE_KEY.match(name))
 
 
 def _pointer(path: Sequence[int | str]) -> str:
@@ -287,7 +310,7 @@ def _pointer(path: Sequence[int | str]) -> str:
     (an unknown field called `<script>`, say) is not echoed: the pointer stops at its parent."""
     parts: list[str] = []
     for part in path:
-        if isinstance(part, str) and not _SAFE_KEY.match(part):
+        if isinstance(part, str) and not is_plain_name(part):
             break
         parts.append(str(part).replace("~", "~0").replace("/", "~1"))
     return "".join("/" + part for part in parts)

@@ -35,6 +35,8 @@ from app.core.errors import (
     UNSUPPORTED_MEDIA_TYPE,
     VALIDATION,
     FieldError,
+    is_plain_name,
+    listed_errors,
     problem_response,
 )
 from app.core.logging import request_id_var
@@ -238,9 +240,13 @@ def _nul_in_url(scope: Scope) -> Response | None:
     if "%00" not in query and "\x00" not in query:
         return None
     pairs = parse_qsl(query, keep_blank_values=True)
-    names = sorted({name for name, value in pairs if holds_nul(name + value)})
-    errors = [FieldError(NUL_MESSAGE, parameter=name).as_dict() for name in names]
-    return problem_response(VALIDATION, NUL_MESSAGE + ".", errors=errors)
+    names = {name for name, value in pairs if holds_nul(name + value)}
+    # A name is the caller's own text: only a plain one is named back, never echoed otherwise.
+    plain = sorted(name for name in names if is_plain_name(name))
+    errors = [FieldError(NUL_MESSAGE, parameter=name) for name in plain]
+    if len(plain) < len(names):
+        errors.append(FieldError(NUL_MESSAGE))
+    return problem_response(VALIDATION, NUL_MESSAGE + ".", **listed_errors(errors))
 
 
 class BodyTooLarge(HTTPException):

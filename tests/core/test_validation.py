@@ -72,3 +72,15 @@ async def test_nul_in_the_token_form_is_an_oauth_error(client: httpx.AsyncClient
     for response in (in_form, in_basic):
         assert response.status_code in (400, 401)
         assert response.json()["error"] in ("invalid_request", "invalid_client")
+
+
+async def test_nul_under_a_name_that_is_not_plain_is_422_without_echo(
+    probe_client: httpx.AsyncClient,
+) -> None:
+    response = await probe_client.get("/v1/strategic-objectives?%3Cscript%3E=a%00&ok=b%00")
+    assert response.status_code == 422
+    assert "script" not in response.text
+    assert response.json()["errors"] == [
+        {"detail": "NUL characters are not allowed", "parameter": "ok"},
+        {"detail": "NUL characters are not allowed"},
+    ]
