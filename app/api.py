@@ -29,5 +29,21 @@ def is_public_path(path: str) -> bool:
     return path.startswith(PUBLIC_PATH_PREFIXES) or path == "/v1/public"
 
 
+# The health probes: what they answer is true only now.
+PROBE_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+def default_cache_control(path: str) -> str:
+    """The `Cache-Control` of a response that sets none of its own (docs/http.md, "Caching").
+
+    Routes that may be cached say so themselves (public reads: `public, max-age=...`; the
+    problem pages). Everything else: internal answers, errors included, may be kept by the
+    caller's own cache only, and revalidated before each use; public errors and the health
+    probes are not kept at all."""
+    if path in PROBE_PATHS or is_public_path(path):
+        return "no-store"
+    return "private, no-cache"
+
+
 def routers() -> list[APIRouter]:
     return [ops_router, issuer_router, v1]

@@ -12,11 +12,13 @@ from starlette.types import ASGIApp
 from app import api
 from app.core.config import Settings, get_settings
 from app.core.db import Database
+from app.core.docs import install_docs
 from app.core.errors import install_error_handlers
+from app.core.head import HeadAsGet
 from app.core.idempotency import check_routes
 from app.core.logging import configure_logging
-from app.core.middleware import BodyGuard, PathAwareCORS, RequestContext, wrap
-from app.core.openapi import install_openapi, operation_id
+from app.core.middleware import BodyGuard, PathAwareCORS, RequestContext, ResponseDefaults, wrap
+from app.core.openapi import CONTRACT_SERVERS, install_openapi, operation_id
 from app.core.rows import install_database_error_handlers
 
 DESCRIPTION = """\
@@ -33,14 +35,17 @@ class IppcApp(FastAPI):
     """FastAPI, with the service's outer layers wrapped around Starlette's error middleware.
 
     Starlette places its 500 handler outside any middleware added with `add_middleware`, so a
-    500 would lose its CORS headers and request id; wrapping the built stack keeps them.
+    500 would lose its CORS headers, request id and default headers; wrapping the built stack
+    keeps them. The first layer named is the outermost.
     """
 
     def build_middleware_stack(self) -> ASGIApp:
         settings: Settings = self.state.settings
         return wrap(
             super().build_middleware_stack(),
+            partial(ResponseDefaults, cache_control=api.default_cache_control),
             RequestContext,
+            HeadAsGet,
             partial(
                 PathAwareCORS,
                 is_public_path=api.is_public_path,
@@ -67,12 +72,22 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        servers=CONTRACT_SERVERS,
+        license_info={"name": "Proprietary"},
+        # FastAPI's pages load their scripts from a CDN; `core.docs` serves its own instead.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+        # Paths are exact: Starlette would answer `/v1/organizations/` with a redirect built
+        # from the request's Host header. A trailing slash is a 404 problem instead.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.database = database
     install_error_handlers(app)
     install_database_error_handlers(app)
     install_openapi(app)
+    install_docs(app)
     for router in api.routers():
         app.include_router(router)
     check_routes(app.routes)

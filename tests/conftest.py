@@ -39,6 +39,9 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "IPPC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 RUN_ID = uuid.uuid4().hex[:10]
+# The service's public address in the tests: unlike the test client's host (`testserver`), so that
+# a URL built from the request's Host header would show.
+PUBLIC_BASE_URL = "https://partnerships.ippc.example"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -162,6 +165,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "database_url": database_url,
         "environment": Environment.test,
         "log_level": "WARNING",
+        "base_url": PUBLIC_BASE_URL,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -13,9 +13,10 @@ from app.auth.dependencies import AUTH_ERRORS, require
 from app.auth.scopes import Principal, Scope
 from app.core.http import conditional_json, json_response
 from app.core.openapi import COMMON_ERRORS, QUERY_ERRORS, problem_responses
-from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, next_link
+from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from app.core.params import QueryDatetime
-from app.core.session import SessionDep
+from app.core.session import SessionDep, SettingsDep
+from app.core.urls import next_link
 from app.core.validation import NO_NUL
 from app.models.audit import RESOURCE_ID_MAX_LENGTH, RESOURCE_TYPE_MAX_LENGTH, SUBJECT_MAX_LENGTH
 
@@ -33,6 +34,7 @@ router = APIRouter(
 async def list_audit_events(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     principal: AuditReader,
     resource_type: Annotated[
         list[ResourceType], Query(default_factory=list, description="Repeat for several.")
@@ -78,7 +80,7 @@ async def list_audit_events(
         limit=limit,
         cursor=cursor,
     )
-    return json_response(page, headers=next_link(request.url, page.next_cursor))
+    return json_response(page, headers=next_link(settings, request, page.next_cursor))
 
 
 @router.get(

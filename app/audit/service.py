@@ -36,6 +36,7 @@ from app.core.params import in_utc
 from app.core.tracking import Change, set_change_sink
 from app.models.audit import (
     ACTION_MAX_LENGTH,
+    NOTE_MAX_LENGTH,
     RESOURCE_ID_MAX_LENGTH,
     RESOURCE_TYPE_MAX_LENGTH,
     SUBJECT_MAX_LENGTH,
@@ -152,7 +153,9 @@ def write_events(session: Session, actor: Actor, changes: Sequence[Change]) -> l
                 ),
                 "resource_id": _bounded("resource_id", change.resource_id, RESOURCE_ID_MAX_LENGTH),
                 "changes": shown,
-                "note": change.note,
+                "note": None
+                if change.note is None
+                else _bounded("note", change.note, NOTE_MAX_LENGTH),
             }
         )
     if not rows:

@@ -11,6 +11,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -55,6 +56,10 @@ class Settings(BaseSettings):
     clock_leeway_seconds: int = Field(default=30, ge=0, le=300)
 
     # HTTP.
+    base_url: str = Field(
+        default="http://localhost:8000",
+        description="The service's public address: Location and Link headers are built on it.",
+    )
     cors_allow_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Origins allowed to call the internal API from a browser (a front end).",
@@ -73,6 +78,33 @@ class Settings(BaseSettings):
 
     # Operations.
     log_level: str = "INFO"
+
+    @field_validator("base_url")
+    @classmethod
+    def _an_origin(cls, value: str) -> str:
+        """An absolute http(s) URL naming the service's origin: scheme, host and optional port,
+        nothing else (no user, path, query or fragment), with no trailing slash."""
+        problem = (
+            "IPPC_BASE_URL must be an absolute http(s) URL such as "
+            "https://partnerships.ippc.example: scheme, host and optional port only"
+        )
+        if any(ord(char) <= 0x20 or ord(char) == 0x7F for char in value):
+            raise ValueError(problem)
+        parts = urlsplit(value)
+        try:
+            parts.port  # noqa: B018  (an invalid port raises here)
+        except ValueError:
+            raise ValueError(problem) from None
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.username is not None
+            or parts.path not in ("", "/")
+            or "?" in value
+            or "#" in value
+        ):
+            raise ValueError(problem)
+        return f"{parts.scheme}://{parts.netloc}"
 
     @field_validator("cors_allow_origins", mode="before")
     @classmethod

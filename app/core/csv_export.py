@@ -44,6 +44,7 @@ from starlette.types import Receive, Scope, Send
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.errors import DomainError, problem_type
+from app.core.head import is_head_request
 from app.core.pagination import Ordering
 
 logger = logging.getLogger("app.export")
@@ -163,6 +164,8 @@ async def export_chunks(
 ) -> AsyncIterator[bytes]:
     """The CSV, a chunk of rows at a time, each read in a short transaction of its own."""
     yield _line([column.header for column in export.columns])
+    if is_head_request():  # HEAD: the rows would be dropped, so they are not read
+        return
     values: list[Any] | None = None
     while True:
         async with database.session(write=False) as session:

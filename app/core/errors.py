@@ -42,10 +42,26 @@ class ProblemType:
 _REGISTRY: dict[str, ProblemType] = {}
 
 
+# Bounds of what a problem type says, kept at registration and stated in the contract.
+SLUG_MAX_LENGTH = 64
+TYPE_MAX_LENGTH = len(PROBLEM_BASE) + SLUG_MAX_LENGTH
+TITLE_MAX_LENGTH = 100
+DESCRIPTION_MAX_LENGTH = 1000
+_SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
 def problem_type(slug: str, status: int, title: str, description: str) -> ProblemType:
     """Register a problem type; slugs are unique and never change once published."""
     if slug in _REGISTRY:
         raise ValueError(f"problem type {slug!r} is registered twice")
+    if not (
+        len(slug) <= SLUG_MAX_LENGTH
+        and _SLUG.match(slug)
+        and 400 <= status <= 599
+        and 0 < len(title) <= TITLE_MAX_LENGTH
+        and 0 < len(description) <= DESCRIPTION_MAX_LENGTH
+    ):
+        raise ValueError(f"problem type {slug!r} is out of bounds")
     kind = ProblemType(slug, status, title, description)
     _REGISTRY[slug] = kind
     return kind
@@ -246,19 +262,47 @@ class FieldError:
         return item
 
 
+# A validation problem lists at most this many invalid values (a body of 90,000 unknown fields
+# would otherwise make a problem of megabytes); `errors_omitted` counts the others.
+MAX_LISTED_ERRORS = 50
+
+
+def listed_errors(errors: Sequence[FieldError]) -> dict[str, Any]:
+    """The `errors` member of a validation problem, and `errors_omitted` when it is capped."""
+    listed = [error.as_dict() for error in errors[:MAX_LISTED_ERRORS]]
+    omitted = len(errors) - len(listed)
+    return {"errors": listed, "errors_omitted": omitted or None}
+
+
+def validation_detail(count: int) -> str:
+    if count <= MAX_LISTED_ERRORS:
+        return f"{count} invalid value{'s' if count != 1 else ''}; see errors."
+    return (
+        f"{count} invalid values; errors lists the first {MAX_LISTED_ERRORS}, "
+        f"errors_omitted counts the other {count - MAX_LISTED_ERRORS}."
+    )
+
+
 class ValidationFailed(DomainError):
     """Invalid input found by a service (beyond what the schemas check)."""
 
     kind = VALIDATION
 
     def __init__(self, detail: str, errors: Sequence[FieldError]) -> None:
-        super().__init__(detail, errors=[error.as_dict() for error in errors])
+        super().__init__(detail, **listed_errors(errors))
 
 
 # --- Mapping framework errors ----------------------------------------------------------------
 
 
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+NAME_MAX_LENGTH = 64
+
+
+def is_plain_name(name: str) -> bool:
+    """A field or parameter name that may be named back in a problem: 1-64 letters, digits,
+    `_`, `.` or `-`. Any other name the caller sent is not echoed."""
+    return bool(_SAFE_KEY.match(name))
 
 
 def _pointer(path: Sequence[int | str]) -> str:
@@ -266,7 +310,7 @@ def _pointer(path: Sequence[int | str]) -> str:
     (an unknown field called `<script>`, say) is not echoed: the pointer stops at its parent."""
     parts: list[str] = []
     for part in path:
-        if isinstance(part, str) and not _SAFE_KEY.match(part):
+        if isinstance(part, str) and not is_plain_name(part):
             break
         parts.append(str(part).replace("~", "~0").replace("/", "~1"))
     return "".join("/" + part for part in parts)
@@ -295,20 +339,21 @@ async def _on_validation_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     if _is_malformed_json(exc):
         return problem_response(MALFORMED_REQUEST, "The request body is not valid JSON.")
-    errors = [error.as_dict() for error in validation_errors(exc)]
-    count = len(errors)
-    detail = f"{count} invalid value{'s' if count != 1 else ''}; see errors."
-    return problem_response(VALIDATION, detail, errors=errors)
+    errors = validation_errors(exc)
+    return problem_response(VALIDATION, validation_detail(len(errors)), **listed_errors(errors))
 
 
 def _allowed_methods(request: Request) -> str:
-    """Every method of every route at this path (Starlette names only the first route's)."""
+    """Every method of every route at this path (Starlette names only the first route's), and
+    HEAD wherever GET is (the outer layer `core.head.HeadAsGet` answers it)."""
     methods: set[str] = set()
     for context in iter_route_contexts(request.app.routes):
         if context.path_format and context.methods:
             pattern, _, _ = compile_path(context.path_format)
             if pattern.match(request.url.path):
                 methods.update(context.methods)
+    if "GET" in methods:
+        methods.add("HEAD")
     return ", ".join(sorted(methods))
 
 

@@ -21,9 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.core.config import Settings
 from app.core.http import json_response
-from app.core.pagination import Ordering, Page, SortOptions, next_link
+from app.core.pagination import Ordering, Page, SortOptions
 from app.core.text import like_pattern, normalize
+from app.core.urls import next_link
 
 Condition = ColumnElement[bool]
 
@@ -156,6 +158,7 @@ class ListSpec:
 LIST_VARY = {"Vary": "Accept"}
 
 
-def page_response(request: Request, page: Page[Any]) -> Response:
-    """A page as JSON, with its `Link` to the next page."""
-    return json_response(page, headers={**next_link(request.url, page.next_cursor), **LIST_VARY})
+def page_response(request: Request, settings: Settings, page: Page[Any]) -> Response:
+    """A page as JSON, with its `Link` to the next page (on the configured public address)."""
+    link = next_link(settings, request, page.next_cursor)
+    return json_response(page, headers={**link, **LIST_VARY})

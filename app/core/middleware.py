@@ -1,11 +1,14 @@
 """The ASGI layers that wrap the whole application, outside Starlette's own error middleware.
 
 From the outside in:
+- `ResponseDefaults`: headers every response carries, 500s included: `X-Content-Type-Options:
+  nosniff`, and a `Cache-Control` and a `Content-Security-Policy` unless the response set its own.
 - `RequestContext`: a request id (the caller's `X-Request-ID` when it is sane, else a new one),
   echoed on every response, and one JSON access-log line a request.
-- `PathAwareCORS`: the public paths are open to any origin; the internal API only to the
-  configured front-end origins. Being outside the error middleware, even a 500 carries the
-  headers.
+- `HeadAsGet` (`core/head.py`): HEAD runs as GET, its body dropped.
+- `PathAwareCORS`: the public paths are open to any origin, whether or not the request names
+  one; the internal API only to the configured front-end origins, and every internal response
+  says `Vary: Origin`. Being outside the error middleware, even a 500 carries the headers.
 - `BodyGuard`: bodies over the configured limit are refused with 413 (chunked bodies are counted
   as they arrive); a body that is not JSON is refused with 415, except on the form-encoded paths;
   a NUL character in the URL is refused (404 in the path, 422 in a query parameter).
@@ -32,6 +35,8 @@ from app.core.errors import (
     UNSUPPORTED_MEDIA_TYPE,
     VALIDATION,
     FieldError,
+    is_plain_name,
+    listed_errors,
     problem_response,
 )
 from app.core.logging import request_id_var
@@ -42,6 +47,39 @@ error_logger = logging.getLogger("app.errors")
 
 REQUEST_ID_HEADER = "x-request-id"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+# What a response that is not a page may do in a browser: nothing (no scripts, no framing).
+API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
+
+
+class ResponseDefaults:
+    """Headers every response carries: `nosniff`, and defaults for the ones a route may set.
+
+    `cache_control(path)` gives the `Cache-Control` of a response that set none (routes that
+    want caching, such as the public ones, set theirs)."""
+
+    def __init__(self, app: ASGIApp, *, cache_control: Callable[[str], str]) -> None:
+        self.app = app
+        self.cache_control = cache_control
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+
+        async def send_with_defaults(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Content-Type-Options"] = "nosniff"
+                if "cache-control" not in headers:
+                    headers["Cache-Control"] = self.cache_control(path)
+                if "content-security-policy" not in headers:
+                    headers["Content-Security-Policy"] = API_CONTENT_SECURITY_POLICY
+            await send(message)
+
+        await self.app(scope, receive, send_with_defaults)
 
 
 class RequestContext:
@@ -95,7 +133,12 @@ def _join(values: Iterable[str]) -> str:
 
 
 class PathAwareCORS:
-    """CORS with two policies, chosen by path."""
+    """CORS with two policies, chosen by path.
+
+    Public paths get `Access-Control-Allow-Origin: *` on every response, whether or not the
+    request names an origin: a shared cache may then hand any browser the copy it kept. Internal
+    paths answer only the configured origins, and say `Vary: Origin` on every response, since
+    their CORS headers depend on it."""
 
     public_methods = ("GET", "HEAD", "OPTIONS")
     internal_methods = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -122,11 +165,11 @@ class PathAwareCORS:
         self.is_public_path = is_public_path
         self.internal_origins = frozenset(internal_origins)
 
-    def _policy(self, path: str, origin: str) -> tuple[str, tuple[str, ...]] | None:
+    def _policy(self, path: str, origin: str | None) -> tuple[str, tuple[str, ...]] | None:
         """(Access-Control-Allow-Origin, allowed methods) for this request, or None."""
         if self.is_public_path(path):
             return "*", self.public_methods
-        if origin in self.internal_origins:
+        if origin is not None and origin in self.internal_origins:
             return origin, self.internal_methods
         return None
 
@@ -136,22 +179,25 @@ class PathAwareCORS:
             return
         headers = Headers(scope=scope)
         origin = headers.get("origin")
-        policy = self._policy(scope["path"], origin) if origin else None
-        if policy is None:
-            await self.app(scope, receive, send)
-            return
-        allow_origin, methods = policy
-        is_preflight = scope["method"] == "OPTIONS" and "access-control-request-method" in headers
-        if is_preflight:
+        public = self.is_public_path(scope["path"])
+        policy = self._policy(scope["path"], origin)
+        is_preflight = (
+            scope["method"] == "OPTIONS"
+            and origin is not None
+            and "access-control-request-method" in headers
+        )
+        if policy is not None and is_preflight:
+            allow_origin, methods = policy
             await self._preflight(scope, receive, send, headers, allow_origin, methods)
             return
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
                 response_headers = MutableHeaders(scope=message)
-                response_headers["Access-Control-Allow-Origin"] = allow_origin
-                response_headers["Access-Control-Expose-Headers"] = _join(self.exposed_headers)
-                if allow_origin != "*":
+                if policy is not None:
+                    response_headers["Access-Control-Allow-Origin"] = policy[0]
+                    response_headers["Access-Control-Expose-Headers"] = _join(self.exposed_headers)
+                if not public:
                     response_headers.add_vary_header("Origin")
             await send(message)
 
@@ -194,9 +240,13 @@ def _nul_in_url(scope: Scope) -> Response | None:
     if "%00" not in query and "\x00" not in query:
         return None
     pairs = parse_qsl(query, keep_blank_values=True)
-    names = sorted({name for name, value in pairs if holds_nul(name + value)})
-    errors = [FieldError(NUL_MESSAGE, parameter=name).as_dict() for name in names]
-    return problem_response(VALIDATION, NUL_MESSAGE + ".", errors=errors)
+    names = {name for name, value in pairs if holds_nul(name + value)}
+    # A name is the caller's own text: only a plain one is named back, never echoed otherwise.
+    plain = sorted(name for name in names if is_plain_name(name))
+    errors = [FieldError(NUL_MESSAGE, parameter=name) for name in plain]
+    if len(plain) < len(names):
+        errors.append(FieldError(NUL_MESSAGE))
+    return problem_response(VALIDATION, NUL_MESSAGE + ".", **listed_errors(errors))
 
 
 class BodyTooLarge(HTTPException):

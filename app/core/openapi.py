@@ -13,9 +13,24 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.core.errors import PROBLEM_MEDIA_TYPE, problem_for_status
+from app.core.errors import (
+    MAX_LISTED_ERRORS,
+    NAME_MAX_LENGTH,
+    PROBLEM_MEDIA_TYPE,
+    TITLE_MAX_LENGTH,
+    TYPE_MAX_LENGTH,
+    problem_for_status,
+)
 
 CONTRACT_PATH = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
+
+# The contract names one server, relative: the service that serves it (`/openapi.json`). A
+# fixed entry, so that the committed contract is the same on every machine and in every
+# deployment; clients resolve it against the address they fetched the contract from (the
+# deployment's IPPC_BASE_URL).
+CONTRACT_SERVERS: list[dict[str, str]] = [
+    {"url": "/", "description": "This service: the address the contract was fetched from."}
+]
 
 
 class FieldErrorOut(BaseModel):
@@ -24,7 +39,9 @@ class FieldErrorOut(BaseModel):
     detail: str
     pointer: str | None = Field(default=None, description="JSON pointer into the request body.")
     parameter: str | None = Field(
-        default=None, description="Name of the query, path or header parameter."
+        default=None,
+        max_length=NAME_MAX_LENGTH,
+        description="Name of the query, path or header parameter.",
     )
 
 
@@ -33,12 +50,23 @@ class Problem(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    type: str = Field(description="A stable URI reference identifying the kind of problem.")
-    title: str
-    status: int
+    type: str = Field(
+        max_length=TYPE_MAX_LENGTH,
+        description="A stable URI reference identifying the kind of problem.",
+    )
+    title: str = Field(max_length=TITLE_MAX_LENGTH)
+    status: int = Field(ge=400, le=599)
     detail: str | None = None
     errors: list[FieldErrorOut] | None = Field(
-        default=None, description="On validation problems: each invalid value."
+        default=None,
+        max_length=MAX_LISTED_ERRORS,
+        description=f"On validation problems: the invalid values (at most {MAX_LISTED_ERRORS}).",
+    )
+    errors_omitted: int | None = Field(
+        default=None,
+        ge=1,
+        description="On validation problems with more invalid values than `errors` lists: "
+        "how many more there were.",
     )
 
 
@@ -73,6 +101,37 @@ def _problem_media_types(schema: dict[str, Any]) -> None:
                     content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
 
 
+def _explicit_security(schema: dict[str, Any]) -> None:
+    """Anonymous operations say so (`security: []`) rather than by leaving it out."""
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            operation.setdefault("security", [])
+
+
+def _required_if_match(schema: dict[str, Any]) -> None:
+    """An operation that answers 428 without `If-Match` declares the header required.
+
+    The code keeps it optional, so that the service itself answers a missing header with its
+    428 problem (FastAPI would answer a missing required header with a 422)."""
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            if "428" not in operation.get("responses", {}):
+                continue
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "header" and parameter.get("name") == "If-Match":
+                    parameter["required"] = True
+                    parameter["schema"] = _without_null(parameter["schema"])
+
+
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """`anyOf: [X, {type: null}]` (an optional value) as X: a required header has a value."""
+    options = [option for option in schema.get("anyOf", []) if option.get("type") != "null"]
+    if len(options) != 1:
+        return schema
+    kept = {key: value for key, value in schema.items() if key != "anyOf"}
+    return {**options[0], **kept}
+
+
 def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -84,8 +143,11 @@ def install_openapi(app: FastAPI) -> None:
                 routes=app.routes,
                 tags=app.openapi_tags,
                 servers=app.servers,
+                license_info=app.license_info,
             )
             _problem_media_types(schema)
+            _explicit_security(schema)
+            _required_if_match(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

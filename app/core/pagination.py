@@ -45,7 +45,6 @@ from sqlalchemy import (
     or_,
 )
 from sqlalchemy.types import TypeDecorator, TypeEngine
-from starlette.datastructures import URL
 
 from app.core.errors import FieldError, ValidationFailed
 
@@ -352,10 +351,3 @@ class SortOptions:
     def description(self) -> str:
         names = ", ".join(f"`{name}`" for name in sorted(self._fields))
         return f"Sort by {names}; prefix `-` for descending. Default `{self.default}`."
-
-
-def next_link(url: URL, next_cursor: str | None) -> dict[str, str]:
-    """The `Link` header for the next page, keeping every other query parameter."""
-    if next_cursor is None:
-        return {}
-    return {"Link": f'<{url.include_query_params(cursor=next_cursor)}>; rel="next"'}

@@ -5,13 +5,17 @@ each field's value (nested lists and objects included) is checked before anythin
 error points at the field. NUL characters in the URL are refused by the request guard
 (`core/middleware.py`). A test checks that the body of every route is an `InputModel`; query
 models derive from it too.
+
+Text a person typed (names, acronyms) also has to show something: `VISIBLE_TEXT` refuses a value
+made only of spaces, invisible or combining characters.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
-from pydantic import BaseModel, field_validator
+from pydantic import AfterValidator, BaseModel, field_validator
 from pydantic_core import PydanticCustomError
 
 NUL_MESSAGE = "NUL characters are not allowed"
@@ -28,6 +32,39 @@ SOME_TEXT = r"^[^\x00]*[^\x00\t\n\v\f\r ][^\x00]*$"
 def strip_spaces(value: str) -> str:
     """Leading and trailing ASCII spaces removed (the ones SOME_TEXT does not count)."""
     return value.strip(ASCII_SPACES)
+
+
+# Text a person typed (a name, an acronym) must show something: at least one character of a
+# visible Unicode category, a letter (L*), number (N*), punctuation (P*) or symbol (S*). Spaces
+# (Z*), controls and format characters such as zero-width spaces and joiners (C*), and combining
+# marks alone (M*) show nothing. A few letters and symbols are drawn blank and are not counted.
+VISIBLE_CATEGORIES = frozenset("LNPS")
+BLANK_GLYPHS = frozenset(
+    {
+        "\u115f",  # HANGUL CHOSEONG FILLER
+        "\u1160",  # HANGUL JUNGSEONG FILLER
+        "\u3164",  # HANGUL FILLER
+        "\uffa0",  # HALFWIDTH HANGUL FILLER
+        "\u2800",  # BRAILLE PATTERN BLANK
+    }
+)
+INVISIBLE_MESSAGE = "Must contain at least one visible character"
+
+
+def is_visible(char: str) -> bool:
+    return unicodedata.category(char)[0] in VISIBLE_CATEGORIES and char not in BLANK_GLYPHS
+
+
+def require_visible_text(value: str) -> str:
+    """Refuse text that would show nothing: only spaces, invisible or combining characters."""
+    if not any(is_visible(char) for char in value):
+        raise PydanticCustomError("invisible_text", INVISIBLE_MESSAGE)
+    return value
+
+
+# For Annotated string types of text a person typed: `Annotated[str, ..., VISIBLE_TEXT]`. The
+# contract cannot state the rule (its patterns have no Unicode categories).
+VISIBLE_TEXT = AfterValidator(require_visible_text)
 
 
 def holds_nul(value: Any) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 
 from app.auth.dependencies import PublicAccess
 from app.core.openapi import COMMON_ERRORS, QUERY_ERRORS, problem_responses
@@ -13,6 +13,9 @@ from app.ops import service
 from app.ops.schemas import Health, ProblemTypeOut
 
 router = APIRouter(tags=["Operations"], dependencies=[PublicAccess], responses=COMMON_ERRORS)
+
+# Problem types never change meaning once published: their pages may be kept a day.
+PROBLEM_PAGE_CACHE_CONTROL = "public, max-age=86400"
 
 
 @router.get("/healthz", response_model=Health)
@@ -33,9 +36,12 @@ async def get_readiness(session: SessionDep) -> Health:
     response_model=ProblemTypeOut,
     responses={**QUERY_ERRORS, **problem_responses(404)},
 )
-async def get_problem_type(slug: Annotated[str, Path(max_length=64)]) -> ProblemTypeOut:
+async def get_problem_type(
+    slug: Annotated[str, Path(max_length=64)], response: Response
+) -> ProblemTypeOut:
     """What a problem `type` means (the `type` of every error response links here)."""
     kind = service.describe_problem(slug)
+    response.headers["Cache-Control"] = PROBLEM_PAGE_CACHE_CONTROL
     return ProblemTypeOut(
         type=kind.uri, title=kind.title, status=kind.status, description=kind.description
     )

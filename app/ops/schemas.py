@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.core.errors import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, TYPE_MAX_LENGTH
 
 
 class Health(BaseModel):
@@ -14,7 +16,7 @@ class Health(BaseModel):
 class ProblemTypeOut(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    type: str
-    title: str
-    status: int
-    description: str
+    type: str = Field(max_length=TYPE_MAX_LENGTH)
+    title: str = Field(max_length=TITLE_MAX_LENGTH)
+    status: int = Field(ge=400, le=599)
+    description: str = Field(max_length=DESCRIPTION_MAX_LENGTH)

@@ -18,6 +18,7 @@ from app.core.openapi import BODY_ERRORS, COMMON_ERRORS, QUERY_ERRORS, problem_r
 from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from app.core.preconditions import IfMatchHeader, IfNoneMatchHeader
 from app.core.session import DatabaseDep, SessionDep, SettingsDep
+from app.core.urls import absolute_url
 from app.organizations import service
 from app.organizations.schemas import (
     OrganizationCreate,
@@ -59,15 +60,15 @@ FormatQuery = Annotated[Literal["json", "csv"] | None, Query(description="`csv`:
     responses={**BODY_ERRORS, **problem_responses(409, 422)},
 )
 async def create_organization(
-    request: Request, body: OrganizationCreate, create: Creator
+    request: Request, body: OrganizationCreate, create: Creator, settings: SettingsDep
 ) -> Response:
     """Register an organization. The same name (ignoring case and accents) in the same country
     is refused with 409 naming the existing one."""
 
     async def work(session: AsyncSession) -> Response:
         organization = await service.create_organization(session, body)
-        location = request.url_for("get_organization", organization_id=organization.id)
-        headers = {"Location": str(location), "ETag": service.etag(organization)}
+        path = request.app.url_path_for("get_organization", organization_id=str(organization.id))
+        headers = {"Location": absolute_url(settings, path), "ETag": service.etag(organization)}
         return json_response(organization, status_code=201, headers=headers)
 
     return await create.run(work)
@@ -94,7 +95,7 @@ async def list_organizations(
     if wants_csv(format, request.headers.get("accept")):
         return csv_response(request, database, settings, service.export(filters, sort))
     page = await service.list_organizations(session, filters, sort=sort, limit=limit, cursor=cursor)
-    return page_response(request, page)
+    return page_response(request, settings, page)
 
 
 @router.get(

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from app.core.countries import CountryCode
 from app.core.params import QueryDatetime
-from app.core.validation import NO_NUL, SOME_TEXT, InputModel, strip_spaces
+from app.core.validation import NO_NUL, SOME_TEXT, VISIBLE_TEXT, InputModel, strip_spaces
 
 
 class Category(StrEnum):
@@ -44,11 +44,13 @@ Name = Annotated[
     str,
     StringConstraints(min_length=1, max_length=300, pattern=SOME_TEXT),
     AfterValidator(strip_spaces),
+    VISIBLE_TEXT,
 ]
 Acronym = Annotated[
     str,
     StringConstraints(min_length=1, max_length=50, pattern=SOME_TEXT),
     AfterValidator(strip_spaces),
+    VISIBLE_TEXT,
 ]
 Country = Annotated[
     CountryCode, Field(description="ISO 3166-1 alpha-2, upper case.", examples=["KE"])

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from app.auth.dependencies import PublicAccess
 from app.core.http import NOT_MODIFIED, cacheable_json
 from app.core.openapi import COMMON_ERRORS, QUERY_ERRORS, problem_responses
-from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page, next_link
+from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from app.core.session import SessionDep, SettingsDep
+from app.core.urls import next_link
 from app.strategic_objectives import service
 from app.strategic_objectives.schemas import Framework, StrategicObjectiveOut
 
@@ -37,7 +38,7 @@ async def list_strategic_objectives(
         request,
         page,
         max_age=settings.public_max_age_seconds,
-        headers=next_link(request.url, page.next_cursor),
+        headers=next_link(settings, request, page.next_cursor),
     )
 
 

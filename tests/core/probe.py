@@ -29,6 +29,12 @@ async def create_probe(body: ProbeIn) -> dict[str, object]:
     return body.model_dump()
 
 
+@router.get("/v1/probe/echo/{text}")
+async def echo(text: str) -> dict[str, str]:
+    """Answers any path segment, on either database: only the request guard refuses a NUL."""
+    return {"text": text}
+
+
 @router.get("/v1/public/boom")
 async def public_boom() -> None:
     raise RuntimeError("secret internal detail: password=hunter2")
@@ -67,7 +73,8 @@ SECRET = "s3cret-Value-that-must-not-be-logged"
 @router.post("/v1/probe/failing-statement")
 async def failing_statement(session: SessionDep) -> None:
     """A statement the database refuses, with request data among its parameters."""
-    if session.bind.dialect.name == "postgresql":
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
         await session.execute(text("SELECT CAST(:value AS integer)"), {"value": SECRET})
     else:
         await session.execute(text("SELECT :value FROM no_such_table"), {"value": SECRET})

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, MutableMapping
 from typing import Any
 
 import httpx
@@ -82,7 +82,7 @@ class Reader:
         self.stalled = asyncio.Event()
         self.left = asyncio.Event()
 
-    async def send(self, message: dict[str, Any]) -> None:
+    async def send(self, message: MutableMapping[str, Any]) -> None:
         if message["type"] == "http.response.start":
             self.status = message["status"]
         elif message.get("body"):
@@ -93,7 +93,7 @@ class Reader:
                 self.stalled.set()
                 await asyncio.Event().wait()  # it reads no more
 
-    async def receive(self) -> dict[str, Any]:
+    async def receive(self) -> MutableMapping[str, Any]:
         await self.left.wait()
         return {"type": "http.disconnect"}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
@@ -88,7 +88,7 @@ async def test_unknown_path_is_404_problem(probe_client: httpx.AsyncClient) -> N
 async def test_wrong_method_is_405_problem_with_allow(probe_client: httpx.AsyncClient) -> None:
     response = await probe_client.delete("/v1/strategic-objectives")
     assert_problem(response, 405, "method-not-allowed")
-    assert response.headers["allow"] == "GET"
+    assert response.headers["allow"] == "GET, HEAD"
 
 
 async def test_non_json_body_is_415(probe_client: httpx.AsyncClient) -> None:
@@ -168,4 +168,44 @@ async def test_405_lists_every_method_of_the_path(probe_client: httpx.AsyncClien
     """Starlette names only the first matching route's methods; the path has two routes."""
     response = await probe_client.put("/v1/organizations")
     assert_problem(response, 405, "method-not-allowed")
-    assert response.headers["allow"] == "GET, POST"
+    assert response.headers["allow"] == "GET, HEAD, POST"
+
+
+async def test_a_flood_of_invalid_values_gives_a_small_problem(
+    probe_client: httpx.AsyncClient,
+) -> None:
+    fields = {f"unknown_{index}": 0 for index in range(120)}
+    response = await probe_client.post("/v1/probe", json={"name": "ok", "count": 1, **fields})
+    body = assert_problem(response, 422, "validation")
+    errors = body["errors"]
+    assert isinstance(errors, list)
+    assert len(errors) == 50
+    assert [error["pointer"] for error in errors] == [f"/unknown_{index}" for index in range(50)]
+    assert body["errors_omitted"] == 70
+    assert "120 invalid values" in str(body["detail"])
+    assert len(response.content) < 5000
+
+
+async def test_a_few_invalid_values_are_all_listed(probe_client: httpx.AsyncClient) -> None:
+    fields = {f"unknown_{index}": 0 for index in range(50)}
+    response = await probe_client.post("/v1/probe", json={"name": "ok", "count": 1, **fields})
+    body = assert_problem(response, 422, "validation")
+    assert isinstance(body["errors"], list)
+    assert len(body["errors"]) == 50
+    assert "errors_omitted" not in body
+
+
+async def test_thousands_of_unknown_fields_on_a_real_route(
+    client: httpx.AsyncClient, auth_headers: Callable[[str], dict[str, str]]
+) -> None:
+    fields = {f"f{index}": index for index in range(5000)}
+    response = await client.post(
+        "/v1/organizations",
+        json={"name": "Plant Health Body", **fields},
+        headers=auth_headers("secretariat"),
+    )
+    body = assert_problem(response, 422, "validation")
+    assert isinstance(body["errors"], list)
+    assert len(body["errors"]) == 50
+    assert body["errors_omitted"] == 4950
+    assert len(response.content) < 5000

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
@@ -34,9 +36,18 @@ async def test_nul_in_a_query_parameter_is_422_naming_it(
 
 
 async def test_nul_in_the_path_is_404(probe_client: httpx.AsyncClient) -> None:
-    response = await probe_client.get("/v1/strategic-objectives/2020-2030.A%00")
-    assert response.status_code == 404
-    assert response.headers["content-type"] == "application/problem+json"
+    # On PostgreSQL a NUL reaching the database would be a 500; on SQLite the lookup would find
+    # nothing and answer 404 anyway, so the paths below show the rule on both databases: a
+    # route that answers any segment (200 without the rule), and a UUID (422 without it).
+    assert (await probe_client.get("/v1/probe/echo/abc")).status_code == 200
+    for path in (
+        "/v1/strategic-objectives/2020-2030.A%00",
+        "/v1/probe/echo/a%00b",
+        f"/v1/organizations/{uuid.uuid4()}%00",
+    ):
+        response = await probe_client.get(path)
+        assert response.status_code == 404, path
+        assert response.headers["content-type"] == "application/problem+json"
 
 
 def test_every_request_body_is_an_input_model(app: FastAPI) -> None:
@@ -61,3 +72,15 @@ async def test_nul_in_the_token_form_is_an_oauth_error(client: httpx.AsyncClient
     for response in (in_form, in_basic):
         assert response.status_code in (400, 401)
         assert response.json()["error"] in ("invalid_request", "invalid_client")
+
+
+async def test_nul_under_a_name_that_is_not_plain_is_422_without_echo(
+    probe_client: httpx.AsyncClient,
+) -> None:
+    response = await probe_client.get("/v1/strategic-objectives?%3Cscript%3E=a%00&ok=b%00")
+    assert response.status_code == 422
+    assert "script" not in response.text
+    assert response.json()["errors"] == [
+        {"detail": "NUL characters are not allowed", "parameter": "ok"},
+        {"detail": "NUL characters are not allowed"},
+    ]

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import PUBLIC_BASE_URL
 from tests.organizations.conftest import Create, etag_of
 
 URL = "/v1/organizations"
@@ -32,7 +33,7 @@ async def test_create_answers_201_with_location_and_etag(
     assert created["archived"] is False
     assert created["version"] == 1
     assert created["country"] is None
-    assert response.headers["location"] == f"http://testserver{URL}/{created['id']}"
+    assert response.headers["location"] == f"{PUBLIC_BASE_URL}{URL}/{created['id']}"
     assert response.headers["etag"] == etag_of(created)
     assert created["reference_counts"] == {"branches": 0}
     assert created["created_at"].endswith("Z") or created["created_at"].endswith("+00:00")

@@ -1,0 +1,32 @@
+"""The absolute URLs the service hands out (`Location`, `Link`), built on the configured public
+address (`IPPC_BASE_URL`), never on the request's `Host` header: a client that follows a link with
+its bearer token must only ever be sent back to this service.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from starlette.datastructures import URL
+from starlette.requests import Request
+
+from app.core.config import Settings
+
+# Characters a path keeps as they are (RFC 3986 pchar and "/"); anything else is escaped.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~%"
+
+
+def absolute_url(settings: Settings, path: str) -> str:
+    """`path` (starting with `/`) on the service's public address."""
+    if not path.startswith("/"):
+        raise ValueError("an absolute URL is built from a path starting with /")
+    return settings.base_url + quote(path, safe=_PATH_SAFE)
+
+
+def next_link(settings: Settings, request: Request, next_cursor: str | None) -> dict[str, str]:
+    """The `Link` header of the next page: the request's path and query, `cursor` replaced, on
+    the service's public address. No header on the last page."""
+    if next_cursor is None:
+        return {}
+    url = URL(absolute_url(settings, request.url.path)).replace(query=request.url.query)
+    return {"Link": f'<{url.include_query_params(cursor=next_cursor)}>; rel="next"'}
