@@ -109,6 +109,14 @@ def test_if_match_is_required_where_its_absence_is_a_428(app: FastAPI) -> None:
 
 # Output schemas whose strings and arrays carry the bounds the service keeps.
 BOUNDED_OUTPUTS = (
+    "OrganizationOut",
+    "OrganizationDetail",
+    "MeOut",
+    "TokenOut",
+    "JWKOut",
+    "ServerMetadataOut",
+    "Page_OrganizationOut_",
+    "Page_AuditEventOut_",
     "ActorOut",
     "AuditEventOut",
     "StrategicObjectiveOut",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,10 +12,14 @@ from app.auth.scopes import Role, Scope
 class MeOut(BaseModel):
     """Who the token says the caller is."""
 
-    subject: str = Field(description="The token's subject (`sub`).")
-    client_id: str | None = Field(description="The OAuth client the token was issued to.")
+    subject: str = Field(max_length=255, description="The token's subject (`sub`).")
+    client_id: str | None = Field(
+        max_length=255, description="The OAuth client the token was issued to."
+    )
     role: Role | None = Field(description="The caller's role, when the token names one.")
-    scopes: list[Scope] = Field(description="The scopes the token grants, sorted.")
+    scopes: list[Scope] = Field(
+        max_length=len(Scope), description="The scopes the token grants, sorted."
+    )
 
 
 class TokenRequest(BaseModel):
@@ -40,10 +44,10 @@ class TokenRequest(BaseModel):
 class TokenOut(BaseModel):
     """A successful token response (RFC 6749 §5.1)."""
 
-    access_token: str
+    access_token: str = Field(max_length=8192)
     token_type: Literal["Bearer"] = "Bearer"  # noqa: S105
     expires_in: int = Field(description="Seconds the token lives.")
-    scope: str = Field(description="The granted scopes, space-separated.")
+    scope: str = Field(max_length=512, description="The granted scopes, space-separated.")
 
 
 class OAuthErrorOut(BaseModel):
@@ -63,10 +67,10 @@ class OAuthErrorOut(BaseModel):
 class JWKOut(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    kty: str
-    kid: str
-    use: str
-    alg: str
+    kty: str = Field(max_length=8)
+    kid: str = Field(max_length=256)
+    use: str = Field(max_length=8)
+    alg: str = Field(max_length=16)
 
 
 class JWKSOut(BaseModel):
@@ -78,10 +82,12 @@ class JWKSOut(BaseModel):
 class ServerMetadataOut(BaseModel):
     """Authorization server metadata (RFC 8414)."""
 
-    issuer: str
-    token_endpoint: str
-    jwks_uri: str
-    grant_types_supported: list[str]
-    token_endpoint_auth_methods_supported: list[str]
-    scopes_supported: list[str]
-    response_types_supported: list[str]
+    issuer: str = Field(max_length=2048)
+    token_endpoint: str = Field(max_length=2048)
+    jwks_uri: str = Field(max_length=2048)
+    grant_types_supported: list[Annotated[str, Field(max_length=64)]] = Field(max_length=8)
+    token_endpoint_auth_methods_supported: list[Annotated[str, Field(max_length=64)]] = Field(
+        max_length=8
+    )
+    scopes_supported: list[Annotated[str, Field(max_length=64)]] = Field(max_length=len(Scope))
+    response_types_supported: list[Annotated[str, Field(max_length=64)]] = Field(max_length=8)

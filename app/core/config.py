@@ -48,8 +48,8 @@ class Settings(BaseSettings):
 
     # Access (design §4).
     auth_mode: AuthMode = AuthMode.embedded
-    issuer: str = "http://localhost:8000"
-    audience: str = "ippc-partnerships-api"
+    issuer: str = Field(default="http://localhost:8000", min_length=1, max_length=1024)
+    audience: str = Field(default="ippc-partnerships-api", min_length=1, max_length=1024)
     jwks_url: str | None = None
     key_secret: SecretStr | None = None
     access_token_ttl_seconds: int = Field(default=300, ge=30, le=3600)

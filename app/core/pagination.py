@@ -29,7 +29,7 @@ from enum import Enum
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import (
     Boolean,
     ColumnElement,
@@ -75,8 +75,8 @@ CursorQuery = Annotated[
 class Page(BaseModel, Generic[T]):
     model_config = ConfigDict(extra="forbid")
 
-    items: list[T]
-    next_cursor: str | None = None
+    items: list[T] = Field(max_length=MAX_LIMIT)
+    next_cursor: str | None = Field(default=None, max_length=MAX_CURSOR_LENGTH)
 
 
 class ValueKind(Enum):

@@ -12,6 +12,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from app.core.countries import CountryCode
 from app.core.params import QueryDatetime
 from app.core.validation import NO_NUL, SOME_TEXT, VISIBLE_TEXT, InputModel, strip_spaces
+from app.models.organizations import (
+    ACRONYM_MAX_LENGTH,
+    DESCRIPTION_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    WEBSITE_MAX_LENGTH,
+)
 
 
 class Category(StrEnum):
@@ -42,13 +48,13 @@ class GeographicScope(StrEnum):
 # Text a person typed: no NUL, not blank, kept without its surrounding spaces.
 Name = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=300, pattern=SOME_TEXT),
+    StringConstraints(min_length=1, max_length=NAME_MAX_LENGTH, pattern=SOME_TEXT),
     AfterValidator(strip_spaces),
     VISIBLE_TEXT,
 ]
 Acronym = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=50, pattern=SOME_TEXT),
+    StringConstraints(min_length=1, max_length=ACRONYM_MAX_LENGTH, pattern=SOME_TEXT),
     AfterValidator(strip_spaces),
     VISIBLE_TEXT,
 ]
@@ -59,11 +65,11 @@ Website = Annotated[
     str,
     # No spaces nor control characters (spelled out, see core.validation).
     StringConstraints(
-        max_length=2048, pattern=r"^https?://[^\x00-\x20\x7f/$.?#][^\x00-\x20\x7f]*$"
+        max_length=WEBSITE_MAX_LENGTH, pattern=r"^https?://[^\x00-\x20\x7f/$.?#][^\x00-\x20\x7f]*$"
     ),
     Field(examples=["https://www.example.org"]),
 ]
-Description = Annotated[str, StringConstraints(max_length=10_000, pattern=NO_NUL)]
+Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX_LENGTH, pattern=NO_NUL)]
 
 
 class OrganizationCreate(InputModel):
@@ -109,14 +115,14 @@ class OrganizationOut(BaseModel):
     model_config = ConfigDict(from_attributes=True, extra="forbid")
 
     id: uuid.UUID
-    name: str
-    acronym: str | None
+    name: str = Field(max_length=NAME_MAX_LENGTH)
+    acronym: str | None = Field(max_length=ACRONYM_MAX_LENGTH)
     category: Category | None
     sector: Sector | None
     geographic_scope: GeographicScope | None
-    country: str | None
-    website: str | None
-    description: str | None
+    country: str | None = Field(min_length=2, max_length=2)
+    website: str | None = Field(max_length=WEBSITE_MAX_LENGTH)
+    description: str | None = Field(max_length=DESCRIPTION_MAX_LENGTH)
     parent_id: uuid.UUID | None
     archived: bool
     created_at: datetime
@@ -126,8 +132,9 @@ class OrganizationOut(BaseModel):
 
 class OrganizationDetail(OrganizationOut):
     reference_counts: dict[str, int] = Field(
+        max_length=16,
         description="How many records of each kind refer to this organization "
-        "(`branches`, and interactions and agreements as they come)."
+        "(`branches`, and interactions and agreements as they come).",
     )
 
 
