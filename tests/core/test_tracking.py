@@ -3,11 +3,13 @@ remembered to say."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import Database, column_of
 from app.core.tracking import UnauditedChange, record_action, set_actor, tracked_models
@@ -28,6 +30,22 @@ def _organization(name: str, **fields: Any) -> Organization:
     return Organization(name=name, **fields, **computed)
 
 
+@contextlib.asynccontextmanager
+async def _writing(database: Database) -> AsyncIterator[AsyncSession]:
+    """A writing session whose changes are the Secretariat's."""
+    async with database.session(write=True) as session:
+        set_actor(session, SECRETARIAT)
+        yield session
+
+
+async def _stored(database: Database, name: str, **fields: Any) -> Organization:
+    async with _writing(database) as session:
+        organization = _organization(name, **fields)
+        session.add(organization)
+        await session.commit()
+    return organization
+
+
 async def _events(database: Database) -> list[AuditEvent]:
     async with database.session(write=False) as session:
         statement = select(AuditEvent).order_by(column_of(AuditEvent.id))
@@ -35,11 +53,7 @@ async def _events(database: Database) -> list[AuditEvent]:
 
 
 async def test_a_create_is_recorded_with_every_field_set(database: Database) -> None:
-    async with database.session(write=True) as session:
-        set_actor(session, SECRETARIAT)
-        organization = _organization("FAO", acronym="FAO", category="un_organization")
-        session.add(organization)
-        await session.commit()
+    organization = await _stored(database, "FAO", acronym="FAO", category="un_organization")
     (event,) = await _events(database)
     assert (event.action, event.resource_type) == ("create", "organization")
     assert event.resource_id == str(organization.id)
@@ -53,13 +67,8 @@ async def test_a_create_is_recorded_with_every_field_set(database: Database) -> 
 
 
 async def test_changes_of_a_transaction_merge_into_one_event_per_row(database: Database) -> None:
-    async with database.session(write=True) as session:
-        set_actor(session, SECRETARIAT)
-        organization = _organization("Old")
-        session.add(organization)
-        await session.commit()
-    async with database.session(write=True) as session:
-        set_actor(session, SECRETARIAT)
+    organization = await _stored(database, "Old")
+    async with _writing(database) as session:
         row = await session.get(Organization, organization.id)
         assert row is not None
         row.name = "Middle"
@@ -77,11 +86,7 @@ async def test_changes_of_a_transaction_merge_into_one_event_per_row(database: D
 
 
 async def test_bookkeeping_and_computed_columns_are_not_shown(database: Database) -> None:
-    async with database.session(write=True) as session:
-        set_actor(session, SECRETARIAT)
-        organization = _organization("Plain")
-        session.add(organization)
-        await session.commit()
+    await _stored(database, "Plain")
     (event,) = await _events(database)
     hidden = {"id", "version", "created_at", "updated_at", "name_key", "name_digest"}
     assert hidden.isdisjoint(event.changes)
@@ -89,13 +94,8 @@ async def test_bookkeeping_and_computed_columns_are_not_shown(database: Database
 
 
 async def test_a_delete_lists_what_was_set(database: Database) -> None:
-    async with database.session(write=True) as session:
-        set_actor(session, SECRETARIAT)
-        organization = _organization("Gone", acronym="G")
-        session.add(organization)
-        await session.commit()
-    async with database.session(write=True) as session:
-        set_actor(session, SECRETARIAT)
+    organization = await _stored(database, "Gone", acronym="G")
+    async with _writing(database) as session:
         row = await session.get(Organization, organization.id)
         await session.delete(row)
         await session.commit()
@@ -106,8 +106,7 @@ async def test_a_delete_lists_what_was_set(database: Database) -> None:
 
 
 async def test_created_and_deleted_in_one_transaction_leaves_nothing(database: Database) -> None:
-    async with database.session(write=True) as session:
-        set_actor(session, SECRETARIAT)
+    async with _writing(database) as session:
         organization = _organization("Fleeting")
         session.add(organization)
         await session.flush()
@@ -117,8 +116,7 @@ async def test_created_and_deleted_in_one_transaction_leaves_nothing(database: D
 
 
 async def test_a_rolled_back_savepoint_takes_its_changes_with_it(database: Database) -> None:
-    async with database.session(write=True) as session:
-        set_actor(session, SECRETARIAT)
+    async with _writing(database) as session:
         kept = _organization("Kept")
         session.add(kept)
         await session.flush()
@@ -132,8 +130,7 @@ async def test_a_rolled_back_savepoint_takes_its_changes_with_it(database: Datab
 
 
 async def test_a_released_savepoint_keeps_its_changes(database: Database) -> None:
-    async with database.session(write=True) as session:
-        set_actor(session, SECRETARIAT)
+    async with _writing(database) as session:
         async with session.begin_nested():
             session.add(_organization("Inside"))
         await session.commit()
@@ -142,8 +139,7 @@ async def test_a_released_savepoint_keeps_its_changes(database: Database) -> Non
 
 
 async def test_a_rolled_back_transaction_records_nothing(database: Database) -> None:
-    async with database.session(write=True) as session:
-        set_actor(session, SECRETARIAT)
+    async with _writing(database) as session:
         session.add(_organization("Never"))
         await session.flush()
         await session.rollback()
@@ -154,13 +150,8 @@ async def test_a_rolled_back_transaction_records_nothing(database: Database) -> 
 
 
 async def test_a_reason_names_the_change_and_keeps_its_note(database: Database) -> None:
-    async with database.session(write=True) as session:
-        set_actor(session, SECRETARIAT)
-        organization = _organization("Archived soon")
-        session.add(organization)
-        await session.commit()
-    async with database.session(write=True) as session:
-        set_actor(session, SECRETARIAT)
+    organization = await _stored(database, "Archived soon")
+    async with _writing(database) as session:
         row = await session.get(Organization, organization.id)
         assert row is not None
         row.archived = True
@@ -172,13 +163,8 @@ async def test_a_reason_names_the_change_and_keeps_its_note(database: Database) 
 
 
 async def test_a_reason_without_a_change_is_still_recorded(database: Database) -> None:
-    async with database.session(write=True) as session:
-        set_actor(session, SECRETARIAT)
-        organization = _organization("Reviewed")
-        session.add(organization)
-        await session.commit()
-    async with database.session(write=True) as session:
-        set_actor(session, SECRETARIAT)
+    organization = await _stored(database, "Reviewed")
+    async with _writing(database) as session:
         row = await session.get(Organization, organization.id)
         record_action(session, row, "review", "looked, nothing to change")
         await session.commit()

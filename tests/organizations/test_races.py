@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -310,84 +311,80 @@ def _branch(
     )
 
 
-async def test_archiving_waits_for_a_branch_being_created(
-    client: httpx.AsyncClient,
-    secretariat: dict[str, str],
-    create: Create,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    headquarters = await create("Headquarters")
-    reached, release = _pause_after(monkeypatch, "lock_referenced")
-    branch = _branch(client, secretariat, headquarters["id"])
-    await reached.wait()  # the branch checked its headquarters, and holds it
-    archive = _patch(client, secretariat, headquarters["id"], {"archived": True})
-    assert await _still_waiting(archive)
-    release.set()
-    assert (await branch).status_code == 201
-    assert (await archive).status_code == 200  # the branch came first: archiving may follow
+@dataclass(frozen=True)
+class Race:
+    """A write that holds the headquarters (paused once `holds` has taken its lock) and one that
+    needs it meanwhile: the second waits for the first to commit, then is answered by what the
+    first did."""
+
+    first: str
+    holds: str
+    second: str
+    first_status: int
+    second_status: int
+    second_problem: dict[str, Any]
 
 
-async def test_a_branch_waits_for_an_archive_in_progress_then_is_refused(
-    client: httpx.AsyncClient,
-    secretariat: dict[str, str],
-    create: Create,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    headquarters = await create("Headquarters")
-    reached, release = _pause_after(monkeypatch, "get_for_update")
-    archive = _patch(client, secretariat, headquarters["id"], {"archived": True})
-    await reached.wait()  # the archive holds the headquarters
-    branch = _branch(client, secretariat, headquarters["id"])
-    assert await _still_waiting(branch)
-    release.set()
-    assert (await archive).status_code == 200
-    refused = await branch
-    assert refused.status_code == 409, refused.text
-    assert refused.json()["type"] == "/problems/organization-archived"
-
-
-async def test_deleting_waits_for_a_branch_being_created_then_is_refused(
-    client: httpx.AsyncClient,
-    secretariat: dict[str, str],
-    create: Create,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    headquarters = await create("Headquarters")
-    reached, release = _pause_after(monkeypatch, "lock_referenced")
-    branch = _branch(client, secretariat, headquarters["id"])
-    await reached.wait()
-    delete = asyncio.create_task(
-        client.delete(f"{URL}/{headquarters['id']}", headers={**secretariat, "If-Match": "*"})
+def _request(
+    client: httpx.AsyncClient, headers: dict[str, str], action: str, headquarters_id: str
+) -> asyncio.Task[httpx.Response]:
+    if action == "branch":
+        return _branch(client, headers, headquarters_id)
+    if action == "archive":
+        return _patch(client, headers, headquarters_id, {"archived": True})
+    return asyncio.create_task(
+        client.delete(f"{URL}/{headquarters_id}", headers={**headers, "If-Match": "*"})
     )
-    assert await _still_waiting(delete)
-    release.set()
-    assert (await branch).status_code == 201
-    refused = await delete
-    assert refused.status_code == 409, refused.text
-    assert refused.json()["references"] == {"branches": 1}
 
 
-async def test_a_branch_of_a_headquarters_being_deleted_is_422(
+RACES = {
+    # The branch came first: archiving may follow it.
+    "archiving waits for a branch being created": Race(
+        "branch", "lock_referenced", "archive", 201, 200, {}
+    ),
+    "a branch waits for an archive, then is refused": Race(
+        "archive",
+        "get_for_update",
+        "branch",
+        200,
+        409,
+        {"type": "/problems/organization-archived"},
+    ),
+    "deleting waits for a branch being created, then is refused": Race(
+        "branch", "lock_referenced", "delete", 201, 409, {"references": {"branches": 1}}
+    ),
+    "a branch of a headquarters being deleted is 422": Race(
+        "delete",
+        "get_for_update",
+        "branch",
+        204,
+        422,
+        {"errors": [{"detail": "No organization has this id", "pointer": "/parent_id"}]},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RACES))
+async def test_a_write_that_needs_a_held_headquarters_waits_for_it(
     client: httpx.AsyncClient,
     secretariat: dict[str, str],
     create: Create,
     monkeypatch: pytest.MonkeyPatch,
+    name: str,
 ) -> None:
+    race = RACES[name]
     headquarters = await create("Headquarters")
-    reached, release = _pause_after(monkeypatch, "get_for_update")
-    delete = asyncio.create_task(
-        client.delete(f"{URL}/{headquarters['id']}", headers={**secretariat, "If-Match": "*"})
-    )
-    await reached.wait()
-    branch = _branch(client, secretariat, headquarters["id"])
-    assert await _still_waiting(branch)
+    reached, release = _pause_after(monkeypatch, race.holds)
+    first = _request(client, secretariat, race.first, headquarters["id"])
+    await reached.wait()  # the first write holds the headquarters
+    second = _request(client, secretariat, race.second, headquarters["id"])
+    assert await _still_waiting(second)
     release.set()
-    assert (await delete).status_code == 204
-    refused = await branch
-    assert refused.status_code == 422, refused.text
-    assert refused.json()["errors"] == [
-        {"detail": "No organization has this id", "pointer": "/parent_id"}
-    ]
+    assert (await first).status_code == race.first_status
+    answer = await second
+    assert answer.status_code == race.second_status, answer.text
+    body = answer.json() if answer.content else {}
+    assert {key: body.get(key) for key in race.second_problem} == race.second_problem
 
 
 async def test_two_headquarters_changes_cannot_make_a_cycle(
