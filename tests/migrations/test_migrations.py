@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, text
+from sqlalchemy import Boolean, Connection, Integer, String, Uuid, column, table, text
 from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401  (registers every table)
-from app.core.db import create_engine
+from app.core.db import UTCDateTime, create_engine
 from app.core.migrate import alembic_config, current_revision, head_revision, upgrade
 from tests.conftest import DatabaseFactory
 
@@ -81,3 +83,72 @@ async def test_downgrade_and_upgrade_again(database_url: str) -> None:
     await upgrade(database_url)
     assert await _run(database_url, current_revision) == head_revision()
     assert await _run(database_url, _objective_count) == 7
+
+
+def _downgrade_to(url: str, revision: str) -> Any:
+    def work(connection: Connection) -> None:
+        config = alembic_config(url)
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+        connection.commit()
+
+    return work
+
+
+ORGANIZATION_OF_0004 = table(
+    "organization",
+    column("id", Uuid()),
+    column("created_at", UTCDateTime()),
+    column("updated_at", UTCDateTime()),
+    column("version", Integer()),
+    column("name", String()),
+    column("acronym", String()),
+    column("archived", Boolean()),
+    column("name_key", String()),
+    column("search_key", String()),
+    column("country_key", String()),
+)
+
+
+def _insert_organization_of_0004(connection: Connection) -> None:
+    """An organization as revision 0004 stored it: search text cut at 400 characters."""
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    connection.execute(
+        ORGANIZATION_OF_0004.insert().values(
+            id=uuid.uuid4(),
+            created_at=now,
+            updated_at=now,
+            version=1,
+            name=("\u00c9tablissement " * 21).strip(),  # its search text passes 400 characters
+            acronym="ACRONYM",
+            archived=False,
+            name_key="old",
+            search_key="cut",
+            country_key="",
+        )
+    )
+    connection.commit()
+
+
+def _organization_keys(connection: Connection) -> Any:
+    return connection.execute(
+        text("SELECT name, acronym, name_key, name_digest, search_key FROM organization")
+    ).one()
+
+
+async def test_the_kit_revision_computes_the_keys_of_existing_organizations(
+    database_url: str,
+) -> None:
+    from app.organizations.service import keys
+
+    await _run(database_url, _downgrade_to(database_url, "0004"))
+    await _run(database_url, _insert_organization_of_0004)
+    await upgrade(database_url)
+    row = await _run(database_url, _organization_keys)
+    expected = keys(row.name, row.acronym, None)
+    assert (row.name_key, row.name_digest, row.search_key) == (
+        expected["name_key"],
+        expected["name_digest"],
+        expected["search_key"],
+    )
+    assert row.search_key.endswith("acronym")
