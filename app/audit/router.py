@@ -5,24 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import StringConstraints
 
 from app.audit import service
-from app.audit.schemas import AuditEventOut
+from app.audit.schemas import MAX_EVENT_ID, AuditEventFilters, AuditEventOut
 from app.auth.dependencies import AUTH_ERRORS, require
 from app.auth.scopes import Principal, Scope
 from app.core.http import conditional_json, json_response
 from app.core.openapi import COMMON_ERRORS, QUERY_ERRORS, problem_responses
 from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
-from app.core.params import QueryDatetime
 from app.core.session import SessionDep, SettingsDep
 from app.core.urls import next_link
-from app.core.validation import NO_NUL
-from app.models.audit import RESOURCE_ID_MAX_LENGTH, RESOURCE_TYPE_MAX_LENGTH, SUBJECT_MAX_LENGTH
 
-ResourceType = Annotated[
-    str, StringConstraints(min_length=1, max_length=RESOURCE_TYPE_MAX_LENGTH, pattern=NO_NUL)
-]
 AuditReader = Annotated[Principal, require(Scope.audit_read)]
 
 router = APIRouter(
@@ -36,31 +29,7 @@ async def list_audit_events(
     session: SessionDep,
     settings: SettingsDep,
     principal: AuditReader,
-    resource_type: Annotated[
-        list[ResourceType], Query(default_factory=list, description="Repeat for several.")
-    ],
-    resource_id: Annotated[
-        str | None, Query(min_length=1, max_length=RESOURCE_ID_MAX_LENGTH, pattern=NO_NUL)
-    ] = None,
-    actor: Annotated[
-        str | None,
-        Query(
-            min_length=1,
-            max_length=SUBJECT_MAX_LENGTH,
-            pattern=NO_NUL,
-            description="The subject of the actor.",
-        ),
-    ] = None,
-    occurred_at_from: Annotated[QueryDatetime | None, Query(description="Inclusive.")] = None,
-    occurred_at_to: Annotated[QueryDatetime | None, Query(description="Inclusive.")] = None,
-    after_id: Annotated[
-        int | None,
-        Query(
-            ge=0,
-            le=service.MAX_EVENT_ID,
-            description="Only events after this one: a follower's position in the change feed.",
-        ),
-    ] = None,
+    filters: Annotated[AuditEventFilters, Query()],
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> Response:
@@ -69,17 +38,7 @@ async def list_audit_events(
 
     A follower keeps the `id` of the last event it processed and asks for `after_id=<id>`;
     see docs/audit.md."""
-    page = await service.list_events(
-        session,
-        resource_types=resource_type,
-        resource_id=resource_id,
-        actor=actor,
-        occurred_from=occurred_at_from,
-        occurred_to=occurred_at_to,
-        after_id=after_id,
-        limit=limit,
-        cursor=cursor,
-    )
+    page = await service.list_events(session, filters, limit=limit, cursor=cursor)
     return json_response(page, headers=next_link(settings, request, page.next_cursor))
 
 
@@ -92,7 +51,7 @@ async def get_audit_event(
     request: Request,
     session: SessionDep,
     principal: AuditReader,
-    event_id: Annotated[int, Path(ge=1, le=service.MAX_EVENT_ID)],
+    event_id: Annotated[int, Path(ge=1, le=MAX_EVENT_ID)],
 ) -> Response:
     """One audit event. Events never change: its ETag is fixed and answers 304 when matched."""
     event = await service.get_event(session, event_id)

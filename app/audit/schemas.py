@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.core.params import QueryDatetime
+from app.core.validation import NO_NUL, InputModel
 from app.models.audit import (
     ACTION_MAX_LENGTH,
     NOTE_MAX_LENGTH,
@@ -53,4 +55,38 @@ class AuditEventOut(BaseModel):
         default=None,
         max_length=NOTE_MAX_LENGTH,
         description="Why, in the words of whoever made the change, if they said.",
+    )
+
+
+# Ids are PostgreSQL `integer`s: a larger number cannot name any event.
+MAX_EVENT_ID = 2**31 - 1
+
+ResourceType = Annotated[
+    str, StringConstraints(min_length=1, max_length=RESOURCE_TYPE_MAX_LENGTH, pattern=NO_NUL)
+]
+
+
+class AuditEventFilters(InputModel):
+    """The filters of the audit trail, as query parameters (all combined with AND)."""
+
+    resource_type: list[ResourceType] = Field(
+        default_factory=list, description="Repeat for several."
+    )
+    resource_id: str | None = Field(
+        default=None, min_length=1, max_length=RESOURCE_ID_MAX_LENGTH, pattern=NO_NUL
+    )
+    actor: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=SUBJECT_MAX_LENGTH,
+        pattern=NO_NUL,
+        description="The subject of the actor.",
+    )
+    occurred_at_from: QueryDatetime | None = Field(default=None, description="Inclusive.")
+    occurred_at_to: QueryDatetime | None = Field(default=None, description="Inclusive.")
+    after_id: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_EVENT_ID,
+        description="Only events after this one: a follower's position in the change feed.",
     )

@@ -23,16 +23,21 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from app.audit.schemas import ActorOut, AuditEventOut, FieldChangeOut
+from app.audit.schemas import (
+    ActorOut,
+    AuditEventFilters,
+    AuditEventOut,
+    FieldChangeOut,
+)
 from app.core.actor import Actor
 from app.core.db import column_of, transaction_lock, utcnow
-from app.core.errors import FieldError, NotFound, ValidationFailed
-from app.core.pagination import Ordering, Page, SortKey, decode_cursor
-from app.core.params import in_utc
+from app.core.errors import NotFound
+from app.core.listing import ListSpec, custom, equal_to, in_range, one_of
+from app.core.pagination import Page, SortOptions
 from app.core.tracking import Change, set_change_sink
 from app.models.audit import (
     ACTION_MAX_LENGTH,
@@ -46,8 +51,6 @@ from app.models.audit import (
 # The key of the advisory lock that serializes audit inserts on PostgreSQL (any constant that no
 # other lock of this database uses; these digits spell "IPPC AUDIT" on a phone keypad).
 AUDIT_ID_LOCK_KEY = 477_228_348
-# Ids are PostgreSQL `integer`s: a larger number in a cursor or filter cannot match any event.
-MAX_EVENT_ID = 2**31 - 1
 # What a secret's change shows instead of its values.
 REDACTED = "[redacted]"
 
@@ -63,7 +66,6 @@ _COLUMNS = (
     column_of(AuditEvent.changes),
     column_of(AuditEvent.note),
 )
-_ORDER = Ordering((SortKey(_id_column),))
 
 
 # --- Writing ---------------------------------------------------------------------------------
@@ -191,54 +193,30 @@ def _as_out(row: Any) -> AuditEventOut:
     )
 
 
-def _checked_cursor(cursor: str | None) -> None:
-    """A cursor of this list holds an event id; one outside the id range was never given out."""
-    if cursor is None:
-        return
-    (value,) = decode_cursor(cursor, _ORDER.keys, _ORDER.token)
-    if type(value) is not int or not 0 <= value <= MAX_EVENT_ID:
-        raise ValidationFailed(
-            "The cursor is not one this list gave out.",
-            [FieldError("Invalid cursor: use the next_cursor of a page", parameter="cursor")],
-        )
+def _after(after_id: int | None) -> ColumnElement[bool] | None:
+    return None if after_id is None else _id_column > after_id
 
 
-def _filtered(
-    *,
-    resource_types: Sequence[str] | None,
-    resource_id: str | None,
-    actor: str | None,
-    occurred_from: datetime | None,
-    occurred_to: datetime | None,
-    after_id: int | None,
-) -> Select[Any]:
-    stmt = select(*_COLUMNS)
-    if resource_types:
-        stmt = stmt.where(column_of(AuditEvent.resource_type).in_(list(resource_types)))
-    if resource_id is not None:
-        stmt = stmt.where(column_of(AuditEvent.resource_id) == resource_id)
-    if actor is not None:
-        stmt = stmt.where(column_of(AuditEvent.actor_subject) == actor)
-    if occurred_from is not None:
-        stmt = stmt.where(column_of(AuditEvent.occurred_at) >= occurred_from)
-    if occurred_to is not None:
-        stmt = stmt.where(column_of(AuditEvent.occurred_at) <= occurred_to)
-    if after_id is not None:
-        stmt = stmt.where(_id_column > after_id)
-    return stmt
+LIST = ListSpec(
+    name="audit-events",
+    statement=select(*_COLUMNS),
+    parameters=AuditEventFilters,
+    filters=(
+        one_of("resource_type", column_of(AuditEvent.resource_type)),
+        equal_to("resource_id", column_of(AuditEvent.resource_id)),
+        equal_to("actor", column_of(AuditEvent.actor_subject)),
+        in_range("occurred_at", column_of(AuditEvent.occurred_at)),
+        custom("after_id", condition=_after),
+    ),
+    # One order only: ascending id, the commit order the feed promises.
+    sorts=SortOptions(
+        fields={"id": _id_column}, tiebreaker=_id_column, default="id", list_name="audit-events"
+    ),
+)
 
 
 async def list_events(
-    session: AsyncSession,
-    *,
-    resource_types: Sequence[str] | None = None,
-    resource_id: str | None = None,
-    actor: str | None = None,
-    occurred_from: datetime | None = None,
-    occurred_to: datetime | None = None,
-    after_id: int | None = None,
-    limit: int,
-    cursor: str | None = None,
+    session: AsyncSession, filters: AuditEventFilters, *, limit: int, cursor: str | None
 ) -> Page[AuditEventOut]:
     """Events matching every filter given, in ascending id (commit) order, one page.
 
@@ -246,18 +224,8 @@ async def list_events(
 
     `after_id` starts the feed after an event the caller already has; `cursor` continues a
     listing. Both may be given (events after both)."""
-    _checked_cursor(cursor)
-    stmt = _filtered(
-        resource_types=resource_types,
-        resource_id=resource_id,
-        actor=actor,
-        occurred_from=in_utc(occurred_from) if occurred_from is not None else None,
-        occurred_to=in_utc(occurred_to) if occurred_to is not None else None,
-        after_id=after_id,
-    )
-    rows = (await session.execute(_ORDER.page(stmt, limit, cursor))).all()
-    items, next_cursor = _ORDER.split(rows, limit)
-    return Page[AuditEventOut](items=[_as_out(row) for row in items], next_cursor=next_cursor)
+    rows, next_cursor = await LIST.page(session, filters, sort=None, limit=limit, cursor=cursor)
+    return Page[AuditEventOut](items=[_as_out(row) for row in rows], next_cursor=next_cursor)
 
 
 async def get_event(session: AsyncSession, event_id: int) -> AuditEventOut:

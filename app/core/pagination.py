@@ -31,6 +31,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ColumnElement,
     Date,
@@ -38,6 +39,7 @@ from sqlalchemy import (
     Integer,
     Numeric,
     Select,
+    SmallInteger,
     String,
     Uuid,
     and_,
@@ -91,7 +93,15 @@ class ValueKind(Enum):
     decimal = "decimal"
 
 
-_INT64 = 2**63
+def integer_bits(column_type: TypeEngine[Any]) -> int:
+    """How many bits the integers of a column hold: 16, 32 or 64."""
+    if isinstance(column_type, TypeDecorator):
+        return integer_bits(column_type.impl_instance)
+    if isinstance(column_type, BigInteger):
+        return 64
+    if isinstance(column_type, SmallInteger):
+        return 16
+    return 32
 
 
 def kind_of(column_type: TypeEngine[Any]) -> ValueKind:
@@ -123,7 +133,7 @@ def _text(value: str) -> str:
     return value
 
 
-def _revive(raw: Any, kind: ValueKind) -> Any:
+def _revive(raw: Any, kind: ValueKind, bits: int = 64) -> Any:
     """A cursor's JSON value as the key's Python value; InvalidCursor (or a ValueError,
     TypeError, ArithmeticError, UnicodeError) for anything a page could not have given."""
     if kind is ValueKind.boolean:
@@ -131,8 +141,9 @@ def _revive(raw: Any, kind: ValueKind) -> Any:
             raise InvalidCursor("not a boolean")
         return raw
     if kind is ValueKind.integer:
-        if type(raw) is not int or not -_INT64 <= raw < _INT64:
-            raise InvalidCursor("not a 64-bit integer")
+        bound = 2 ** (bits - 1)
+        if type(raw) is not int or not -bound <= raw < bound:
+            raise InvalidCursor(f"not a {bits}-bit integer")
         return raw
     if not isinstance(raw, str):
         raise InvalidCursor("not a string")
@@ -212,7 +223,9 @@ class SortKey:
             if not self.may_be_null:
                 raise InvalidCursor("null for a key that is never null")
             return None
-        return _revive(raw, self.kind)
+        kind = self.kind
+        bits = integer_bits(self.column.type) if kind is ValueKind.integer else 64
+        return _revive(raw, kind, bits)
 
 
 def encode_cursor(values: Sequence[Any], token: str = "") -> str:
@@ -342,10 +355,11 @@ class SortOptions:
                 "This list cannot be sorted that way.", [FieldError(detail, parameter="sort")]
             )
         descending = token.startswith("-")
-        keys = (
-            SortKey(spec.column, descending, spec.nullable),
-            SortKey(self.tiebreaker, descending, nullable=False),
-        )
+        tiebreaker = SortKey(self.tiebreaker, descending, nullable=False)
+        if spec.column is self.tiebreaker:
+            keys: tuple[SortKey, ...] = (tiebreaker,)
+        else:
+            keys = (SortKey(spec.column, descending, spec.nullable), tiebreaker)
         return Ordering(keys, f"{self.list_name}:{token}" if self.list_name else token)
 
     def description(self) -> str:

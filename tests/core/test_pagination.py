@@ -11,7 +11,19 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Date, Integer, MetaData, String, Table, Uuid, insert, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Uuid,
+    insert,
+    select,
+)
 
 from app.core.db import Database, UTCDateTime
 from app.core.errors import ValidationFailed
@@ -150,7 +162,7 @@ def test_a_cursor_round_trips_every_kind() -> None:
     values = [
         date(2026, 2, 28),
         datetime(2026, 11, 30, 12, 0, 1, 5, tzinfo=UTC),
-        -(2**63),
+        -(2**31),
         "Organización ß",
         uuid.uuid4(),
     ]
@@ -193,6 +205,7 @@ FORGED = {
     "an integer that is a boolean": _with(2, True),
     "an integer that is a float": _with(2, 1.5),
     "a huge float": _with(2, 1e309),
+    "an integer past the column's 32 bits": _with(2, 2**31),
     "an integer past 64 bits": _with(2, 2**63),
     "text that is an object": _with(3, {"a": 1}),
     "text with NUL": _with(3, "a\x00b"),
@@ -235,3 +248,14 @@ def test_sort_options_tie_cursors_to_their_list() -> None:
     assert sorted(options.tokens) == ["-due", "-label", "due", "label"]
     with pytest.raises(ValueError, match="default sort"):
         SortOptions(fields={"label": items.c.label}, tiebreaker=items.c.id, default="due")
+
+
+def test_integers_are_bounded_by_their_column() -> None:
+    wide = (SortKey(Column("n", BigInteger, nullable=False)),)
+    assert decode_cursor(_raw("t", 2**63 - 1), wide, "t") == [2**63 - 1]
+    with pytest.raises(ValidationFailed):
+        decode_cursor(_raw("t", 2**63), wide, "t")
+    narrow = (SortKey(Column("n", SmallInteger, nullable=False)),)
+    assert decode_cursor(_raw("t", -(2**15)), narrow, "t") == [-(2**15)]
+    with pytest.raises(ValidationFailed):
+        decode_cursor(_raw("t", 2**15), narrow, "t")
