@@ -316,7 +316,7 @@ class DatabaseKeys:
       key just made by another instance is found), but such reads happen at most once every
       `unknown_kid_refresh_seconds` (`UNKNOWN_KID_REFRESH_SECONDS`): a request comes in line for
       the next one rather than being refused, and a flood of made-up kids costs one query per
-      interval.
+      interval. It waits without holding the lock, so valid tokens never wait behind it.
     - Refreshes are single-flight: concurrent requests wait for one read. A read that fails
       answers 503 to the requests that waited for it; the snapshot already held is kept.
     """
@@ -363,24 +363,29 @@ class DatabaseKeys:
 
     async def _snapshot_since(self, arrived: float) -> _KeySnapshot:
         """A snapshot read at or after `arrived`: the one another request just read, or a new
-        one, read no sooner than `unknown_kid_refresh_seconds` after the previous attempt."""
-        async with self._lock:
-            snapshot = self._snapshot
-            if snapshot is not None and snapshot.taken_at >= arrived:
-                return snapshot
-            if self._failed_at is not None and self._failed_at >= arrived:
-                raise _keys_unavailable()
-            previous = max(
-                snapshot.taken_at if snapshot is not None else -math.inf,
-                self._failed_at if self._failed_at is not None else -math.inf,
-            )
-            wait = min(
-                self.unknown_kid_refresh_seconds,
-                previous + self.unknown_kid_refresh_seconds - self.monotonic(),
-            )
-            if wait > 0:
-                await self.sleep(wait)
-            return await self._read()
+        one, read no sooner than `unknown_kid_refresh_seconds` after the previous attempt.
+
+        A request that must wait for that interval waits outside the lock: requests whose
+        snapshot is merely stale (valid tokens) never queue behind those that name unknown
+        kids (possibly a flood of forged ones)."""
+        while True:
+            async with self._lock:
+                snapshot = self._snapshot
+                if snapshot is not None and snapshot.taken_at >= arrived:
+                    return snapshot
+                if self._failed_at is not None and self._failed_at >= arrived:
+                    raise _keys_unavailable()
+                previous = max(
+                    snapshot.taken_at if snapshot is not None else -math.inf,
+                    self._failed_at if self._failed_at is not None else -math.inf,
+                )
+                wait = min(
+                    self.unknown_kid_refresh_seconds,
+                    previous + self.unknown_kid_refresh_seconds - self.monotonic(),
+                )
+                if wait <= 0:
+                    return await self._read()
+            await self.sleep(wait)
 
     async def _read(self) -> _KeySnapshot:
         taken_at = self.monotonic()

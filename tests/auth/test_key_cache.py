@@ -71,10 +71,7 @@ def install_validator(app: FastAPI, fake_time: FakeTime, **options: Any) -> Data
     keys = DatabaseKeys(
         app.state.database,
         settings,
-        clock=fake_time,
-        monotonic=fake_time,
-        sleep=fake_time.sleep,
-        **options,
+        **{"clock": fake_time, "monotonic": fake_time, "sleep": fake_time.sleep, **options},
     )
     app.state.token_validator = TokenValidator(
         issuer=settings.issuer,
@@ -335,3 +332,42 @@ async def test_unknown_kids_never_refresh_more_often_than_stale_snapshots(app: F
             refresh_seconds=1,
             unknown_kid_refresh_seconds=2,
         )
+
+
+async def test_valid_tokens_never_wait_behind_unknown_kids(
+    app: FastAPI, client: httpx.AsyncClient, fake_time: FakeTime
+) -> None:
+    """Requests naming made-up kids wait for their next allowed read; a valid token whose
+    snapshot is stale meanwhile is served at once, not held behind them."""
+    settings: Settings = app.state.settings
+    kid, key = await embedded_key(app)
+    released = asyncio.Event()
+    waiting = 0
+
+    async def blocked_sleep(_seconds: float) -> None:
+        nonlocal waiting
+        waiting += 1
+        await released.wait()
+
+    install_validator(app, fake_time, sleep=blocked_sleep)
+    valid = bearer(long_lived(settings, key, kid))
+    assert (await client.get(ME, headers=valid)).status_code == 200  # the first read
+
+    fake_time.now += UNKNOWN_KID_REFRESH_SECONDS / 2
+    flood = [
+        asyncio.create_task(client.get(ME, headers=bearer(forged(settings)))) for _ in range(20)
+    ]
+    for _ in range(1000):  # let every forged request reach its wait (one at least)
+        if waiting == len(flood):
+            break
+        await asyncio.sleep(0)
+    assert waiting >= 1
+    fake_time.now += KEY_REFRESH_SECONDS  # the snapshot is now stale for everyone
+    try:
+        served = await asyncio.wait_for(client.get(ME, headers=valid), timeout=5)
+    finally:
+        released.set()
+        forged_answers = await asyncio.gather(*flood)
+    assert served.status_code == 200
+    for response in forged_answers:
+        assert_invalid_token(response)
