@@ -238,8 +238,15 @@ class CsvStream(StreamingResponse):
             raise StalledReader from exc
 
     async def stream_response(self, send: Send) -> None:
-        await send(
-            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        # The start too: on a connection whose client reads nothing (behind a large response
+        # it left unread), even the headers wait for room.
+        await self._send_within(
+            send,
+            {
+                "type": "http.response.start",
+                "status": self.status_code,
+                "headers": self.raw_headers,
+            },
         )
         async for chunk in self.chunks:
             await self._send_within(

@@ -55,7 +55,9 @@ SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
-MAX_CURSOR_LENGTH = 1024
+# A cursor carries a sort value in full (an organization's normalized name: up to 300
+# characters of up to 4 bytes each, or 6 once escaped in JSON), in base64: room for the longest.
+MAX_CURSOR_LENGTH = 8192
 
 LimitQuery = Annotated[
     int,
@@ -229,8 +231,10 @@ class SortKey:
 
 
 def encode_cursor(values: Sequence[Any], token: str = "") -> str:
-    raw = json.dumps([token, *(_plain(value) for value in values)], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    raw = json.dumps(
+        [token, *(_plain(value) for value in values)], separators=(",", ":"), ensure_ascii=False
+    )
+    return base64.urlsafe_b64encode(raw.encode("utf-8")).decode().rstrip("=")
 
 
 def invalid_cursor() -> ValidationFailed:

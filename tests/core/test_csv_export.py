@@ -74,16 +74,26 @@ def _scope(token: str) -> dict[str, Any]:
 class Reader:
     """A client of an export: records what it is sent, can stop reading, can go away."""
 
-    def __init__(self, *, stall_after: int | None = None, leave_after: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        stall_after: int | None = None,
+        leave_after: int | None = None,
+        stall_at_start: bool = False,
+    ) -> None:
         self.bodies: list[bytes] = []
         self.status: int | None = None
         self.stall_after = stall_after
         self.leave_after = leave_after
+        self.stall_at_start = stall_at_start
         self.stalled = asyncio.Event()
         self.left = asyncio.Event()
 
     async def send(self, message: MutableMapping[str, Any]) -> None:
         if message["type"] == "http.response.start":
+            if self.stall_at_start:
+                self.stalled.set()
+                await asyncio.Event().wait()  # the connection has no room, even for headers
             self.status = message["status"]
         elif message.get("body"):
             self.bodies.append(message["body"])
@@ -187,3 +197,18 @@ async def test_a_reader_cut_off_mid_export_leaves_the_slot_free_for_the_next(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(export, 5)
         assert app.state.export_slots.active == 0
+
+
+async def test_a_reader_with_no_room_even_for_the_headers_is_cut_off(
+    app: FastAPI, client: httpx.AsyncClient, token: str
+) -> None:
+    reader = Reader(stall_at_start=True)
+    export = _run(app, token, reader)
+    await asyncio.wait_for(reader.stalled.wait(), 5)
+    assert app.state.export_slots.active == 1
+    await asyncio.wait_for(export, 5)
+    assert app.state.export_slots.active == 0
+    served = await client.get(
+        URL, params={"format": "csv"}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert served.status_code == 200

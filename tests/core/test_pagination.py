@@ -213,7 +213,7 @@ FORGED = {
     "a uuid that is not one": _with(4, "not-a-uuid"),
     "a uuid that is a number": _with(4, 12),
     "deep nesting": base64.urlsafe_b64encode(b"[" * 700 + b"]" * 700).decode(),
-    "too long": "A" * 2000,
+    "too long": "A" * 9000,
 }
 
 

@@ -262,3 +262,22 @@ def test_a_formula_behind_invisible_characters_is_defused(text: str) -> None:
 @pytest.mark.parametrize("text", ["Plant health", "", "  ", "a=b", "1-2", "\u200b"])
 def test_plain_text_is_left_alone(text: str) -> None:
     assert cell(text) == text
+
+
+@pytest.mark.parametrize(
+    "stem",
+    [
+        "\U00020000" * 298,  # four bytes each in UTF-8
+        '"' * 298,  # escaped in JSON
+        "\u4e2d" * 298,
+    ],
+)
+async def test_the_longest_names_page_on(
+    client: httpx.AsyncClient, secretariat: dict[str, str], create: Create, stem: str
+) -> None:
+    """A page ending on the longest name still gives a cursor that works (a 500 once)."""
+    names = [f"{stem} {letter}" for letter in "AB"]
+    for name in names:
+        await create(name)
+    assert await _every_page(client, secretariat, f"{URL}?limit=1") == names
+    assert await _every_page(client, secretariat, f"{URL}?limit=1&sort=-name") == names[::-1]
