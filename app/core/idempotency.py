@@ -34,7 +34,17 @@ import anyio
 from fastapi import Depends, Header, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, delete, select, update
+from sqlalchemy import (
+    JSON,
+    Column,
+    ColumnElement,
+    Index,
+    Text,
+    UniqueConstraint,
+    delete,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
@@ -121,61 +131,80 @@ def _replay(record: IdempotencyRecord) -> Response:
     return response
 
 
+CLAIM_ATTEMPTS = 3
+
+
+async def _existing(session: AsyncSession, scope: ColumnElement[bool]) -> IdempotencyRecord | None:
+    return (await session.execute(select(IdempotencyRecord).where(scope))).scalar_one_or_none()
+
+
 async def claim(
     database: Database, *, client: str, method: str, path: str, key: str, fingerprint: str
 ) -> Claim:
-    """Claim `key` in a transaction of its own; a claim already there decides the answer."""
-    now = utcnow()
+    """Claim `key` in a transaction of its own; a claim already there decides the answer.
+
+    The claim that stood in the way may be released (its work failed) between our attempt and
+    our reading it: then the key is free, and we try again."""
     scope = (
         (column_of(IdempotencyRecord.client) == client)
         & (column_of(IdempotencyRecord.method) == method)
         & (column_of(IdempotencyRecord.path) == path)
         & (column_of(IdempotencyRecord.key) == key)
     )
-    async with database.session(write=True) as session:
-        await session.execute(
-            delete(IdempotencyRecord).where(
-                scope
-                & (
-                    (column_of(IdempotencyRecord.expires_at) < now)
-                    | (
-                        (column_of(IdempotencyRecord.completed).is_(False))
-                        & (column_of(IdempotencyRecord.created_at) < now - ABANDONED_AFTER)
+    existing: IdempotencyRecord | None = None
+    for _attempt in range(CLAIM_ATTEMPTS):
+        now = utcnow()
+        async with database.session(write=True) as session:
+            await session.execute(
+                delete(IdempotencyRecord).where(
+                    scope
+                    & (
+                        (column_of(IdempotencyRecord.expires_at) < now)
+                        | (
+                            (column_of(IdempotencyRecord.completed).is_(False))
+                            & (column_of(IdempotencyRecord.created_at) < now - ABANDONED_AFTER)
+                        )
                     )
                 )
             )
-        )
-        record = IdempotencyRecord(
-            client=client,
-            method=method,
-            path=path,
-            key=key,
-            request_hash=fingerprint,
-            created_at=now,
-            expires_at=now + KEEP_FOR,
-        )
-        session.add(record)
-        try:
-            await session.commit()
-            return Claim(record_id=record.id)
-        except IntegrityError:
-            await session.rollback()
-        existing = (await session.execute(select(IdempotencyRecord).where(scope))).scalar_one()
-    if existing.request_hash != fingerprint:
-        raise DomainError(
-            IDEMPOTENCY_KEY_REUSED.description,
-            kind=IDEMPOTENCY_KEY_REUSED,
-            errors=[
-                FieldError("Already used with another body", parameter="Idempotency-Key").as_dict()
-            ],
-        )
-    if not existing.completed:
+            record = IdempotencyRecord(
+                client=client,
+                method=method,
+                path=path,
+                key=key,
+                request_hash=fingerprint,
+                created_at=now,
+                expires_at=now + KEEP_FOR,
+            )
+            session.add(record)
+            try:
+                await session.commit()
+                return Claim(record_id=record.id)
+            except IntegrityError:
+                await session.rollback()
+            existing = await _existing(session, scope)
+        if existing is not None:
+            break
+    if existing is not None and existing.request_hash != fingerprint:
+        raise _reused()
+    if existing is None or not existing.completed:
+        # Still being processed, or changing hands at every attempt: the caller retries.
         raise Conflict(
             IDEMPOTENCY_IN_FLIGHT.description,
             kind=IDEMPOTENCY_IN_FLIGHT,
             headers={"Retry-After": "1"},
         )
     return Claim(replay=_replay(existing))
+
+
+def _reused() -> DomainError:
+    return DomainError(
+        IDEMPOTENCY_KEY_REUSED.description,
+        kind=IDEMPOTENCY_KEY_REUSED,
+        errors=[
+            FieldError("Already used with another body", parameter="Idempotency-Key").as_dict()
+        ],
+    )
 
 
 async def _keep(session: AsyncSession, record_id: uuid.UUID, response: Response) -> None:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from app.auth.dependencies import require
 from app.auth.scopes import Scope
+from app.core import idempotency
 from app.core.config import Settings
 from app.core.db import Database, utcnow
 from app.core.idempotency import (
@@ -202,3 +205,51 @@ def test_a_create_that_also_takes_the_request_session_is_refused(settings: Setti
     app.include_router(both)
     with pytest.raises(RuntimeError, match="create_with_both"):
         check_routes(app.routes)
+
+
+async def test_a_claim_released_while_we_looked_at_it_is_taken_again(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    secretariat: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Our claim met another request's; that request failed and released it before we read it:
+    the key is free, and we claim it (it was a 500 once)."""
+    body = b'{"name":"Released meanwhile"}'
+    await _claim_as(app, client, secretariat, key="handed-over", body=body)
+    original = idempotency._existing
+    looked = 0
+
+    async def released_first(session: Any, scope: Any) -> Any:
+        nonlocal looked
+        looked += 1
+        if looked == 1:
+            await session.execute(delete(IdempotencyRecord))  # the other request gave up
+            await session.commit()
+            return None
+        return await original(session, scope)
+
+    monkeypatch.setattr(idempotency, "_existing", released_first)
+    response = await client.post(
+        URL,
+        content=body,
+        headers={
+            **secretariat,
+            "Idempotency-Key": "handed-over",
+            "Content-Type": "application/json",
+        },
+    )
+    assert response.status_code == 201, response.text
+    assert looked == 1
+
+
+async def test_a_burst_on_one_key_whose_work_fails_is_never_a_500(
+    client: httpx.AsyncClient, secretariat: dict[str, str]
+) -> None:
+    headers = {**secretariat, "Idempotency-Key": "burst-that-fails"}
+    body = {"name": "Orphan", "parent_id": "00000000-0000-4000-8000-000000000000"}
+    responses = await asyncio.gather(
+        *(client.post(URL, json=body, headers=headers) for _ in range(12))
+    )
+    statuses = Counter(response.status_code for response in responses)
+    assert set(statuses) <= {409, 422}, statuses
