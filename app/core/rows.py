@@ -28,11 +28,13 @@ from typing import Any, TypeVar
 from fastapi import FastAPI, Request
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.responses import Response
 
 from app.core.errors import (
+    UNAVAILABLE,
     Conflict,
     DomainError,
     FieldError,
@@ -186,6 +188,9 @@ async def write(
 
 # SQLSTATEs of a transaction the database chose to abort so that another could go on.
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+# SQLSTATE classes of a database that cannot serve now: connection exceptions, insufficient
+# resources (too many connections), an operator's intervention (shutting down, starting up).
+UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
 
 
 def _sqlstate(error: BaseException) -> str | None:
@@ -209,6 +214,28 @@ async def _on_stale_write(_request: Request, exc: Exception) -> Response:
     return problem_response(error.kind, error.detail)
 
 
+def _unreachable(error: BaseException) -> bool:
+    """Whether the database could not be reached or cannot serve now (rather than refusing
+    what was asked of it)."""
+    sqlstate = _sqlstate(error)
+    if sqlstate is not None and sqlstate.startswith(UNAVAILABLE_SQLSTATES):
+        return True
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, OSError) or getattr(cause, "connection_invalidated", False):
+            return True
+        cause = getattr(cause, "orig", None) or cause.__cause__
+    return False
+
+
+def _database_unavailable() -> Response:
+    return problem_response(
+        UNAVAILABLE,
+        "The database cannot be reached: retry shortly.",
+        headers={"Retry-After": "5"},
+    )
+
+
 async def _on_database_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DBAPIError)
     if _sqlstate(exc) in RETRYABLE_SQLSTATES:
@@ -217,12 +244,25 @@ async def _on_database_error(request: Request, exc: Exception) -> Response:
             "Another request changed the same records at the same time: retry.",
             headers={"Retry-After": "1"},
         )
+    if _unreachable(exc):
+        return _database_unavailable()
+    raise exc
+
+
+async def _on_unreachable(request: Request, exc: Exception) -> Response:
+    """A connection that could not be opened (refused, timed out, no connection free in the
+    pool in time): the database is unavailable, not the request wrong."""
+    if isinstance(exc, OSError | SQLAlchemyTimeoutError) or _unreachable(exc):
+        return _database_unavailable()
     raise exc
 
 
 def install_database_error_handlers(app: FastAPI) -> None:
     """A safety net for what no service foresaw: a constraint violation is a 409 or 422, a lost
-    version race a 409, a deadlock or serialization failure a 409 to retry; never a 500."""
+    version race a 409, a deadlock or serialization failure a 409 to retry, a database that
+    cannot be reached a 503 with Retry-After; never a 500."""
     app.add_exception_handler(IntegrityError, _on_integrity_error)
     app.add_exception_handler(StaleDataError, _on_stale_write)
     app.add_exception_handler(DBAPIError, _on_database_error)
+    app.add_exception_handler(OSError, _on_unreachable)
+    app.add_exception_handler(SQLAlchemyTimeoutError, _on_unreachable)

@@ -4,6 +4,7 @@ the request's data."""
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -12,6 +13,8 @@ from sqlalchemy.exc import DBAPIError
 
 from app.core.db import Database
 from app.core.logging import JsonFormatter
+from app.main import create_app
+from tests.conftest import free_port, make_settings
 from tests.core.probe import SECRET
 
 
@@ -56,3 +59,33 @@ async def test_statement_errors_hide_their_parameters(database_url: str) -> None
         await database.dispose()
     assert SECRET not in str(caught.value)
     assert "hidden" in str(caught.value)
+
+
+@pytest.fixture
+async def unreachable_client() -> AsyncIterator[httpx.AsyncClient]:
+    """The service configured with a PostgreSQL server that does not answer."""
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere"
+    app = create_app(make_settings(url))
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+    await app.state.database.dispose()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data"),
+    [
+        ("GET", "/v1/strategic-objectives", None),
+        ("GET", "/.well-known/jwks.json", None),
+        ("POST", "/oauth/token", {"grant_type": "client_credentials"}),
+        ("GET", "/readyz", None),
+    ],
+)
+async def test_a_database_that_cannot_be_reached_is_503(
+    unreachable_client: httpx.AsyncClient, method: str, path: str, data: dict[str, str] | None
+) -> None:
+    auth = ("00000000-0000-4000-8000-000000000000", "secret") if data else None
+    response = await unreachable_client.request(method, path, data=data, auth=auth)
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert int(response.headers["retry-after"]) > 0
