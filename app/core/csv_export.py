@@ -15,9 +15,10 @@ whole filtered set is sent, not one page:
   is closed); a reader that goes away stops the export.
 
 Cells that a spreadsheet would take for a formula are prefixed with `'`, against formula
-injection: those whose first visible character (after spaces, line breaks and invisible format
-characters such as a zero-width space or a byte-order mark) is `=`, `+`, `-` or `@` in any of its
-Unicode forms (the fullwidth equals sign too), and those starting with a tab or a carriage return.
+injection: those whose first visible character (after spaces, line breaks, combining marks and
+invisible characters such as a zero-width space or a byte-order mark) is `=`, `+`, `-` or `@` in
+any of its Unicode forms (the fullwidth equals sign too), and those starting with a tab or a
+carriage return.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from app.core.db import Database
 from app.core.errors import DomainError, problem_type
 from app.core.head import is_head_request
 from app.core.pagination import Ordering
+from app.core.validation import is_visible
 
 logger = logging.getLogger("app.export")
 
@@ -82,17 +84,15 @@ def columns_of(model: type[BaseModel]) -> list[CsvColumn]:
     return [_attribute(name) for name in model.model_fields]
 
 
-def _invisible(char: str) -> bool:
-    return char.isspace() or unicodedata.category(char) in ("Cf", "Cc", "Zs", "Zl", "Zp")
-
-
 def looks_like_formula(text: str) -> bool:
+    """Whether a spreadsheet could take the cell for a formula: its first visible character (as
+    `core.validation.is_visible` defines it: spaces, invisible and combining characters are
+    skipped) is one that starts a formula, in any of its Unicode forms."""
     if text.startswith(CONTROL_STARTS):
         return True
     for char in text:
-        if _invisible(char):
-            continue
-        return unicodedata.normalize("NFKC", char)[:1] in FORMULA_STARTS
+        if is_visible(char):
+            return unicodedata.normalize("NFKC", char)[:1] in FORMULA_STARTS
     return False
 
 

@@ -9,15 +9,22 @@ from __future__ import annotations
 
 import unicodedata
 
+from app.core.validation import is_visible
+
 
 def normalize(text: str) -> str:
-    """Casefolded, without accents, with runs of white space made one space.
+    """Casefolded, compatibility-decomposed, keeping only what shows: no accents (combining
+    marks), no invisible characters (zero-width spaces and joiners, soft hyphens, controls,
+    letters drawn blank), and runs of white space made one space.
 
-    `normalize("Organización  Mundial") == normalize("ORGANIZACION mundial")`.
-    """
-    decomposed = unicodedata.normalize("NFKD", text)
-    without_marks = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return " ".join(without_marks.casefold().split())
+    `normalize("Organización  Mundial") == normalize("ORGANIZACION mundial")`, and a name with
+    a zero-width space or a soft hyphen inside compares equal to the name without it: what
+    looks the same is the same."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    shown = "".join(
+        " " if char.isspace() else char for char in decomposed if char.isspace() or is_visible(char)
+    )
+    return " ".join(shown.split())
 
 
 def like_pattern(term: str) -> str:

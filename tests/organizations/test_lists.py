@@ -253,6 +253,15 @@ async def test_lists_vary_on_accept(
         "\r",
         "\t",
         "  \u3000-2",
+        "\u0301=1",
+        "\u034f=1",
+        "\ufe0f=1",
+        "\u3164=1",
+        "\u115f=1",
+        "\u1160=1",
+        "\uffa0=1",
+        "\u2800=1",
+        "\u17b4=1",
     ],
 )
 def test_a_formula_behind_invisible_characters_is_defused(text: str) -> None:

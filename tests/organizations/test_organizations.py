@@ -395,3 +395,19 @@ async def test_a_patch_cannot_clear_what_is_required(
     response = await _patch(client, secretariat, organization, {field: None}, _etag(organization))
     assert response.status_code == 422
     assert response.json()["errors"][0]["pointer"] == f"/{field}"
+
+
+@pytest.mark.parametrize("hidden", ["\u200b", "\u00ad", "\u2060", "\ufeff", "\u034f"])
+async def test_an_invisible_character_does_not_make_a_new_organization(
+    client: httpx.AsyncClient, secretariat: dict[str, str], create: Create, hidden: str
+) -> None:
+    """What looks the same is the same: a name with a zero-width space, a soft hyphen or a
+    joiner inside is the name without it."""
+    existing = await create("Straße Pflanzenschutz")
+    again = await client.post(
+        URL, json={"name": f"Stra{hidden}ße Pflanzen{hidden}schutz"}, headers=secretariat
+    )
+    assert again.status_code == 409, again.text
+    assert again.json()["existing_id"] == existing["id"]
+    found = await client.get(URL, params={"q": f"pflanzen{hidden}schutz"}, headers=secretariat)
+    assert [item["id"] for item in found.json()["items"]] == [existing["id"]]
