@@ -18,19 +18,21 @@ v1.include_router(organizations_router)
 v1.include_router(audit_router)
 
 # Paths open to any origin (CORS `*`): the public transparency API, public reference data, and
-# the embedded issuer's published keys and metadata.
-PUBLIC_PATH_PREFIXES = ("/v1/public/", "/v1/strategic-objectives", "/.well-known/")
+# the embedded issuer's published keys and metadata. Each is a path and everything below it
+# (`/v1/strategic-objectives/2020-2030.A`), never a longer name (`/v1/strategic-objectivesX`).
+PUBLIC_PATHS = ("/v1/public", "/v1/strategic-objectives", "/.well-known")
 
 # Bodies that are form-encoded rather than JSON (the OAuth 2.0 token endpoint).
 FORM_PATHS: tuple[str, ...] = (TOKEN_PATH,)
 
 
 def is_public_path(path: str) -> bool:
-    return path.startswith(PUBLIC_PATH_PREFIXES) or path == "/v1/public"
+    return any(path == public or path.startswith(public + "/") for public in PUBLIC_PATHS)
 
 
-# The health probes: what they answer is true only now.
-PROBE_PATHS = frozenset({"/healthz", "/readyz"})
+# The health probes: what they answer is true only now. The token endpoint: what it answers is
+# a token, or why there is none (RFC 6749 §5.1: never stored).
+NO_STORE_PATHS = frozenset({"/healthz", "/readyz", TOKEN_PATH})
 
 
 def default_cache_control(path: str) -> str:
@@ -40,7 +42,7 @@ def default_cache_control(path: str) -> str:
     problem pages). Everything else: internal answers, errors included, may be kept by the
     caller's own cache only, and revalidated before each use; public errors and the health
     probes are not kept at all."""
-    if path in PROBE_PATHS or is_public_path(path):
+    if path in NO_STORE_PATHS or is_public_path(path):
         return "no-store"
     return "private, no-cache"
 

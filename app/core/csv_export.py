@@ -117,21 +117,32 @@ def cell(value: Any) -> str:
 
 
 def _quality(accept: str, media_type: str) -> float:
-    best = 0.0
+    """The quality an Accept header gives `media_type`: that of the most specific range that
+    matches it (`text/csv` over `text/*` over `*/*`, RFC 9110 §12.5.1); 0 when none does."""
+    main_type = media_type.split("/")[0]
+    best: tuple[int, float] = (-1, 0.0)  # (specificity, quality)
     for part in accept.split(","):
         name, *params = (item.strip() for item in part.split(";"))
-        if name.lower() not in (media_type, media_type.split("/")[0] + "/*"):
+        name = name.lower()
+        if name == media_type:
+            specificity = 2
+        elif name == f"{main_type}/*":
+            specificity = 1
+        elif name == "*/*":
+            specificity = 0
+        else:
             continue
         q = 1.0
         for param in params:
             key, _, number = param.partition("=")
             if key.strip().lower() == "q":
                 try:
-                    q = float(number)
+                    q = min(max(float(number), 0.0), 1.0)
                 except ValueError:
                     q = 0.0
-        best = max(best, q)
-    return best
+        if specificity > best[0] or (specificity == best[0] and q > best[1]):
+            best = (specificity, q)
+    return best[1]
 
 
 def wants_csv(format_: str | None, accept: str | None) -> bool:

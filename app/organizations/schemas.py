@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from app.core.countries import CountryCode
 from app.core.params import QueryDatetime
@@ -106,7 +106,7 @@ class OrganizationPatch(InputModel):
     website: Website | None = None
     description: Description | None = None
     parent_id: uuid.UUID | None = None
-    archived: bool = Field(  # type: ignore[assignment]
+    archived: StrictBool = Field(  # type: ignore[assignment]
         default=None, description="Archive (true) or restore (false) the organization."
     )
 

@@ -9,6 +9,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from app.api import is_public_path
+
 ELSEWHERE = "https://elsewhere.example"
 FRONT_END = "https://secretariat.example"
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
@@ -130,3 +132,25 @@ async def test_internal_responses_vary_on_origin(
         assert response.headers["access-control-allow-origin"] == FRONT_END
     else:
         assert "access-control-allow-origin" not in response.headers
+
+
+def test_public_paths_are_whole_segments() -> None:
+    assert is_public_path("/v1/strategic-objectives")
+    assert is_public_path("/v1/strategic-objectives/2020-2030.A")
+    assert is_public_path("/v1/public/agreements")
+    assert is_public_path("/.well-known/jwks.json")
+    assert not is_public_path("/v1/strategic-objectivesX")
+    assert not is_public_path("/v1/publicity")
+    assert not is_public_path("/.well-knownX")
+
+
+async def test_the_token_endpoint_is_never_stored_even_when_it_refuses_a_body(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post(
+        "/oauth/token",
+        content=b"x" * 2_000_000,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 413
+    assert response.headers["cache-control"] == "no-store"

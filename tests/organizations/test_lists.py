@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.core.csv_export import cell
+from app.core.csv_export import cell, wants_csv
 from tests.organizations.conftest import Create
 
 URL = "/v1/organizations"
@@ -290,3 +290,21 @@ async def test_the_longest_names_page_on(
         await create(name)
     assert await _every_page(client, secretariat, f"{URL}?limit=1") == names
     assert await _every_page(client, secretariat, f"{URL}?limit=1&sort=-name") == names[::-1]
+
+
+@pytest.mark.parametrize(
+    ("accept", "csv"),
+    [
+        ("text/csv", True),
+        ("text/csv, application/json;q=0.9", True),
+        ("application/json, text/csv;q=0.5", False),
+        ("*/*;q=1, text/csv;q=0.5", False),
+        ("text/csv;q=0.1, */*", False),
+        ("text/*;q=0.9, application/*;q=0.5", True),
+        ("text/csv;q=0, */*", False),
+        ("*/*", False),
+        ("text/csv;q=nonsense", False),
+    ],
+)
+def test_csv_is_chosen_by_the_most_specific_range(accept: str, csv: bool) -> None:
+    assert wants_csv(None, accept) is csv

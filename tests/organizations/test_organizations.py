@@ -411,3 +411,13 @@ async def test_an_invisible_character_does_not_make_a_new_organization(
     assert again.json()["existing_id"] == existing["id"]
     found = await client.get(URL, params={"q": f"pflanzen{hidden}schutz"}, headers=secretariat)
     assert [item["id"] for item in found.json()["items"]] == [existing["id"]]
+
+
+@pytest.mark.parametrize("value", ["yes", "true", 1, 0, "1"])
+async def test_archived_is_a_json_boolean(
+    client: httpx.AsyncClient, secretariat: dict[str, str], create: Create, value: object
+) -> None:
+    organization = await create("Org")
+    response = await _patch(client, secretariat, organization, {"archived": value}, "*")
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["pointer"] == "/archived"
