@@ -17,7 +17,14 @@ from app.core.errors import install_error_handlers
 from app.core.head import HeadAsGet
 from app.core.idempotency import check_routes
 from app.core.logging import configure_logging
-from app.core.middleware import BodyGuard, PathAwareCORS, RequestContext, ResponseDefaults, wrap
+from app.core.middleware import (
+    BodyGuard,
+    HeaderGuard,
+    PathAwareCORS,
+    RequestContext,
+    ResponseDefaults,
+    wrap,
+)
 from app.core.openapi import CONTRACT_SERVERS, install_openapi, operation_id
 from app.core.rows import install_database_error_handlers
 
@@ -51,6 +58,7 @@ class IppcApp(FastAPI):
                 is_public_path=api.is_public_path,
                 internal_origins=settings.cors_allow_origins,
             ),
+            HeaderGuard,
             partial(BodyGuard, max_body_bytes=settings.max_body_bytes, form_paths=api.FORM_PATHS),
         )
 

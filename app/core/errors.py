@@ -126,6 +126,12 @@ PRECONDITION_REQUIRED = problem_type(
     "Precondition required",
     "This change needs an If-Match header carrying the ETag you last read (or `*`).",
 )
+HEADERS_TOO_LARGE = problem_type(
+    "request-header-fields-too-large",
+    431,
+    "Request header fields too large",
+    "The request carries more headers, or larger ones, than the service reads.",
+)
 INTERNAL = problem_type(
     "internal",
     500,
@@ -154,6 +160,7 @@ _BY_STATUS: dict[int, ProblemType] = {
         UNSUPPORTED_MEDIA_TYPE,
         VALIDATION,
         PRECONDITION_REQUIRED,
+        HEADERS_TOO_LARGE,
         INTERNAL,
         UNAVAILABLE,
     )

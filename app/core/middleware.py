@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import (
     CONTENT_TOO_LARGE,
+    HEADERS_TOO_LARGE,
     INTERNAL,
     NOT_FOUND,
     UNSUPPORTED_MEDIA_TYPE,
@@ -51,6 +52,37 @@ _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 # What a response that is not a page may do in a browser: nothing (no scripts, no framing).
 API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
+
+
+# Request headers: how many, and how many bytes in all (names and values). A bearer token (at
+# most 8 KiB) and the usual headers fit many times over.
+MAX_HEADER_COUNT = 100
+MAX_HEADER_BYTES = 32 * 1024
+
+
+class HeaderGuard:
+    """Refuses requests with too many or too large headers (431) before the application reads
+    them (each lookup of a header scans them all); the outer layers have read only the request
+    id and the origin, so that the refusal carries both. The server has already read the
+    headers: a proxy in front of the service bounds them before that (docs/http.md)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = scope["headers"]
+            if len(headers) > MAX_HEADER_COUNT or (
+                sum(len(name) + len(value) for name, value in headers) > MAX_HEADER_BYTES
+            ):
+                response = problem_response(
+                    HEADERS_TOO_LARGE,
+                    f"Send at most {MAX_HEADER_COUNT} headers, of {MAX_HEADER_BYTES} bytes in all.",
+                    headers={"Connection": "close"},
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class ResponseDefaults:

@@ -84,7 +84,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 # Every operation can fail these ways: a server fault, or a body refused before routing.
-COMMON_ERRORS = problem_responses(500)
+COMMON_ERRORS = problem_responses(431, 500, 503)
 BODY_ERRORS = problem_responses(400, 413, 415, 422)
 QUERY_ERRORS = problem_responses(422)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from pydantic import AfterValidator, BaseModel, field_validator
+from pydantic import AfterValidator, BaseModel, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 NUL_MESSAGE = "NUL characters are not allowed"
@@ -77,7 +77,33 @@ def holds_nul(value: Any) -> bool:
     return False
 
 
+# More unknown fields than this in one object are refused with one error, before the model
+# validates anything: naming each of 90,000 made-up fields would cost the service more than
+# the request cost its sender.
+MAX_UNKNOWN_FIELDS = 50
+
+
 class InputModel(BaseModel):
+    @model_validator(mode="before")
+    @classmethod
+    def _few_unknown_fields(cls, data: Any) -> Any:
+        if (
+            isinstance(data, dict)
+            and cls.model_config.get("extra") == "forbid"
+            and len(data) > len(cls.model_fields) + MAX_UNKNOWN_FIELDS
+        ):
+            known = set(cls.model_fields) | {
+                field.alias for field in cls.model_fields.values() if field.alias
+            }
+            unknown = sum(1 for key in data if key not in known)
+            if unknown > MAX_UNKNOWN_FIELDS:
+                raise PydanticCustomError(
+                    "too_many_unknown_fields",
+                    "{count} unknown fields: remove them (at most {limit} are named one by one)",
+                    {"count": unknown, "limit": MAX_UNKNOWN_FIELDS},
+                )
+        return data
+
     @field_validator("*", mode="before")
     @classmethod
     def _no_nul_characters(cls, value: Any) -> Any:

@@ -154,3 +154,29 @@ async def test_the_token_endpoint_is_never_stored_even_when_it_refuses_a_body(
     )
     assert response.status_code == 413
     assert response.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {f"x-filler-{index}": "1" for index in range(101)},
+        {"x-large": "a" * 40_000},
+    ],
+)
+async def test_too_many_or_too_large_headers_are_431(
+    client: httpx.AsyncClient, extra: dict[str, str]
+) -> None:
+    response = await client.get("/v1/strategic-objectives", headers=extra)
+    assert response.status_code == 431
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"] == "/problems/request-header-fields-too-large"
+    assert response.headers["access-control-allow-origin"] == "*"
+
+
+async def test_the_usual_headers_with_a_long_token_pass(client: httpx.AsyncClient) -> None:
+    headers = {
+        "Authorization": "Bearer " + "a" * 8192,
+        **{f"x-h-{i}": "v" * 100 for i in range(80)},
+    }
+    response = await client.get("/v1/me", headers=headers)
+    assert response.status_code == 401  # read and refused as a token, not as a request

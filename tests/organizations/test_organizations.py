@@ -421,3 +421,19 @@ async def test_archived_is_a_json_boolean(
     response = await _patch(client, secretariat, organization, {"archived": value}, "*")
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["pointer"] == "/archived"
+
+
+async def test_thousands_of_unknown_fields_are_one_error(
+    client: httpx.AsyncClient, secretariat: dict[str, str]
+) -> None:
+    body = {"name": "Org", **{f"f{index}": 0 for index in range(90_000)}}  # under 1 MB
+    response = await client.post(URL, json=body, headers=secretariat)
+    assert response.status_code == 422
+    (error,) = response.json()["errors"]
+    assert error["pointer"] == ""
+    assert error["detail"].startswith("90000 unknown fields")
+    assert "f1" not in response.text  # nothing echoed
+    few = await client.post(URL, json={"name": "Org", "colour": "red"}, headers=secretariat)
+    assert few.json()["errors"] == [
+        {"detail": "Extra inputs are not permitted", "pointer": "/colour"}
+    ]
