@@ -72,7 +72,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         "objectives-304",
-        "the same with If-None-Match (304)",
+        "GET /v1/strategic-objectives with If-None-Match (304)",
         lambda fixtures: [
             Request(
                 "GET",
