@@ -1,0 +1,142 @@
+"""The scenarios the bench measures, as data.
+
+A scenario names the server it drives (the service or the bare baseline), the status its
+requests must get, and how to build the cycle of requests it sends from the `Fixtures`: the
+load generator sends them in turn, round and round, over every connection. To measure a new
+resource: seed its rows (`bench/seed.py`), collect what its requests need in `prepare` (ids,
+cursors, tags), and add its scenarios to `SCENARIOS`.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import urlencode
+
+import httpx
+
+# The organizations list's page size in the list scenario, as the issue states it.
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class Fixtures:
+    """What the scenarios' requests draw on, collected once from the running service."""
+
+    token: str
+    token_issued_at: float = field(default_factory=time.monotonic)
+    # Every page of the organizations list (the first, then one per cursor), as paths.
+    organization_pages: list[str] = field(default_factory=list)
+    # Every organization's id, shuffled (so that reads do not follow the index's order).
+    organization_ids: list[str] = field(default_factory=list)
+    # The strong ETag of the strategic objectives list.
+    objectives_etag: str = ""
+
+    def bearer(self) -> tuple[tuple[str, str], ...]:
+        return (("Authorization", f"Bearer {self.token}"),)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: str
+    requests: Callable[[Fixtures], Sequence[Request]]
+    server: Literal["service", "baseline"] = "service"
+    expect: int = 200
+
+
+BASELINE = Scenario(
+    "baseline",
+    "GET /hello (a bare FastAPI app)",
+    lambda _: [Request("GET", "/hello")],
+    server="baseline",
+)
+
+SCENARIOS: tuple[Scenario, ...] = (
+    BASELINE,
+    Scenario("healthz", "GET /healthz", lambda _: [Request("GET", "/healthz")]),
+    Scenario(
+        "objectives",
+        "GET /v1/strategic-objectives (public, 7 rows)",
+        lambda _: [Request("GET", "/v1/strategic-objectives")],
+    ),
+    Scenario(
+        "objectives-304",
+        "GET /v1/strategic-objectives with If-None-Match (304)",
+        lambda fixtures: [
+            Request(
+                "GET",
+                "/v1/strategic-objectives",
+                (("If-None-Match", fixtures.objectives_etag),),
+            )
+        ],
+        expect=304,
+    ),
+    Scenario(
+        "organizations-list",
+        f"GET /v1/organizations?limit={PAGE_SIZE}, pages from every position",
+        lambda fixtures: [
+            Request("GET", path, fixtures.bearer()) for path in fixtures.organization_pages
+        ],
+    ),
+    Scenario(
+        "organization-read",
+        "GET /v1/organizations/{id}, every id in turn",
+        lambda fixtures: [
+            Request("GET", f"/v1/organizations/{id_}", fixtures.bearer())
+            for id_ in fixtures.organization_ids
+        ],
+    ),
+)
+
+NAMES = tuple(scenario.name for scenario in SCENARIOS)
+
+
+def by_name(name: str) -> Scenario:
+    for scenario in SCENARIOS:
+        if scenario.name == name:
+            return scenario
+    raise KeyError(name)
+
+
+def fetch_token(service: httpx.Client, client_id: str, secret: str) -> str:
+    """An access token from the service's own token endpoint."""
+    response = service.post(
+        "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, secret)
+    )
+    response.raise_for_status()
+    token: str = response.json()["access_token"]
+    return token
+
+
+def prepare(service: httpx.Client, token: str) -> Fixtures:
+    """Walk the organizations list once (every page's path, every id) and read the strategic
+    objectives' ETag."""
+    fixtures = Fixtures(token=token)
+    headers = dict(fixtures.bearer())
+    query: dict[str, str] = {"limit": str(PAGE_SIZE)}
+    while True:
+        path = f"/v1/organizations?{urlencode(query)}"
+        response = service.get(path, headers=headers)
+        response.raise_for_status()
+        page = response.json()
+        fixtures.organization_pages.append(path)
+        fixtures.organization_ids.extend(item["id"] for item in page["items"])
+        if not page["next_cursor"]:
+            break
+        query["cursor"] = page["next_cursor"]
+    random.Random(0).shuffle(fixtures.organization_ids)  # noqa: S311 (an order, not a secret)
+    objectives = service.get("/v1/strategic-objectives")
+    objectives.raise_for_status()
+    fixtures.objectives_etag = objectives.headers["ETag"]
+    return fixtures
