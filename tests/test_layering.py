@@ -4,7 +4,10 @@ service -> models, and the plumbing (`app.core`) depends on nothing above it."""
 from __future__ import annotations
 
 import ast
+import inspect
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 APP = Path(__file__).resolve().parents[1] / "app"
 
@@ -63,3 +66,28 @@ def test_services_speak_no_http() -> None:
         source = path.read_text(encoding="utf-8")
         assert "HTTPException" not in source, _module(path)
         assert "from fastapi" not in source, _module(path)
+
+
+def test_no_route_runs_a_dependency_in_a_thread() -> None:
+    """A plain `def` endpoint or dependency runs in FastAPI's thread pool: a thread hop and a
+    hand-off of the interpreter lock on every request. Every one is `async def`."""
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    from app.main import create_app
+    from tests.conftest import make_settings
+
+    def calls(dependant: Any) -> Iterator[Any]:
+        yield dependant.call
+        for child in dependant.dependencies:
+            yield from calls(child)
+
+    in_threads = set()
+    app = create_app(make_settings("sqlite:///:memory:"))
+    for context in iter_route_contexts(app.routes):
+        if not isinstance(context.original_route, APIRoute):
+            continue
+        for call in calls(context.dependant):
+            target = call if inspect.isfunction(call) else getattr(call, "__call__", call)  # noqa: B004
+            if not (inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target)):
+                in_threads.add(getattr(call, "__qualname__", repr(call)))
+    assert in_threads == set()

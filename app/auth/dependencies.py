@@ -60,8 +60,9 @@ oauth2_scheme = OAuth2(
 AUTH_ERRORS = problem_responses(401, 403)
 
 
-def public() -> None:
-    """Marks a route as open to anonymous callers."""
+async def public() -> None:
+    """Marks a route as open to anonymous callers (`async`: a plain function would cost a thread
+    hop per request)."""
 
 
 PublicAccess = Depends(public)

@@ -352,18 +352,22 @@ class DatabaseKeys:
         arrived = self.monotonic()
         snapshot = self._snapshot
         if snapshot is None or arrived - snapshot.taken_at >= self.refresh_seconds:
-            snapshot = await self._snapshot_since(arrived)
+            # Stale: any snapshot younger than the bound will do, one being read now included.
+            fresh_after = math.nextafter(arrived - self.refresh_seconds, math.inf)
+            snapshot = await self._snapshot_since(fresh_after, arrived)
         published = snapshot.keys.get(kid)
         if published is None:
-            snapshot = await self._snapshot_since(arrived)
+            # An unknown kid: only a snapshot read after this request arrived can have it.
+            snapshot = await self._snapshot_since(arrived, arrived)
             published = snapshot.keys.get(kid)
         if published is None or (published.until is not None and self.clock() >= published.until):
             return None
         return published.key
 
-    async def _snapshot_since(self, arrived: float) -> _KeySnapshot:
-        """A snapshot read at or after `arrived`: the one another request just read, or a new
-        one, read no sooner than `unknown_kid_refresh_seconds` after the previous attempt.
+    async def _snapshot_since(self, since: float, arrived: float) -> _KeySnapshot:
+        """A snapshot read at or after `since`: the one held, the one another request is reading,
+        or a new one, read no sooner than `unknown_kid_refresh_seconds` after the previous
+        attempt. A read that failed after the request `arrived` is its 503.
 
         A request that must wait for that interval waits outside the lock: requests whose
         snapshot is merely stale (valid tokens) never queue behind those that name unknown
@@ -371,7 +375,7 @@ class DatabaseKeys:
         while True:
             async with self._lock:
                 snapshot = self._snapshot
-                if snapshot is not None and snapshot.taken_at >= arrived:
+                if snapshot is not None and snapshot.taken_at >= since:
                     return snapshot
                 if self._failed_at is not None and self._failed_at >= arrived:
                     raise _keys_unavailable()

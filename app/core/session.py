@@ -24,19 +24,25 @@ from app.core.tracking import set_actor
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_database(request: Request) -> Database:
+def database_of(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
 
-def get_settings_of_app(request: Request) -> Settings:
+# Dependencies are `async def`: FastAPI runs a plain `def` dependency in a thread pool, a thread
+# hop on every request for what is an attribute read.
+async def get_database(request: Request) -> Database:
+    return database_of(request)
+
+
+async def get_settings_of_app(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
 async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
     writes = request.method not in SAFE_METHODS
-    async with get_database(request).session(write=writes) as session:
+    async with database_of(request).session(write=writes) as session:
         yield session
         if writes:
             caller = getattr(request.state, "principal", None)

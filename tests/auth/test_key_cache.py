@@ -371,3 +371,42 @@ async def test_valid_tokens_never_wait_behind_unknown_kids(
     assert served.status_code == 200
     for response in forged_answers:
         assert_invalid_token(response)
+
+
+async def test_requests_arriving_during_a_refresh_take_its_result(
+    app: FastAPI, client: httpx.AsyncClient, fake_time: FakeTime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The snapshot goes stale, one request reads it again; those that arrive meanwhile take
+    that read, without waiting the unknown-kid interval on top (a one-second stall, every five
+    seconds, once)."""
+    settings: Settings = app.state.settings
+    kid, key = await embedded_key(app)
+    slept: list[float] = []
+
+    async def never_sleep(seconds: float) -> None:
+        slept.append(seconds)
+        await asyncio.Event().wait()
+
+    install_validator(app, fake_time, sleep=never_sleep)
+    valid = bearer(long_lived(settings, key, kid))
+    assert (await client.get(ME, headers=valid)).status_code == 200
+
+    reading, release = asyncio.Event(), asyncio.Event()
+    original = published_public_keys
+
+    async def slow_read(*args: Any, **kwargs: Any) -> Any:
+        reading.set()
+        await release.wait()
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(tokens, "published_public_keys", slow_read)
+    fake_time.now += KEY_REFRESH_SECONDS
+    first = asyncio.create_task(client.get(ME, headers=valid))
+    await reading.wait()
+    fake_time.now += UNKNOWN_KID_REFRESH_SECONDS / 10
+    second = asyncio.create_task(client.get(ME, headers=valid))
+    await asyncio.sleep(0)
+    release.set()
+    answers = await asyncio.wait_for(asyncio.gather(first, second), timeout=5)
+    assert [answer.status_code for answer in answers] == [200, 200]
+    assert slept == []
