@@ -67,7 +67,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     """The service. `database` lets a caller (the tests) supply an engine set up its own way."""
     settings = settings or get_settings()
     configure_logging(settings.log_level)
-    database = database or Database(settings.resolved_database_url())
+    database = database or Database(
+        settings.resolved_database_url(),
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -45,6 +45,16 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; empty means a SQLite file ./var/ippc.db under the cwd.",
     )
     environment: Environment = Environment.development
+    database_pool_size: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="Connections each process keeps open (PostgreSQL); the server's limit must "
+        "hold this times the number of processes, plus the overflow.",
+    )
+    database_max_overflow: int = Field(
+        default=10, ge=0, le=1000, description="Connections opened past the pool under a burst."
+    )
 
     # Access (design §4).
     auth_mode: AuthMode = AuthMode.embedded

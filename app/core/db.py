@@ -157,7 +157,6 @@ def create_engine(url: str, *, sqlite_foreign_keys: bool = True, **kwargs: Any) 
         engine = create_async_engine(driver_url, **kwargs)
         _install_sqlite_behaviour(engine, foreign_keys=sqlite_foreign_keys)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(driver_url, **kwargs)
 
 

@@ -89,3 +89,32 @@ async def test_a_database_that_cannot_be_reached_is_503(
     assert response.status_code == 503, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert int(response.headers["retry-after"]) > 0
+
+
+@pytest.mark.postgres_only
+async def test_connections_dropped_by_the_server_cost_a_503_then_heal(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    """The pool does not ping each connection before use (a round trip per request): when the
+    server drops them (a restart, a failover), the request that meets one gets a 503 to retry,
+    the pool is renewed, and the next requests are served."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    assert (await client.get("/v1/strategic-objectives")).status_code == 200
+    url = make_url(database_url)
+    admin = await asyncpg.connect(
+        host=url.host, port=url.port or 5432, user=url.username, database="postgres"
+    )
+    try:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = $1 AND pid <> pg_backend_pid()",
+            url.database,
+        )
+    finally:
+        await admin.close()
+    statuses = [(await client.get("/readyz")).status_code for _ in range(3)]
+    assert set(statuses) <= {200, 503}
+    assert statuses[-1] == 200
+    assert (await client.get("/v1/me")).status_code == 401  # and everything else answers
