@@ -42,6 +42,7 @@ import math
 import re
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -212,8 +213,27 @@ def _claims_message(error: JoseError) -> str:
     return "its claims are not accepted."
 
 
+# Tokens a validator remembers as verified (most recently used kept), each for its lifetime.
+MAX_VERIFIED_TOKENS = 10_000
+
+
+@dataclass(frozen=True)
+class _Verified:
+    principal: Principal
+    kid: str
+    expires: int  # the token's `exp`
+
+
 class TokenValidator:
-    """Validates bearer tokens and says who presented them."""
+    """Validates bearer tokens and says who presented them.
+
+    A token that verified is remembered, with who it names, until it expires: a client presents
+    the same token many times, and nothing in it can change. What can change is checked again
+    each time, without parsing or verifying anything: that it has not expired (with the same
+    leeway), and that its signing key is still published (a withdrawn key stops its tokens at
+    once, remembered or not). At most `MAX_VERIFIED_TOKENS` are remembered, the least recently
+    used forgotten first; a token that failed is never remembered.
+    """
 
     def __init__(
         self,
@@ -231,8 +251,27 @@ class TokenValidator:
         self.keys = keys
         self.policy = policy
         self.clock = clock
+        self.verifications = 0
+        self._verified: OrderedDict[str, _Verified] = OrderedDict()
 
     async def validate(self, token: str) -> Principal:
+        known = self._verified.get(token)
+        if known is not None:
+            if known.expires > int(self.clock()) - self.leeway_seconds and (
+                await self.keys.key_for(known.kid) is not None
+            ):
+                self._verified.move_to_end(token)
+                return known.principal
+            self._verified.pop(token, None)
+        principal, kid, expires = await self._verify(token)
+        self._verified[token] = _Verified(principal, kid, expires)
+        if len(self._verified) > MAX_VERIFIED_TOKENS:
+            self._verified.popitem(last=False)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, str, int]:
+        """Every check, from the header to the claims: (who, the key's kid, the `exp`)."""
+        self.verifications += 1
         header = self._header(token)
         algorithm = header.get("alg")
         if not isinstance(algorithm, str) or algorithm not in self.policy.algorithms:
@@ -253,7 +292,7 @@ class TokenValidator:
         if (typ.lower() if isinstance(typ, str) else typ) not in self.policy.accepted_types:
             raise InvalidToken("its type (typ) is not an access token's.")
         self._check_claims(decoded.claims)
-        return principal_from(decoded.claims)
+        return principal_from(decoded.claims), kid, int(decoded.claims["exp"])
 
     @staticmethod
     def _header(token: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi.encoders import jsonable_encoder
@@ -20,6 +21,40 @@ JSON_MEDIA_TYPE = "application/json"
 def body_etag(body: bytes) -> str:
     """A strong ETag: the same bytes always give the same tag, other bytes another one."""
     return '"' + hashlib.sha256(body).hexdigest()[:40] + '"'
+
+
+@dataclass(frozen=True)
+class PreparedBody:
+    """A public answer serialized once, with its strong ETag (and, for a page, the cursor of
+    the next one, so that its Link can be made for each request)."""
+
+    body: bytes
+    etag: str
+    next_cursor: str | None = None
+
+
+def prepare(content: BaseModel, *, next_cursor: str | None = None) -> PreparedBody:
+    body = content.model_dump_json().encode()
+    return PreparedBody(body, body_etag(body), next_cursor)
+
+
+def prepared_response(
+    request: Request,
+    prepared: PreparedBody,
+    *,
+    max_age: int,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """A prepared public answer, or 304 when the caller already has it."""
+    all_headers = {
+        **(headers or {}),
+        "ETag": prepared.etag,
+        "Cache-Control": f"public, max-age={max_age}",
+        "Vary": "Accept",
+    }
+    if none_match(request.headers.get("if-none-match"), prepared.etag):
+        return Response(status_code=304, headers=all_headers)
+    return Response(prepared.body, media_type=JSON_MEDIA_TYPE, headers=all_headers)
 
 
 def cacheable_json(

@@ -4,16 +4,28 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from app.auth.dependencies import PublicAccess
-from app.core.http import NOT_MODIFIED, cacheable_json
+from app.core.http import NOT_MODIFIED, prepared_response
 from app.core.openapi import COMMON_ERRORS, QUERY_ERRORS, problem_responses
 from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
-from app.core.session import SessionDep, SettingsDep
+from app.core.session import SettingsDep, database_of
 from app.core.urls import next_link
 from app.strategic_objectives import service
 from app.strategic_objectives.schemas import Framework, StrategicObjectiveOut
+
+
+async def get_catalogue(request: Request) -> service.Catalogue:
+    """The process's catalogue of objectives, made on first use."""
+    state = request.app.state
+    catalogue: service.Catalogue | None = getattr(state, "objectives", None)
+    if catalogue is None:
+        catalogue = state.objectives = service.Catalogue(database_of(request))
+    return catalogue
+
+
+CatalogueDep = Annotated[service.Catalogue, Depends(get_catalogue)]
 
 router = APIRouter(
     prefix="/strategic-objectives",
@@ -26,19 +38,19 @@ router = APIRouter(
 @router.get("", response_model=Page[StrategicObjectiveOut], responses=QUERY_ERRORS)
 async def list_strategic_objectives(
     request: Request,
-    session: SessionDep,
+    catalogue: CatalogueDep,
     settings: SettingsDep,
     framework: Annotated[list[Framework] | None, Query(description="Repeat for several.")] = None,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> Response:
     """The objectives of both IPPC Strategic Frameworks (2012-2019 A-D, 2020-2030 A-C)."""
-    page = await service.list_objectives(session, frameworks=framework, limit=limit, cursor=cursor)
-    return cacheable_json(
+    page, next_cursor = await catalogue.page(frameworks=framework, limit=limit, cursor=cursor)
+    return prepared_response(
         request,
         page,
         max_age=settings.public_max_age_seconds,
-        headers=next_link(settings, request, page.next_cursor),
+        headers=next_link(settings, request, next_cursor),
     )
 
 
@@ -49,9 +61,9 @@ async def list_strategic_objectives(
 )
 async def get_strategic_objective(
     request: Request,
-    session: SessionDep,
+    catalogue: CatalogueDep,
     settings: SettingsDep,
     code: Annotated[str, Path(max_length=32, examples=["2020-2030.A"])],
 ) -> Response:
-    objective = await service.get_objective(session, code)
-    return cacheable_json(request, objective, max_age=settings.public_max_age_seconds)
+    objective = await catalogue.one(code)
+    return prepared_response(request, objective, max_age=settings.public_max_age_seconds)

@@ -410,3 +410,63 @@ async def test_requests_arriving_during_a_refresh_take_its_result(
     answers = await asyncio.wait_for(asyncio.gather(first, second), timeout=5)
     assert [answer.status_code for answer in answers] == [200, 200]
     assert slept == []
+
+
+# --- Tokens already verified ----------------------------------------------------------------------
+
+
+def _validator(app: FastAPI) -> TokenValidator:
+    validator: TokenValidator = app.state.token_validator
+    return validator
+
+
+async def test_a_token_is_verified_once_then_remembered(
+    app: FastAPI, client: httpx.AsyncClient, fake_time: FakeTime
+) -> None:
+    kid, key = await embedded_key(app)
+    install_validator(app, fake_time)
+    token = bearer(long_lived(app.state.settings, key, kid))
+    for _ in range(5):
+        assert (await client.get(ME, headers=token)).status_code == 200
+    assert _validator(app).verifications == 1
+
+
+async def test_a_remembered_token_still_expires_on_time(
+    app: FastAPI, client: httpx.AsyncClient, fake_time: FakeTime
+) -> None:
+    settings: Settings = app.state.settings
+    kid, key = await embedded_key(app)
+    install_validator(app, fake_time, refresh_seconds=10 * 86_400)
+    expires = int(fake_time.now) + 60
+    token = bearer(sign(valid_claims(settings, exp=expires), key, kid=kid))
+    assert (await client.get(ME, headers=token)).status_code == 200
+    fake_time.now = expires + settings.clock_leeway_seconds - 1
+    assert (await client.get(ME, headers=token)).status_code == 200
+    fake_time.now = expires + settings.clock_leeway_seconds
+    assert_invalid_token(await client.get(ME, headers=token))
+    assert _validator(app).verifications == 2  # remembered once, then checked afresh and refused
+
+
+async def test_tokens_that_fail_are_never_remembered(
+    app: FastAPI, client: httpx.AsyncClient, fake_time: FakeTime
+) -> None:
+    install_validator(app, fake_time)
+    stranger = forged(app.state.settings)
+    for _ in range(3):
+        assert_invalid_token(await client.get(ME, headers=bearer(stranger)))
+    assert _validator(app).verifications == 3
+
+
+async def test_remembered_tokens_are_bounded(
+    app: FastAPI, client: httpx.AsyncClient, fake_time: FakeTime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tokens, "MAX_VERIFIED_TOKENS", 3)
+    settings: Settings = app.state.settings
+    kid, key = await embedded_key(app)
+    install_validator(app, fake_time)
+    many = [bearer(long_lived(settings, key, kid)) for _ in range(5)]
+    for token in many:
+        assert (await client.get(ME, headers=token)).status_code == 200
+    assert len(_validator(app)._verified) == 3
+    assert (await client.get(ME, headers=many[0])).status_code == 200  # forgotten: verified again
+    assert _validator(app).verifications == 6

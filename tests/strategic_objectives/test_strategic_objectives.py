@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
+from fastapi import FastAPI
+from sqlalchemy import event
+
+URL = "/v1/strategic-objectives"
 
 EXPECTED_CODES = [
     "2012-2019.A",
@@ -124,3 +130,35 @@ async def test_open_to_any_origin_without_a_token(client: httpx.AsyncClient) -> 
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == "*"
     assert "ETag" in response.headers["access-control-expose-headers"]
+
+
+async def test_served_from_memory_after_the_first_read(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """Reference data changes only with a migration: one read per process, then no query."""
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    engine = app.state.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        for _ in range(3):
+            assert (await client.get(URL)).status_code == 200
+            assert (await client.get(URL, params={"framework": "2012-2019"})).status_code == 200
+            assert (await client.get(f"{URL}/2020-2030.A")).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert [s for s in statements if "strategic_objective" in s] != []
+    assert len([s for s in statements if "strategic_objective" in s]) == 1
+    assert app.state.objectives.reads == 1
+
+
+async def test_answers_kept_are_bounded(app: FastAPI, client: httpx.AsyncClient) -> None:
+    from app.strategic_objectives import service
+
+    for limit in range(1, 201):  # 400 distinct answers
+        await client.get(URL, params={"limit": limit, "framework": ["2012-2019"]})
+        await client.get(URL, params={"limit": limit})
+    assert len(app.state.objectives._answers) == service.MAX_KEPT
