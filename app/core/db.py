@@ -153,6 +153,10 @@ def create_engine(url: str, *, sqlite_foreign_keys: bool = True, **kwargs: Any) 
     # Statement parameters are request data (and once a private key): never in an error text.
     kwargs.setdefault("hide_parameters", True)
     if is_sqlite(driver_url):
+        if make_url(driver_url).database in (None, "", ":memory:"):
+            # One connection shared (a static pool): it has no size to set.
+            kwargs.pop("pool_size", None)
+            kwargs.pop("max_overflow", None)
         _ensure_sqlite_directory(driver_url)
         engine = create_async_engine(driver_url, **kwargs)
         _install_sqlite_behaviour(engine, foreign_keys=sqlite_foreign_keys)
