@@ -10,11 +10,12 @@ ordered statement of a CSV export (`core.csv_export`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from fastapi import Query
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, and_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +23,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.core.config import Settings
+from app.core.csv_export import CSV_MEDIA_TYPE, Export, csv_response, wants_csv
+from app.core.db import Database
 from app.core.http import json_response
+from app.core.openapi import QUERY_ERRORS, problem_responses
 from app.core.pagination import Ordering, Page, SortOptions
 from app.core.text import like_pattern, normalize
 from app.core.urls import next_link
@@ -157,8 +161,40 @@ class ListSpec:
 # Lists answer JSON or CSV by the Accept header: a cache must keep them apart.
 LIST_VARY = {"Vary": "Accept"}
 
+FormatQuery = Annotated[
+    Literal["json", "csv"] | None,
+    Query(description="`csv`: the whole filtered set, as CSV (so does `Accept: text/csv`)."),
+]
+
+# The responses a list declares besides its page: the CSV, bad parameters, too many exports.
+LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}},
+        "description": "A page as JSON, or the whole filtered set as CSV "
+        "(`format=csv` or `Accept: text/csv`).",
+    },
+    **QUERY_ERRORS,
+    **problem_responses(429),
+}
+
 
 def page_response(request: Request, settings: Settings, page: Page[Any]) -> Response:
     """A page as JSON, with its `Link` to the next page (on the configured public address)."""
     link = next_link(settings, request, page.next_cursor)
     return json_response(page, headers={**link, **LIST_VARY})
+
+
+async def list_response(
+    request: Request,
+    settings: Settings,
+    database: Database,
+    *,
+    format_: str | None,
+    page: Callable[[], Awaitable[Page[Any]]],
+    export: Callable[[], Export],
+) -> Response:
+    """A list's answer: the whole filtered set as CSV when asked (`format=csv` or the Accept
+    header), else one page as JSON."""
+    if wants_csv(format_, request.headers.get("accept")):
+        return csv_response(request, database, settings, export())
+    return page_response(request, settings, await page())

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from pydantic import BaseModel
 from starlette.datastructures import URL
 from starlette.requests import Request
+from starlette.responses import Response
 
 from app.core.config import Settings
+from app.core.http import json_response
 
 # Characters a path keeps as they are (RFC 3986 pchar and "/"); anything else is escaped.
 _PATH_SAFE = "/:@!$&'()*+,;=-._~%"
@@ -30,3 +33,18 @@ def next_link(settings: Settings, request: Request, next_cursor: str | None) -> 
         return {}
     url = URL(absolute_url(settings, request.url.path)).replace(query=request.url.query)
     return {"Link": f'<{url.include_query_params(cursor=next_cursor)}>; rel="next"'}
+
+
+def created_response(
+    request: Request,
+    settings: Settings,
+    content: BaseModel,
+    *,
+    route: str,
+    etag: str,
+    **path_params: str,
+) -> Response:
+    """A 201 with the created resource, its `Location` (the route named `route`, on the public
+    address) and its `ETag`."""
+    location = absolute_url(settings, request.app.url_path_for(route, **path_params))
+    return json_response(content, status_code=201, headers={"Location": location, "ETag": etag})

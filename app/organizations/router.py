@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.dependencies import AUTH_ERRORS, require
 from app.auth.scopes import Principal, Scope
-from app.core.csv_export import CSV_MEDIA_TYPE, csv_response, wants_csv
 from app.core.http import NOT_MODIFIED, conditional_json, json_response
 from app.core.idempotency import CreateOnce, idempotent
-from app.core.listing import page_response
+from app.core.listing import LIST_RESPONSES, FormatQuery, list_response
 from app.core.openapi import BODY_ERRORS, COMMON_ERRORS, QUERY_ERRORS, problem_responses
 from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from app.core.preconditions import IfMatchHeader, IfNoneMatchHeader
 from app.core.session import DatabaseDep, SessionDep, SettingsDep
-from app.core.urls import absolute_url
+from app.core.urls import created_response
 from app.organizations import service
 from app.organizations.schemas import (
     OrganizationCreate,
@@ -39,18 +38,8 @@ Reader = Annotated[Principal, require(Scope.registry_read)]
 Writer = Annotated[Principal, require(Scope.registry_write)]
 Creator = Annotated[CreateOnce, idempotent(require(Scope.registry_write))]
 
-CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
-    200: {
-        "content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}},
-        "description": "A page as JSON, or the whole filtered set as CSV "
-        "(`format=csv` or `Accept: text/csv`).",
-    }
-}
-
-
 Filters = Annotated[OrganizationFilters, Query()]
 SortQuery = Annotated[OrganizationSort | None, Query(description=service.LIST.sorts.description())]
-FormatQuery = Annotated[Literal["json", "csv"] | None, Query(description="`csv`: the whole set.")]
 
 
 @router.post(
@@ -67,18 +56,19 @@ async def create_organization(
 
     async def work(session: AsyncSession) -> Response:
         organization = await service.create_organization(session, body)
-        path = request.app.url_path_for("get_organization", organization_id=str(organization.id))
-        headers = {"Location": absolute_url(settings, path), "ETag": service.etag(organization)}
-        return json_response(organization, status_code=201, headers=headers)
+        return created_response(
+            request,
+            settings,
+            organization,
+            route="get_organization",
+            etag=service.etag(organization),
+            organization_id=str(organization.id),
+        )
 
     return await create.run(work)
 
 
-@router.get(
-    "",
-    response_model=Page[OrganizationOut],
-    responses={**QUERY_ERRORS, **CSV_RESPONSE, **problem_responses(429)},
-)
+@router.get("", response_model=Page[OrganizationOut], responses=LIST_RESPONSES)
 async def list_organizations(
     request: Request,
     session: SessionDep,
@@ -92,10 +82,16 @@ async def list_organizations(
     format: FormatQuery = None,
 ) -> Response:
     """Organizations, archived ones left out unless asked for."""
-    if wants_csv(format, request.headers.get("accept")):
-        return csv_response(request, database, settings, service.export(filters, sort))
-    page = await service.list_organizations(session, filters, sort=sort, limit=limit, cursor=cursor)
-    return page_response(request, settings, page)
+    return await list_response(
+        request,
+        settings,
+        database,
+        format_=format,
+        page=lambda: service.list_organizations(
+            session, filters, sort=sort, limit=limit, cursor=cursor
+        ),
+        export=lambda: service.export(filters, sort),
+    )
 
 
 @router.get(

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
@@ -30,6 +28,7 @@ from app.core.errors import Conflict, DomainError, FieldError, ValidationFailed,
 from app.core.listing import ListSpec, custom, equal_to, in_range, one_of, text_search
 from app.core.pagination import Page, SortOptions
 from app.core.preconditions import check_if_match, resource_etag
+from app.core.references import References
 from app.core.rows import Violation, get_for_update, get_or_404, lock_referenced, refusal, write
 from app.core.text import normalize
 from app.models import Organization
@@ -140,13 +139,7 @@ def export(filters: OrganizationFilters, sort: OrganizationSort | None) -> Expor
 
 # --- References: what points at an organization ------------------------------------------------
 
-
-@dataclass(frozen=True)
-class Referrer:
-    """A kind of record that refers to organizations, and how to count those of one."""
-
-    name: str
-    count: Callable[[AsyncSession, uuid.UUID], Awaitable[int]]
+REFERENCES = References(ORGANIZATION_REFERENCED, "archive the organization instead.")
 
 
 async def _count_branches(session: AsyncSession, organization_id: uuid.UUID) -> int:
@@ -154,18 +147,8 @@ async def _count_branches(session: AsyncSession, organization_id: uuid.UUID) -> 
     return int((await session.execute(query)).scalar_one())
 
 
-REFERRERS: list[Referrer] = [Referrer("branches", _count_branches)]
-
-
-def register_referrer(referrer: Referrer) -> None:
-    """Called by each resource that refers to organizations (interactions, agreements...)."""
-    if any(existing.name == referrer.name for existing in REFERRERS):
-        raise ValueError(f"a referrer named {referrer.name!r} is registered already")
-    REFERRERS.append(referrer)
-
-
-async def reference_counts(session: AsyncSession, organization_id: uuid.UUID) -> dict[str, int]:
-    return {referrer.name: await referrer.count(session, organization_id) for referrer in REFERRERS}
+# Interactions and agreements register theirs when they arrive.
+REFERENCES.register("branches", _count_branches)
 
 
 # --- Reading -------------------------------------------------------------------------------------
@@ -184,7 +167,7 @@ def etag(organization: OrganizationDetail) -> str:
 
 
 async def _current(session: AsyncSession, organization: Organization) -> OrganizationDetail:
-    return _detail(organization, await reference_counts(session, organization.id))
+    return _detail(organization, await REFERENCES.counts(session, organization.id))
 
 
 async def get_organization(session: AsyncSession, organization_id: uuid.UUID) -> OrganizationDetail:
@@ -309,7 +292,7 @@ async def create_organization(
         await _lock_headquarters(session, data.parent_id, None)
     organization = Organization(name=data.name, name_key="", name_digest="", search_key="")
     await _save(session, organization, values, new=True)
-    return _detail(organization, {referrer.name: 0 for referrer in REFERRERS})
+    return _detail(organization, REFERENCES.none())
 
 
 async def update_organization(
@@ -337,27 +320,12 @@ async def update_organization(
     return _detail(organization, current.reference_counts)
 
 
-async def _refuse_if_referenced(session: AsyncSession, organization_id: uuid.UUID) -> None:
-    counts = {
-        name: count
-        for name, count in (await reference_counts(session, organization_id)).items()
-        if count
-    }
-    if counts:
-        described = ", ".join(f"{count} {name}" for name, count in counts.items())
-        raise Conflict(
-            f"Still referenced by {described}: archive the organization instead.",
-            kind=ORGANIZATION_REFERENCED,
-            references=counts,
-        )
-
-
 async def delete_organization(
     session: AsyncSession, organization_id: uuid.UUID, *, if_match: str | None
 ) -> None:
     organization = await get_for_update(session, Organization, organization_id, detail=NOT_FOUND)
     check_if_match(if_match, etag(await _current(session, organization)), required=True)
-    await _refuse_if_referenced(session, organization_id)
+    await REFERENCES.refuse_if_any(session, organization_id)
 
     async def change() -> None:
         await session.delete(organization)
@@ -365,7 +333,7 @@ async def delete_organization(
     async def still_referenced() -> DomainError:
         # A reference committed after we counted (another resource's write that did not lock).
         try:
-            await _refuse_if_referenced(session, organization_id)
+            await REFERENCES.refuse_if_any(session, organization_id)
         except Conflict as conflict:
             return conflict
         return Conflict(

@@ -241,7 +241,7 @@ async def test_a_delete_that_meets_a_new_reference_is_409(
     """A reference committed after the count (by a writer that did not lock): the foreign key
     decides, inside the write's savepoint, and the answer names what refers to it."""
     headquarters = await create("Headquarters")
-    original = service._refuse_if_referenced
+    original = service.REFERENCES.refuse_if_any
     calls: list[int] = []
 
     async def branch_lands_after_the_count(
@@ -258,7 +258,7 @@ async def test_a_delete_that_meets_a_new_reference_is_409(
                 .execution_options(synchronize_session=False)
             )
 
-    monkeypatch.setattr(service, "_refuse_if_referenced", branch_lands_after_the_count)
+    monkeypatch.setattr(service.REFERENCES, "refuse_if_any", branch_lands_after_the_count)
     response = await client.delete(
         f"{URL}/{headquarters['id']}", headers={**secretariat, "If-Match": "*"}
     )
