@@ -130,3 +130,11 @@ def configure_logging(level: str = "INFO") -> None:
         server_logger.propagate = True
     # Requests are logged once, by the request middleware, with their id.
     logging.getLogger("uvicorn.access").disabled = True
+    # A record need not carry what these lines never show: the thread, the process, and the
+    # caller's file and line, which `logging` finds by walking the stack for every record (the
+    # logging HOWTO's "Optimization" knobs; measured: the access log line of every request
+    # costs noticeably less).
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    logging._srcfile = None
