@@ -38,6 +38,7 @@ from app.core.config import AuthMode, Settings
 from app.core.db import Database
 from app.core.errors import Forbidden, Unauthorized
 from app.core.openapi import problem_responses
+from app.core.session import per_app
 
 SECURITY_SCHEME_NAME = "OAuth2"
 
@@ -98,11 +99,9 @@ def build_validator(
 def token_validator(request: Request) -> TokenValidator:
     """The application's validator, made on first use (its key cache lives as long as the app)."""
     state = request.app.state
-    validator: TokenValidator | None = getattr(state, "token_validator", None)
-    if validator is None:
-        validator = build_validator(state.settings, state.database)
-        state.token_validator = validator
-    return validator
+    return per_app(
+        request, "token_validator", lambda: build_validator(state.settings, state.database)
+    )
 
 
 def _bearer_token(authorization: str | None) -> str | None:

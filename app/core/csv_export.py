@@ -47,6 +47,7 @@ from app.core.db import Database
 from app.core.errors import DomainError, problem_type
 from app.core.head import is_head_request
 from app.core.pagination import Ordering
+from app.core.session import per_app
 from app.core.validation import is_visible
 
 logger = logging.getLogger("app.export")
@@ -287,11 +288,7 @@ class CsvStream(StreamingResponse):
 
 
 def _slots(request: Request, settings: Settings) -> ExportSlots:
-    state = request.app.state
-    slots: ExportSlots | None = getattr(state, "export_slots", None)
-    if slots is None:
-        slots = state.export_slots = ExportSlots(settings.max_concurrent_exports)
-    return slots
+    return per_app(request, "export_slots", lambda: ExportSlots(settings.max_concurrent_exports))
 
 
 def csv_response(

@@ -66,16 +66,9 @@ def cacheable_json(
 ) -> Response:
     """Serialize once, tag the bytes, and answer 304 when the caller already has them."""
     body = dump_json(jsonable_encoder(content))
-    etag = body_etag(body)
-    headers = {
-        **(headers or {}),
-        "ETag": etag,
-        "Cache-Control": f"public, max-age={max_age}",
-        "Vary": "Accept",
-    }
-    if none_match(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=JSON_MEDIA_TYPE, headers=headers)
+    return prepared_response(
+        request, PreparedBody(body, body_etag(body)), max_age=max_age, headers=headers
+    )
 
 
 NOT_MODIFIED: dict[int | str, dict[str, Any]] = {

@@ -312,7 +312,7 @@ def idempotent(caller: Any) -> Any:
             method=request.method,
             path=request.url.path,
             key=key,
-            body=await request.body(),
+            body=await request.body() if key is not None else b"",
         )
 
     create_once.ippc_create_once = True  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ importing the ones that refer to it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,13 +51,20 @@ class References:
             referrer.name: await referrer.count(session, row_id) for referrer in self._referrers
         }
 
+    def refusal(self, counts: Mapping[str, int]) -> Conflict | None:
+        """The 409 of a delete while `counts` show references, naming them by kind."""
+        remaining = {name: count for name, count in counts.items() if count}
+        if not remaining:
+            return None
+        described = ", ".join(f"{count} {name}" for name, count in remaining.items())
+        return Conflict(
+            f"Still referenced by {described}: {self.advice}",
+            kind=self.refused,
+            references=remaining,
+        )
+
     async def refuse_if_any(self, session: AsyncSession, row_id: uuid.UUID) -> None:
-        """A 409 naming what still refers to the row, by kind; nothing when nothing does."""
-        remaining = {name: n for name, n in (await self.counts(session, row_id)).items() if n}
-        if remaining:
-            described = ", ".join(f"{count} {name}" for name, count in remaining.items())
-            raise Conflict(
-                f"Still referenced by {described}: {self.advice}",
-                kind=self.refused,
-                references=remaining,
-            )
+        """Raise the 409 when anything refers to the row now."""
+        refused = self.refusal(await self.counts(session, row_id))
+        if refused is not None:
+            raise refused

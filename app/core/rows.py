@@ -21,7 +21,7 @@ handler needs (an id, a name) is taken before the write.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -131,17 +131,26 @@ _SQLITE_NAMES = {
 }
 
 
+def causes(error: BaseException) -> Iterator[BaseException]:
+    """The error, then what it wraps: the driver's error behind SQLAlchemy's (`orig`), and the
+    causes each was raised from."""
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        yield cause
+        cause = getattr(cause, "orig", None) or cause.__cause__
+
+
 def violation_of(error: IntegrityError) -> Violation:
     """Which constraint an IntegrityError comes from, on PostgreSQL (SQLSTATE) or SQLite."""
-    cause: BaseException | None = error.orig
-    while cause is not None:
+    for cause in causes(error):
         sqlstate = getattr(cause, "sqlstate", None)
         if isinstance(sqlstate, str) and sqlstate in _SQLSTATES:
             return _SQLSTATES[sqlstate]
         name = getattr(cause, "sqlite_errorname", None)
         if isinstance(name, str) and name in _SQLITE_NAMES:
             return _SQLITE_NAMES[name]
-        cause = cause.__cause__
     return Violation.other
 
 
@@ -194,12 +203,10 @@ UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
 
 
 def _sqlstate(error: BaseException) -> str | None:
-    cause: BaseException | None = error
-    while cause is not None:
+    for cause in causes(error):
         sqlstate = getattr(cause, "sqlstate", None)
         if isinstance(sqlstate, str):
             return sqlstate
-        cause = getattr(cause, "orig", None) or cause.__cause__
     return None
 
 
@@ -220,12 +227,10 @@ def _unreachable(error: BaseException) -> bool:
     sqlstate = _sqlstate(error)
     if sqlstate is not None and sqlstate.startswith(UNAVAILABLE_SQLSTATES):
         return True
-    cause: BaseException | None = error
-    while cause is not None:
-        if isinstance(cause, OSError) or getattr(cause, "connection_invalidated", False):
-            return True
-        cause = getattr(cause, "orig", None) or cause.__cause__
-    return False
+    return any(
+        isinstance(cause, OSError) or getattr(cause, "connection_invalidated", False)
+        for cause in causes(error)
+    )
 
 
 def _database_unavailable() -> Response:

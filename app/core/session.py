@@ -11,8 +11,8 @@ before committing.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +22,20 @@ from app.core.db import Database
 from app.core.tracking import set_actor
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+T = TypeVar("T")
+
+
+def per_app(request: Request, name: str, make: Callable[[], T]) -> T:
+    """The application's one `name` (a cache, a counter of exports), made on first use and kept
+    as long as the application: on `app.state`, where tests can reach it too."""
+    state = request.app.state
+    value: T | None = getattr(state, name, None)
+    if value is None:
+        value = make()
+        setattr(state, name, value)
+    return value
 
 
 def database_of(request: Request) -> Database:

@@ -324,8 +324,11 @@ async def delete_organization(
     session: AsyncSession, organization_id: uuid.UUID, *, if_match: str | None
 ) -> None:
     organization = await get_for_update(session, Organization, organization_id, detail=NOT_FOUND)
-    check_if_match(if_match, etag(await _current(session, organization)), required=True)
-    await REFERENCES.refuse_if_any(session, organization_id)
+    current = await _current(session, organization)
+    check_if_match(if_match, etag(current), required=True)
+    refused = REFERENCES.refusal(current.reference_counts)
+    if refused is not None:
+        raise refused
 
     async def change() -> None:
         await session.delete(organization)

@@ -10,7 +10,7 @@ from app.auth.dependencies import PublicAccess
 from app.core.http import NOT_MODIFIED, prepared_response
 from app.core.openapi import COMMON_ERRORS, QUERY_ERRORS, problem_responses
 from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
-from app.core.session import SettingsDep, database_of
+from app.core.session import SettingsDep, database_of, per_app
 from app.core.urls import next_link
 from app.strategic_objectives import service
 from app.strategic_objectives.schemas import Framework, StrategicObjectiveOut
@@ -18,11 +18,7 @@ from app.strategic_objectives.schemas import Framework, StrategicObjectiveOut
 
 async def get_catalogue(request: Request) -> service.Catalogue:
     """The process's catalogue of objectives, made on first use."""
-    state = request.app.state
-    catalogue: service.Catalogue | None = getattr(state, "objectives", None)
-    if catalogue is None:
-        catalogue = state.objectives = service.Catalogue(database_of(request))
-    return catalogue
+    return per_app(request, "objectives", lambda: service.Catalogue(database_of(request)))
 
 
 CatalogueDep = Annotated[service.Catalogue, Depends(get_catalogue)]

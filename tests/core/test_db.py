@@ -178,3 +178,12 @@ async def test_a_transaction_lock_needs_a_writing_transaction_on_sqlite(database
     async with database.session(write=False) as session:
         with pytest.raises(RuntimeError, match="writing transaction"):
             await hold_transaction_lock(session, 1)
+
+
+def test_the_pool_takes_its_size_from_the_settings(database_url: str) -> None:
+    from app.main import create_app
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings(database_url, database_pool_size=7, database_max_overflow=3))
+    pool = app.state.database.engine.pool
+    assert (pool.size(), pool._max_overflow) == (7, 3)

@@ -241,13 +241,13 @@ async def test_a_delete_that_meets_a_new_reference_is_409(
     """A reference committed after the count (by a writer that did not lock): the foreign key
     decides, inside the write's savepoint, and the answer names what refers to it."""
     headquarters = await create("Headquarters")
-    original = service.REFERENCES.refuse_if_any
+    original = service.REFERENCES.counts
     calls: list[int] = []
 
     async def branch_lands_after_the_count(
         session: AsyncSession, organization_id: uuid.UUID
-    ) -> None:
-        await original(session, organization_id)
+    ) -> dict[str, int]:
+        counted = await original(session, organization_id)
         if not calls:
             calls.append(1)
             branch = await _insert_competitor(session, service.keys("A branch", None, None))
@@ -257,8 +257,9 @@ async def test_a_delete_that_meets_a_new_reference_is_409(
                 .values(parent_id=organization_id)
                 .execution_options(synchronize_session=False)
             )
+        return counted
 
-    monkeypatch.setattr(service.REFERENCES, "refuse_if_any", branch_lands_after_the_count)
+    monkeypatch.setattr(service.REFERENCES, "counts", branch_lands_after_the_count)
     response = await client.delete(
         f"{URL}/{headquarters['id']}", headers={**secretariat, "If-Match": "*"}
     )
