@@ -15,14 +15,14 @@ from __future__ import annotations
 import sqlite3
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, DateTime, event, text
-from sqlalchemy.engine import Connection, Dialect, make_url
+from sqlalchemy.engine import Connection, Dialect, Row, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -31,10 +31,12 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 WRITE_OPTION = "ippc_write"
+AUTOCOMMIT = "AUTOCOMMIT"
 
 
 def utcnow() -> datetime:
@@ -137,7 +139,10 @@ def _install_sqlite_behaviour(engine: AsyncEngine, *, foreign_keys: bool) -> Non
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        if connection.get_execution_options().get(WRITE_OPTION):
+        options = connection.get_execution_options()
+        if options.get("isolation_level") == AUTOCOMMIT:
+            return  # each statement is its own transaction (`Database.read`)
+        if options.get(WRITE_OPTION):
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             connection.exec_driver_sql("BEGIN")
@@ -176,6 +181,8 @@ class Database:
         self._writers = async_sessionmaker(
             self.engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
         )
+        # Same pool; connections from it run each statement as its own transaction.
+        self._autocommit = self.engine.execution_options(isolation_level=AUTOCOMMIT)
 
     @asynccontextmanager
     async def session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
@@ -186,6 +193,18 @@ class Database:
         """
         async with (self._writers if write else self._readers)() as session:
             yield session
+
+    async def read(
+        self, statement: Executable, parameters: dict[str, Any] | None = None
+    ) -> Sequence[Row[Any]]:
+        """The rows of one statement, read without a session and outside any transaction.
+
+        A hot read that is one statement needs neither: the statement sees one consistent
+        snapshot on both databases, and running it in autocommit mode spares the `BEGIN` and
+        `ROLLBACK` round trips a transaction would add (on SQLite, two hops to the driver's
+        thread). Anything that reads twice and needs the two reads to agree uses a session."""
+        async with self._autocommit.connect() as connection:
+            return (await connection.execute(statement, parameters)).all()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

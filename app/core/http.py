@@ -88,9 +88,19 @@ def json_response(
     )
 
 
+PRIVATE_CACHING = "private, no-cache"
+
+
 def conditional_json(content: BaseModel, *, etag: str, if_none_match: str | None) -> Response:
     """A private resource with its ETag; 304 when the caller's copy is current."""
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    return conditional_body(
+        content.model_dump_json().encode(), etag=etag, if_none_match=if_none_match
+    )
+
+
+def conditional_body(body: bytes, *, etag: str, if_none_match: str | None) -> Response:
+    """`conditional_json` for a resource already written as JSON."""
+    headers = {"ETag": etag, "Cache-Control": PRIVATE_CACHING}
     if none_match(if_none_match, etag):
         return Response(status_code=304, headers=headers)
-    return json_response(content, headers=headers)
+    return Response(body, media_type=JSON_MEDIA_TYPE, headers=headers)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.dependencies import AUTH_ERRORS, require
 from app.auth.scopes import Principal, Scope
-from app.core.http import NOT_MODIFIED, conditional_json, json_response
+from app.core.http import NOT_MODIFIED, conditional_body, json_response
 from app.core.idempotency import CreateOnce, idempotent
 from app.core.listing import LIST_RESPONSES, FormatQuery, list_response
 from app.core.openapi import BODY_ERRORS, COMMON_ERRORS, QUERY_ERRORS, problem_responses
@@ -71,7 +71,6 @@ async def create_organization(
 @router.get("", response_model=Page[OrganizationOut], responses=LIST_RESPONSES)
 async def list_organizations(
     request: Request,
-    session: SessionDep,
     database: DatabaseDep,
     settings: SettingsDep,
     principal: Reader,
@@ -88,7 +87,7 @@ async def list_organizations(
         database,
         format_=format,
         page=lambda: service.list_organizations(
-            session, filters, sort=sort, limit=limit, cursor=cursor
+            database, filters, sort=sort, limit=limit, cursor=cursor
         ),
         export=lambda: service.export(filters, sort),
     )
@@ -101,15 +100,13 @@ async def list_organizations(
 )
 async def get_organization(
     organization_id: uuid.UUID,
-    session: SessionDep,
+    database: DatabaseDep,
     principal: Reader,
     if_none_match: IfNoneMatchHeader = None,
 ) -> Response:
     """An organization, with how many records refer to it."""
-    organization = await service.get_organization(session, organization_id)
-    return conditional_json(
-        organization, etag=service.etag(organization), if_none_match=if_none_match
-    )
+    shown = await service.get_organization(database, organization_id)
+    return conditional_body(shown.body, etag=shown.etag, if_none_match=if_none_match)
 
 
 @router.patch(

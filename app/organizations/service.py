@@ -17,19 +17,29 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.csv_export import Export, columns_of
-from app.core.db import column_of, hold_transaction_lock
-from app.core.errors import Conflict, DomainError, FieldError, ValidationFailed, problem_type
-from app.core.listing import ListSpec, custom, equal_to, in_range, one_of, text_search
-from app.core.pagination import Page, SortOptions
+from app.core.db import Database, column_of, hold_transaction_lock
+from app.core.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    NotFound,
+    ValidationFailed,
+    problem_type,
+)
+from app.core.listing import JsonPage, ListSpec, custom, equal_to, in_range, one_of, text_search
+from app.core.pagination import SortOptions
 from app.core.preconditions import check_if_match, resource_etag
 from app.core.references import References
-from app.core.rows import Violation, get_for_update, get_or_404, lock_referenced, refusal, write
+from app.core.rows import Violation, get_for_update, lock_referenced, refusal, write
+from app.core.serialization import dump_rows
 from app.core.text import normalize
 from app.models import Organization
 from app.models.organizations import NAME_MAX_LENGTH
@@ -114,22 +124,20 @@ LIST = ListSpec(
         list_name="organizations",
     ),
     sort_enum=OrganizationSort,
+    item=OrganizationOut,
 )
 CSV_COLUMNS = columns_of(OrganizationOut)
 
 
 async def list_organizations(
-    session: AsyncSession,
+    database: Database,
     filters: OrganizationFilters,
     *,
     sort: OrganizationSort | None,
     limit: int,
     cursor: str | None,
-) -> Page[OrganizationOut]:
-    rows, next_cursor = await LIST.page(session, filters, sort=sort, limit=limit, cursor=cursor)
-    return Page[OrganizationOut](
-        items=[OrganizationOut.model_validate(row) for row in rows], next_cursor=next_cursor
-    )
+) -> JsonPage:
+    return await LIST.json_page(database, filters, sort=sort, limit=limit, cursor=cursor)
 
 
 def export(filters: OrganizationFilters, sort: OrganizationSort | None) -> Export:
@@ -140,15 +148,8 @@ def export(filters: OrganizationFilters, sort: OrganizationSort | None) -> Expor
 # --- References: what points at an organization ------------------------------------------------
 
 REFERENCES = References(ORGANIZATION_REFERENCED, "archive the organization instead.")
-
-
-async def _count_branches(session: AsyncSession, organization_id: uuid.UUID) -> int:
-    query = select(func.count()).where(_column("parent_id") == organization_id)
-    return int((await session.execute(query)).scalar_one())
-
-
-# Interactions and agreements register theirs when they arrive.
-REFERENCES.register("branches", _count_branches)
+# Interactions and agreements register theirs from their own packages.
+REFERENCES.register("branches", Organization.parent_id)
 
 
 # --- Reading -------------------------------------------------------------------------------------
@@ -160,19 +161,52 @@ def _detail(organization: Organization, counts: dict[str, int]) -> OrganizationD
     )
 
 
-def etag(organization: OrganizationDetail) -> str:
+def _etag_of(organization_id: uuid.UUID, version: int, counts: dict[str, int]) -> str:
     """Covers what a read shows: the version, and the counts of what refers to it."""
-    counts = sorted(organization.reference_counts.items())
-    return resource_etag(organization.id, organization.version, counts)
+    return resource_etag(organization_id, version, sorted(counts.items()))
+
+
+def etag(organization: OrganizationDetail) -> str:
+    return _etag_of(organization.id, organization.version, organization.reference_counts)
 
 
 async def _current(session: AsyncSession, organization: Organization) -> OrganizationDetail:
     return _detail(organization, await REFERENCES.counts(session, organization.id))
 
 
-async def get_organization(session: AsyncSession, organization_id: uuid.UUID) -> OrganizationDetail:
-    organization = await get_or_404(session, Organization, organization_id, detail=NOT_FOUND)
-    return await _current(session, organization)
+@dataclass(frozen=True)
+class Shown:
+    """An organization as a read shows it, already written as JSON, with its ETag."""
+
+    body: bytes
+    etag: str
+
+
+_SHOWN_COLUMNS = tuple(_column(name) for name in OrganizationOut.model_fields)
+
+
+@lru_cache(maxsize=1)
+def _read_statement(referrers: tuple[str, ...]) -> Select[Any]:
+    """The read's statement, built once for the referrers registered (all are, once the
+    application's packages are imported)."""
+    return select(*_SHOWN_COLUMNS, *REFERENCES.count_columns(_column("id"))).where(
+        _column("id") == bindparam("organization_id")
+    )
+
+
+async def get_organization(database: Database, organization_id: uuid.UUID) -> Shown:
+    """One statement (the row and the counts of what refers to it, as subqueries), outside any
+    transaction, written to JSON as `OrganizationDetail` would be without building one."""
+    statement = _read_statement(tuple(REFERENCES.names))
+    rows = await database.read(statement, {"organization_id": organization_id})
+    if not rows:
+        raise NotFound(NOT_FOUND)
+    row = rows[0]
+    shown = len(_SHOWN_COLUMNS)
+    counts = REFERENCES.counts_of(row[shown:])
+    fields = dict(zip(OrganizationOut.model_fields, row[:shown], strict=True))
+    body = dump_rows({**fields, "reference_counts": counts})
+    return Shown(body, _etag_of(organization_id, fields["version"], counts))
 
 
 # --- Rules -------------------------------------------------------------------------------------
