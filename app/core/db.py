@@ -230,7 +230,10 @@ async def hold_transaction_lock(session: AsyncSession, key: int) -> None:
 def column_of(attribute: object) -> ColumnElement[Any]:
     """The SQL column behind a table model's attribute, typed as a SQL expression.
 
-    SQLModel types `Model.field` as the field's Python value; queries need the column.
+    SQLModel types `Model.field` as the field's Python value; queries need the column. The
+    table's own column, without the ORM's annotations: statements built from it are cheaper to
+    build, to key in the statement cache and to match with their cached results, which counts
+    on the hot read paths that build a statement per request.
     """
     clause = getattr(attribute, "__clause_element__", None)
     if clause is None:
@@ -238,4 +241,4 @@ def column_of(attribute: object) -> ColumnElement[Any]:
     element = clause()
     if not isinstance(element, ColumnElement):
         raise TypeError(f"{attribute!r} is not a mapped column")
-    return element
+    return element._deannotate()
