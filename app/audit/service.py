@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -36,7 +36,7 @@ from app.audit.schemas import (
 from app.core.actor import Actor
 from app.core.db import column_of, transaction_lock, utcnow
 from app.core.errors import NotFound
-from app.core.listing import ListSpec, custom, equal_to, in_range, one_of
+from app.core.listing import ListSpec, equal_to, greater_than, in_range, one_of
 from app.core.pagination import Page, SortOptions
 from app.core.tracking import Change, set_change_sink
 from app.models.audit import (
@@ -193,10 +193,6 @@ def _as_out(row: Any) -> AuditEventOut:
     )
 
 
-def _after(after_id: int | None) -> ColumnElement[bool] | None:
-    return None if after_id is None else _id_column > after_id
-
-
 LIST = ListSpec(
     name="audit-events",
     statement=select(*_COLUMNS),
@@ -206,7 +202,7 @@ LIST = ListSpec(
         equal_to("resource_id", column_of(AuditEvent.resource_id)),
         equal_to("actor", column_of(AuditEvent.actor_subject)),
         in_range("occurred_at", column_of(AuditEvent.occurred_at)),
-        custom("after_id", condition=_after),
+        greater_than("after_id", _id_column),
     ),
     # One order only: ascending id, the commit order the feed promises.
     sorts=SortOptions(

@@ -67,6 +67,13 @@ class UTCDateTime(TypeDecorator[datetime]):
             return value.replace(tzinfo=None)
         return value
 
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        # asyncpg already gives timezone-aware UTC datetimes (`datetime.UTC`): nothing to do
+        # for each value, on the hot read paths as elsewhere.
+        if dialect.driver == "asyncpg":
+            return None
+        return super().result_processor(dialect, coltype)
+
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None

@@ -17,14 +17,15 @@ compares them).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from typing import Annotated, Any, Literal
 
 from fastapi import Query
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, and_
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
@@ -40,31 +41,95 @@ from app.core.text import like_pattern, normalize
 from app.core.urls import next_link
 
 Condition = ColumnElement[bool]
+# Page statements kept per list, by shape (`ListSpec.page_statement`).
+MAX_KEPT_STATEMENTS = 256
 
 
 def _plain(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
 
 
-@dataclass(frozen=True)
 class Filter:
     """A filter: the parameter fields it reads, and the condition their values give (None:
-    no condition, the parameters were not given)."""
+    no condition, the parameters were not given).
 
-    fields: tuple[str, ...]
-    condition: Callable[..., Condition | None]
+    A page's statement is kept by its shape (`ListSpec`), so a filter also says what of its
+    values shapes the condition (`shape`), writes the condition of that shape with bind
+    parameters named after its fields (`template`), and gives their values (`bind`). This base
+    class is the custom filter: its values themselves are its shape, and its condition is built
+    from them."""
+
+    def __init__(self, fields: tuple[str, ...], condition: Callable[..., Condition | None]):
+        self.fields = fields
+        self.condition = condition
+
+    def _values(self, values: Mapping[str, Any]) -> list[Any]:
+        return [values[name] for name in self.fields]
 
     def apply(self, values: Mapping[str, Any]) -> Condition | None:
-        return self.condition(*(values[name] for name in self.fields))
+        """The condition, with the values written in (exports)."""
+        return self.condition(*self._values(values))
+
+    def shape(self, values: Mapping[str, Any]) -> Hashable:
+        return tuple(_hashable(value) for value in self._values(values))
+
+    def template(self, values: Mapping[str, Any]) -> Condition | None:
+        """The condition of the values' shape (for a custom filter, of the values)."""
+        return self.apply(values)
+
+    def bind(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {}
+
+
+def _hashable(value: Any) -> Hashable:
+    return tuple(_plain(item) for item in value) if isinstance(value, list) else _plain(value)
+
+
+def _parameter(name: str) -> str:
+    return f"filter_{name}"
+
+
+class _Bound(Filter):
+    """A built-in filter: its condition's shape is which of its values were given."""
+
+    def given(self, value: Any) -> bool:
+        return bool(value) if isinstance(value, list) else value is not None
+
+    def shape(self, values: Mapping[str, Any]) -> Hashable:
+        return tuple(self.given(value) for value in self._values(values))
+
+    def template(self, values: Mapping[str, Any]) -> Condition | None:
+        marks: list[BindParameter[Any] | None] = [
+            bindparam(_parameter(name), expanding=isinstance(value, list))
+            if self.given(value)
+            else None
+            for name, value in zip(self.fields, self._values(values), strict=True)
+        ]
+        return self.condition(*marks)
+
+    def bind(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            _parameter(name): self.prepare(value)
+            for name, value in zip(self.fields, self._values(values), strict=True)
+            if self.given(value)
+        }
+
+    def prepare(self, value: Any) -> Any:
+        """A value as its bind parameter takes it."""
+        return [_plain(item) for item in value] if isinstance(value, list) else _plain(value)
 
 
 def one_of(name: str, column: ColumnElement[Any]) -> Filter:
     """`name=a&name=b`: the column holds one of the values given."""
 
-    def condition(values: Sequence[Any]) -> Condition | None:
-        return column.in_([_plain(value) for value in values]) if values else None
+    def condition(values: Any) -> Condition | None:
+        if values is None or (isinstance(values, list) and not values):
+            return None
+        if isinstance(values, list):
+            values = [_plain(value) for value in values]
+        return column.in_(values)
 
-    return Filter((name,), condition)
+    return _Bound((name,), condition)
 
 
 def equal_to(name: str, column: ColumnElement[Any]) -> Filter:
@@ -73,18 +138,41 @@ def equal_to(name: str, column: ColumnElement[Any]) -> Filter:
     def condition(value: Any) -> Condition | None:
         return None if value is None else column == _plain(value)
 
-    return Filter((name,), condition)
+    return _Bound((name,), condition)
+
+
+class _TextSearch(_Bound):
+    """A term that normalizes to nothing is no condition; the parameter is the LIKE pattern."""
+
+    def given(self, value: Any) -> bool:
+        return value is not None and bool(normalize(value))
+
+    def prepare(self, value: Any) -> Any:
+        return like_pattern(value)
+
+
+def greater_than(name: str, column: ColumnElement[Any]) -> Filter:
+    """`name=v`: the column holds more than v (a change feed's `after_id`)."""
+
+    def condition(value: Any) -> Condition | None:
+        return None if value is None else column > value
+
+    return _Bound((name,), condition)
 
 
 def text_search(name: str, normalized_column: ColumnElement[str]) -> Filter:
     """`q=...`: the normalized text (`core.text.normalize`) holds the normalized term."""
 
-    def condition(term: str | None) -> Condition | None:
-        if term is None or not normalize(term):
+    def condition(term: Any) -> Condition | None:
+        if term is None:
             return None
-        return normalized_column.like(like_pattern(term), escape="\\")
+        if isinstance(term, str):
+            if not normalize(term):
+                return None
+            term = like_pattern(term)
+        return normalized_column.like(term, escape="\\")
 
-    return Filter((name,), condition)
+    return _TextSearch((name,), condition)
 
 
 def in_range(name: str, column: ColumnElement[Any]) -> Filter:
@@ -100,11 +188,13 @@ def in_range(name: str, column: ColumnElement[Any]) -> Filter:
             return None
         return and_(*parts)
 
-    return Filter((f"{name}_from", f"{name}_to"), condition)
+    return _Bound((f"{name}_from", f"{name}_to"), condition)
 
 
 def custom(*names: str, condition: Callable[..., Condition | None]) -> Filter:
-    """Any other rule, reading the fields `names`."""
+    """Any other rule, reading the fields `names`. Its statements are kept by its values: a
+    custom filter over a small set of values (a flag, a choice) costs nothing; one over free
+    values (an id) builds most of its pages' statements anew."""
     return Filter(tuple(names), condition)
 
 
@@ -120,6 +210,9 @@ class ListSpec:
     sort_enum: type[StrEnum] | None = None
     item: type[BaseModel] | None = None
     _shown: tuple[str, ...] = field(init=False, repr=False, compare=False, default=())
+    _kept: OrderedDict[Hashable, Select[Any]] = field(
+        init=False, repr=False, compare=False, default_factory=OrderedDict
+    )
 
     def __post_init__(self) -> None:
         read = [name for item in self.filters for name in item.fields]
@@ -161,6 +254,37 @@ class ListSpec:
     def ordering(self, sort: str | None) -> Ordering:
         return self.sorts.parse(sort)
 
+    def page_statement(
+        self, parameters: BaseModel, order: Ordering, limit: int, cursor: str | None
+    ) -> tuple[Select[Any], dict[str, Any]]:
+        """A page's statement and the values of its bind parameters.
+
+        Statements are kept by shape (the sort, which filters were given and how, which values
+        of the cursor are null) and run with each page's values: building a statement, keying
+        it for the compiled-statement cache and matching its cached result columns cost more
+        than the query itself on a hot list. At most `MAX_KEPT_STATEMENTS` are kept."""
+        values = {name: getattr(parameters, name) for name in type(parameters).model_fields}
+        after = order.values_of_cursor(cursor)
+        nulls = None if after is None else tuple(value is None for value in after)
+        key = (order.token, tuple(item.shape(values) for item in self.filters), nulls)
+        statement = self._kept.get(key)
+        if statement is None:
+            statement = self.statement
+            for item in self.filters:
+                condition = item.template(values)
+                if condition is not None:
+                    statement = statement.where(condition)
+            statement = order.after_marks(statement, nulls)
+            self._kept[key] = statement
+            if len(self._kept) > MAX_KEPT_STATEMENTS:
+                self._kept.popitem(last=False)
+        else:
+            self._kept.move_to_end(key)
+        bound = order.mark_values(after, limit)
+        for item in self.filters:
+            bound.update(item.bind(values))
+        return statement, bound
+
     async def page(
         self,
         session: AsyncSession,
@@ -172,7 +296,8 @@ class ListSpec:
     ) -> tuple[list[Any], str | None]:
         """One page of rows, and the cursor of the next (None on the last)."""
         order = self.ordering(sort)
-        rows = (await session.execute(order.page(self.where(parameters), limit, cursor))).all()
+        statement, bound = self.page_statement(parameters, order, limit, cursor)
+        rows = (await session.execute(statement, bound)).all()
         return order.split(rows, limit)
 
     async def json_page(
@@ -188,9 +313,8 @@ class ListSpec:
         if self.item is None:
             raise TypeError(f"the {self.name} list names no item model")
         order = self.ordering(sort)
-        rows, next_cursor = order.split(
-            await database.read(order.page(self.where(parameters), limit, cursor)), limit
-        )
+        statement, bound = self.page_statement(parameters, order, limit, cursor)
+        rows, next_cursor = order.split(await database.read(statement, bound), limit)
         shown = self._shown
         items = [dict(zip(shown, row, strict=False)) for row in rows]
         return JsonPage(dump_rows({"items": items, "next_cursor": next_cursor}), next_cursor)

@@ -43,6 +43,7 @@ from sqlalchemy import (
     String,
     Uuid,
     and_,
+    bindparam,
     false,
     or_,
 )
@@ -58,6 +59,9 @@ MAX_LIMIT = 200
 # A cursor carries a sort value in full (an organization's normalized name: up to 300
 # characters of up to 4 bytes each, or 6 once escaped in JSON), in base64: room for the longest.
 MAX_CURSOR_LENGTH = 8192
+# The bind parameters of a page statement built once (`Ordering.after_marks`).
+CURSOR_PARAMETER = "cursor_"
+LIMIT_PARAMETER = "page_limit"
 
 LimitQuery = Annotated[
     int,
@@ -306,6 +310,32 @@ class Ordering:
         """Order, filter and limit a statement for one page (one row more: do more follow?)."""
         values = decode_cursor(cursor, self.keys, self.token) if cursor else None
         return self.after_values(stmt, values, limit + 1)
+
+    # Pages with bind parameters: a statement that depends only on which cursor values are
+    # null, built once and run with each page's values (`core.listing` keeps them by shape).
+
+    def values_of_cursor(self, cursor: str | None) -> list[Any] | None:
+        return decode_cursor(cursor, self.keys, self.token) if cursor else None
+
+    def after_marks(self, stmt: SelectT, nulls: Sequence[bool] | None) -> SelectT:
+        """`after_values` for any cursor whose values are null where `nulls` says, written with
+        bind parameters (`cursor_<i>`, typed as their columns) and a bound `LIMIT`."""
+        if nulls is not None:
+            marks = [
+                None if null else bindparam(f"{CURSOR_PARAMETER}{index}", type_=key.column.type)
+                for index, (key, null) in enumerate(zip(self.keys, nulls, strict=True))
+            ]
+            stmt = stmt.where(after(self.keys, marks))
+        return self.order(stmt).limit(bindparam(LIMIT_PARAMETER, type_=Integer))
+
+    @staticmethod
+    def mark_values(values: Sequence[Any] | None, limit: int) -> dict[str, Any]:
+        """The values of `after_marks`'s parameters for one page (one row more than `limit`)."""
+        bound: dict[str, Any] = {LIMIT_PARAMETER: limit + 1}
+        for index, value in enumerate(values or ()):
+            if value is not None:
+                bound[f"{CURSOR_PARAMETER}{index}"] = value
+        return bound
 
     def split(self, rows: Sequence[T], limit: int) -> tuple[list[T], str | None]:
         """The page's rows and the cursor of the next page (None on the last)."""

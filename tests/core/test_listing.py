@@ -10,8 +10,9 @@ import pytest
 from pydantic import BaseModel
 from sqlalchemy import Column, Integer, MetaData, String, Table, Uuid, select
 
-from app.core.listing import ListSpec, equal_to, one_of
-from app.core.pagination import SortOptions
+from app.core import listing
+from app.core.listing import ListSpec, custom, equal_to, one_of, text_search
+from app.core.pagination import SortOptions, encode_cursor
 
 THINGS = Table(
     "things",
@@ -90,3 +91,81 @@ def test_the_item_fields_come_first_in_the_statement() -> None:
         _spec(statement=select(THINGS.c.name, THINGS.c.id, THINGS.c.name_key))
     with pytest.raises(TypeError, match="must select the fields of ThingOut first"):
         _spec(statement=select(THINGS.c.id))
+
+
+# --- Page statements kept by shape --------------------------------------------------------------
+
+
+class SearchFilters(BaseModel):
+    name: str | None = None
+    size: list[int] = []
+    q: str | None = None
+    big: bool | None = None
+
+
+def _searchable() -> ListSpec:
+    return _spec(
+        parameters=SearchFilters,
+        filters=(
+            equal_to("name", THINGS.c.name),
+            one_of("size", THINGS.c.size),
+            text_search("q", THINGS.c.name_key),
+            custom("big", condition=lambda big: None if big is None else THINGS.c.size > 10),
+        ),
+    )
+
+
+def _statement(
+    spec: ListSpec, sort: str | None = None, cursor: str | None = None, **values: Any
+) -> tuple[Any, dict[str, Any]]:
+    order = spec.ordering(sort)
+    return spec.page_statement(SearchFilters(**values), order, 50, cursor)
+
+
+def test_a_shape_is_built_once_and_bound_with_each_pages_values() -> None:
+    spec = _searchable()
+    first, first_values = _statement(spec, name="a", size=[1, 2], q="Día")
+    second, second_values = _statement(spec, name="b", size=[3, 4, 5], q="noche")
+    assert second is first
+    assert first_values == {
+        "page_limit": 51,
+        "filter_name": "a",
+        "filter_size": [1, 2],
+        "filter_q": "%dia%",
+    }
+    assert second_values["filter_size"] == [3, 4, 5]
+    assert second_values["filter_q"] == "%noche%"
+
+
+def test_each_shape_has_its_statement() -> None:
+    spec = _searchable()
+    base, _ = _statement(spec)
+    assert _statement(spec)[0] is base
+    others = [
+        _statement(spec, name="a")[0],
+        _statement(spec, size=[1])[0],
+        _statement(spec, q="word")[0],
+        _statement(spec, big=True)[0],
+        _statement(spec, big=False)[0],
+        _statement(spec, sort="-name")[0],
+    ]
+    assert len({id(statement) for statement in [base, *others]}) == 7
+    # A term with nothing searchable in it is no condition: the statement without one.
+    assert _statement(spec, q="  \u200b ")[0] is base
+    # Pages after the first have theirs, whatever the cursor's values.
+    token = spec.ordering(None).token
+    later, later_values = _statement(spec, cursor=encode_cursor(["x", uuid.UUID(int=1)], token))
+    again, again_values = _statement(spec, cursor=encode_cursor(["y", uuid.UUID(int=2)], token))
+    assert later is again
+    assert later is not base
+    assert (later_values["cursor_0"], again_values["cursor_1"]) == ("x", uuid.UUID(int=2))
+
+
+def test_kept_statements_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(listing, "MAX_KEPT_STATEMENTS", 2)
+    spec = _searchable()
+    first, _ = _statement(spec, big=True)
+    _statement(spec, big=False)
+    _statement(spec)
+    assert len(spec._kept) == 2
+    assert _statement(spec, big=True)[0] is not first
