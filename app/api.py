@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from app.agreements.router import router as agreements_router
 from app.audit.router import router as audit_router
 from app.auth.paths import TOKEN_PATH
 from app.auth.router import issuer_router, me_router
@@ -15,6 +16,7 @@ v1 = APIRouter(prefix="/v1")
 v1.include_router(me_router)
 v1.include_router(strategic_objectives_router)
 v1.include_router(organizations_router)
+v1.include_router(agreements_router)
 v1.include_router(audit_router)
 
 # Paths open to any origin (CORS `*`): the public transparency API, public reference data, and

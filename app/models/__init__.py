@@ -1,5 +1,6 @@
 """Database tables only. Importing this package registers every table on `SQLModel.metadata`."""
 
+from app.models.agreements import Agreement, AgreementObjective, AgreementPartner, DueDiligence
 from app.models.audit import AuditEvent
 from app.models.auth import OAuthClient, SigningKey
 from app.models.base import StoredResource
@@ -8,7 +9,11 @@ from app.models.organizations import Organization
 from app.models.reference import StrategicObjective
 
 __all__ = [
+    "Agreement",
+    "AgreementObjective",
+    "AgreementPartner",
     "AuditEvent",
+    "DueDiligence",
     "IdempotencyRecord",
     "OAuthClient",
     "Organization",
