@@ -68,6 +68,34 @@ def agreement(client: httpx.AsyncClient, secretariat: dict[str, str]) -> Make:
     return make
 
 
+@pytest.fixture
+def interaction(client: httpx.AsyncClient, secretariat: dict[str, str]) -> Make:
+    """Records a meeting with `organization_ids` and returns its JSON."""
+
+    async def make(
+        subject: str = "A meeting", organization_ids: list[str] | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        body = {"occurred_on": "2026-11-02", "channel": "meeting", **fields}
+        body.update(subject=subject, organization_ids=organization_ids or [])
+        return await created(client.post("/v1/interactions", json=body, headers=secretariat))
+
+    return make
+
+
+async def merge_patch(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    path: str,
+    body: dict[str, Any],
+    if_match: str | None = "*",
+) -> httpx.Response:
+    """A JSON merge patch of `path`, with `If-Match` (unless None)."""
+    extra = {"Content-Type": "application/merge-patch+json"}
+    if if_match is not None:
+        extra["If-Match"] = if_match
+    return await client.patch(path, json=body, headers={**headers, **extra})
+
+
 def etag_of(resource: dict[str, Any]) -> str:
     """The ETag of a stored resource whose read shows nothing beyond its own fields."""
     return resource_etag(uuid.UUID(resource["id"]), resource["version"])

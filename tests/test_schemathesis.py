@@ -2,8 +2,9 @@
 response conforms (status, headers, content type, body).
 
 Each operation is called with a real token of a role that holds the scopes the contract says it
-needs (made at run time, never a constant), on a database holding an organization and some audit
-events, so that the fuzzing reaches past authentication."""
+needs (made at run time, never a constant), on a database holding an organization, an agreement
+with its due diligence, an interaction and some audit events, so that the fuzzing reaches past
+authentication."""
 
 from __future__ import annotations
 
@@ -66,6 +67,19 @@ async def _prepare(app: FastAPI) -> dict[Role, str]:
             headers=secretariat,
         )
         assert assessed.status_code == 201, assessed.text
+        met = await http.post(
+            "/v1/interactions",
+            json={
+                "occurred_on": "2026-11-02",
+                "channel": "meeting",
+                "subject": "Surveillance meeting",
+                "organization_ids": [response.json()["id"]],
+                "agreement_id": agreement.json()["id"],
+                "visibility": "public",
+            },
+            headers=secretariat,
+        )
+        assert met.status_code == 201, met.text
     return tokens
 
 
@@ -98,10 +112,10 @@ def _headers(case: schemathesis.Case[Any], tokens: dict[Role, str]) -> dict[str,
 # the service did not hand out (cursors are opaque), an Idempotency-Key an earlier example
 # used with another body, and text a person typed that shows nothing (only invisible or
 # combining characters: `core.validation.VISIBLE_TEXT`, which needs Unicode categories that
-# the contract's ECMAScript patterns cannot express). For agreements and interactions: partners,
-# organizations, objectives and linked agreements that do not exist (or are archived), an end
-# before the start, a mitigation a medium or high risk lacks, and a financing patch that
-# leaves it incomplete.
+# the contract's ECMAScript patterns cannot express): names, titles, subjects, participants.
+# For agreements and interactions: partners, organizations, objectives and linked agreements
+# that do not exist (or are archived), an end before the start, a mitigation a medium or high
+# risk lacks, and a financing patch that leaves it incomplete.
 RULES_BEYOND_THE_SCHEMA = frozenset(
     {
         "/parent_id",
@@ -122,6 +136,7 @@ RULES_BEYOND_THE_SCHEMA = frozenset(
 )
 # The same, for every item of a list (`/partner_ids/3`) or member of an object.
 RULES_BEYOND_THE_SCHEMA_BELOW = (
+    "/ippc_participants/",
     "/partner_ids/",
     "/organization_ids/",
     "/strategic_objectives/",

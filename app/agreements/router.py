@@ -17,6 +17,7 @@ from app.agreements.schemas import (
     AgreementSort,
     DueDiligenceIn,
     DueDiligenceOut,
+    PartnerAgreementFilters,
 )
 from app.auth.dependencies import AUTH_ERRORS, require
 from app.auth.scopes import Principal, Scope
@@ -78,6 +79,38 @@ async def list_agreements(
     format: FormatQuery = None,
 ) -> Response:
     """Agreements, in every status."""
+    return await list_response(
+        request,
+        settings,
+        database,
+        format_=format,
+        page=lambda: service.list_agreements(
+            session, filters, sort=sort, limit=limit, cursor=cursor
+        ),
+        export=lambda: service.export(filters, sort),
+    )
+
+
+@router.get(
+    "/organizations/{organization_id}/agreements",
+    response_model=Page[AgreementOut],
+    responses={**LIST_RESPONSES, **problem_responses(404)},
+)
+async def list_organization_agreements(
+    request: Request,
+    organization_id: uuid.UUID,
+    session: SessionDep,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    principal: Reader,
+    scoped: Annotated[PartnerAgreementFilters, Query()],
+    sort: SortQuery = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+    format: FormatQuery = None,
+) -> Response:
+    """The agreements an organization is a partner of, with the filters of the whole list."""
+    filters = await service.of(session, organization_id, scoped)
     return await list_response(
         request,
         settings,

@@ -173,9 +173,9 @@ class AgreementOut(BaseModel):
 HasFinancing = Literal["true", "false"]
 
 
-class AgreementFilters(InputModel):
-    """The filters of the agreements list, as query parameters (repeat one for several values;
-    ranges are inclusive)."""
+class PartnerAgreementFilters(InputModel):
+    """The filters of an organization's agreements, as query parameters (repeat one for several
+    values; ranges are inclusive)."""
 
     q: str | None = Field(
         default=None, max_length=200, pattern=NO_NUL, description="Title, any case or accents."
@@ -183,9 +183,6 @@ class AgreementFilters(InputModel):
     status: list[AgreementStatus] = Field(default_factory=list)
     level: list[Level] = Field(default_factory=list)
     instrument: list[Instrument] = Field(default_factory=list)
-    partner_id: list[uuid.UUID] = Field(
-        default_factory=list, description="Agreements with any of these partners."
-    )
     partner_category: list[Category] = Field(
         default_factory=list, description="Agreements with a partner of any of these categories."
     )
@@ -203,6 +200,14 @@ class AgreementFilters(InputModel):
     created_at_to: QueryDatetime | None = None
     updated_at_from: QueryDatetime | None = None
     updated_at_to: QueryDatetime | None = None
+
+
+class AgreementFilters(PartnerAgreementFilters):
+    """The filters of the agreements list."""
+
+    partner_id: list[uuid.UUID] = Field(
+        default_factory=list, description="Agreements with any of these partners."
+    )
 
 
 class AgreementSort(StrEnum):

@@ -25,7 +25,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, delete, func, select
+from sqlalchemy import ColumnElement, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements.schemas import (
@@ -39,6 +39,7 @@ from app.agreements.schemas import (
     Financing,
     FinancingOut,
     HasFinancing,
+    PartnerAgreementFilters,
 )
 from app.agreements.workflow import (
     EDITABLE,
@@ -65,7 +66,17 @@ from app.core.validation import decimal_text
 from app.models import Agreement, AgreementObjective, AgreementPartner, DueDiligence, Organization
 from app.models.agreements import TITLE_MAX_LENGTH
 from app.organizations import service as organizations
-from app.registry.links import check_references, pointed, replace_links
+from app.registry.links import (
+    Link,
+    as_uuid,
+    check_references,
+    counter,
+    linked_to,
+    of_organization,
+    pointed,
+    remove_links,
+    save,
+)
 
 NOT_FOUND = "No agreement has this id."
 NO_DUE_DILIGENCE = "This agreement has no due diligence yet."
@@ -88,6 +99,10 @@ AGREEMENT_REFERENCED = problem_type(
 PARTNERS: Table = AgreementPartner.__table__  # type: ignore[attr-defined]
 OBJECTIVES: Table = AgreementObjective.__table__  # type: ignore[attr-defined]
 FINANCING_FIELDS = ("amount", "currency", "direction")
+LINKS = (
+    Link("partner_ids", PARTNERS, "agreement_id", "organization_id", as_uuid),
+    Link("strategic_objectives", OBJECTIVES, "agreement_id", "objective_code"),
+)
 
 
 def _column(name: str) -> ColumnElement[Any]:
@@ -102,13 +117,6 @@ _LISTED = [name for name in AgreementOut.model_fields if name != "financing"] + 
 ]
 
 
-def _with_partner(ids: list[uuid.UUID]) -> ColumnElement[bool] | None:
-    if not ids:
-        return None
-    partners = select(PARTNERS.c.agreement_id).where(PARTNERS.c.organization_id.in_(ids))
-    return _column("id").in_(partners)
-
-
 def _with_partner_category(categories: list[Any]) -> ColumnElement[bool] | None:
     if not categories:
         return None
@@ -118,13 +126,6 @@ def _with_partner_category(categories: list[Any]) -> ColumnElement[bool] | None:
         .where(column_of(Organization.category).in_([str(item) for item in categories]))
     )
     return _column("id").in_(partners)
-
-
-def _serving(codes: list[str]) -> ColumnElement[bool] | None:
-    if not codes:
-        return None
-    serving = select(OBJECTIVES.c.agreement_id).where(OBJECTIVES.c.objective_code.in_(codes))
-    return _column("id").in_(serving)
 
 
 def _financed(value: HasFinancing | None) -> ColumnElement[bool] | None:
@@ -143,9 +144,15 @@ LIST = ListSpec(
         one_of("status", _column("status")),
         one_of("level", _column("level")),
         one_of("instrument", _column("instrument")),
-        custom("partner_id", condition=_with_partner),
+        custom(
+            "partner_id",
+            condition=linked_to(_column("id"), PARTNERS, "agreement_id", "organization_id"),
+        ),
         custom("partner_category", condition=_with_partner_category),
-        custom("strategic_objective", condition=_serving),
+        custom(
+            "strategic_objective",
+            condition=linked_to(_column("id"), OBJECTIVES, "agreement_id", "objective_code"),
+        ),
         in_range("start_date", _column("start_date")),
         in_range("end_date", _column("end_date")),
         custom("has_financing", condition=_financed),
@@ -227,6 +234,13 @@ def export(filters: AgreementFilters, sort: AgreementSort | None) -> Export:
     return Export(LIST.where(filters), LIST.ordering(sort), CSV_COLUMNS, "agreements.csv")
 
 
+async def of(
+    session: AsyncSession, organization_id: uuid.UUID, filters: PartnerAgreementFilters
+) -> AgreementFilters:
+    """The filters of the list of an organization's agreements (404 without it)."""
+    return await of_organization(session, organization_id, filters, AgreementFilters, "partner_id")
+
+
 # --- References: what points at an agreement, and what an agreement points at -----------------
 
 # Interactions register theirs; decisions will register theirs when they arrive, and a draft
@@ -236,12 +250,7 @@ REFERENCES = References(
 )
 
 
-async def _count_agreements_of(session: AsyncSession, organization_id: uuid.UUID) -> int:
-    query = select(func.count()).where(PARTNERS.c.organization_id == organization_id)
-    return int((await session.execute(query)).scalar_one())
-
-
-organizations.REFERENCES.register("agreements", _count_agreements_of)
+organizations.REFERENCES.register("agreements", counter(PARTNERS, "organization_id"))
 
 
 # --- Reading -------------------------------------------------------------------------------------
@@ -317,39 +326,6 @@ async def _risk_level(session: AsyncSession, agreement_id: uuid.UUID) -> str | N
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def _save(
-    session: AsyncSession,
-    agreement: Agreement,
-    columns: Mapping[str, Any],
-    *,
-    new: bool,
-    if_match: str | None = None,
-) -> None:
-    agreement_id = agreement.id  # read now: after a failed write the row is expired
-    old_partners = [] if new else list(agreement.partner_ids)
-    old_objectives = [] if new else list(agreement.strategic_objectives)
-
-    async def change() -> None:
-        for name, value in columns.items():
-            setattr(agreement, name, value)
-        if new:
-            session.add(agreement)
-        await session.flush()  # the agreement exists before its links refer to it
-        if columns["partner_ids"] != old_partners:
-            owner = ("agreement_id", agreement_id)
-            await replace_links(session, PARTNERS, owner, "organization_id", _ids(columns))
-        if columns["strategic_objectives"] != old_objectives:
-            owner = ("agreement_id", agreement_id)
-            codes = columns["strategic_objectives"]
-            await replace_links(session, OBJECTIVES, owner, "objective_code", codes)
-
-    await write(session, change, if_match=if_match)
-
-
-def _ids(columns: Mapping[str, Any]) -> list[uuid.UUID]:
-    return [uuid.UUID(item) for item in columns["partner_ids"]]
-
-
 # --- Writing -------------------------------------------------------------------------------------
 
 
@@ -364,7 +340,7 @@ async def create_agreement(session: AsyncSession, data: AgreementCreate) -> Agre
     agreement = Agreement(
         title=data.title, level=data.level, instrument=data.instrument, title_key="", search_key=""
     )
-    await _save(session, agreement, _columns(values, None), new=True)
+    await save(session, agreement, _columns(values, None), LINKS, new=True)
     return agreement_out(agreement)
 
 
@@ -416,7 +392,7 @@ async def update_agreement(
     if after == before:
         return current
     columns = _columns(after, await _risk_level(session, agreement_id))
-    await _save(session, agreement, columns, new=False, if_match=if_match)
+    await save(session, agreement, columns, LINKS, new=False, if_match=if_match)
     return agreement_out(agreement)
 
 
@@ -433,8 +409,7 @@ async def delete_agreement(
         if due_diligence is not None:
             await session.delete(due_diligence)
             await session.flush()
-        await session.execute(delete(PARTNERS).where(PARTNERS.c.agreement_id == agreement_id))
-        await session.execute(delete(OBJECTIVES).where(OBJECTIVES.c.agreement_id == agreement_id))
+        await remove_links(session, LINKS, agreement_id)
         await session.delete(agreement)
 
     async def still_referenced() -> DomainError:

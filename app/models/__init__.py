@@ -5,6 +5,7 @@ from app.models.audit import AuditEvent
 from app.models.auth import OAuthClient, SigningKey
 from app.models.base import StoredResource
 from app.models.idempotency import IdempotencyRecord
+from app.models.interactions import Interaction, InteractionObjective, InteractionOrganization
 from app.models.organizations import Organization
 from app.models.reference import StrategicObjective
 
@@ -15,6 +16,9 @@ __all__ = [
     "AuditEvent",
     "DueDiligence",
     "IdempotencyRecord",
+    "Interaction",
+    "InteractionObjective",
+    "InteractionOrganization",
     "OAuthClient",
     "Organization",
     "SigningKey",

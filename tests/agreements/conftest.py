@@ -1,3 +1,3 @@
-from tests.registry import agreement, bureau, integration, organization, secretariat
+from tests.registry import agreement, bureau, integration, interaction, organization, secretariat
 
-__all__ = ["agreement", "bureau", "integration", "organization", "secretariat"]
+__all__ = ["agreement", "bureau", "integration", "interaction", "organization", "secretariat"]

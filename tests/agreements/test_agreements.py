@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from app.agreements import service
 from app.models import Agreement
 from tests.conftest import PUBLIC_BASE_URL
-from tests.registry import Make, archive, etag_of, pointers, set_columns
+from tests.registry import Make, archive, etag_of, merge_patch, pointers, set_columns
 
 URL = "/v1/agreements"
 
@@ -41,10 +41,7 @@ async def _patch(
     body: dict[str, Any],
     if_match: str | None = "*",
 ) -> httpx.Response:
-    extra = {"Content-Type": "application/merge-patch+json"}
-    if if_match is not None:
-        extra["If-Match"] = if_match
-    return await client.patch(f"{URL}/{agreement['id']}", json=body, headers={**headers, **extra})
+    return await merge_patch(client, headers, f"{URL}/{agreement['id']}", body, if_match)
 
 
 async def test_create_answers_201_as_a_draft_with_location_and_etag(

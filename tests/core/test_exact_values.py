@@ -62,7 +62,10 @@ def test_dates_are_iso_dates_only(value: Any) -> None:
     assert _Money.model_validate({"amount": "1", "on": "2026-01-01"}).on == date(2026, 1, 1)
 
 
-@pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.dialect()])
+@pytest.mark.parametrize(
+    "dialect",
+    [sqlite.dialect(), postgresql.dialect()],  # type: ignore[no-untyped-call]
+)
 def test_scaled_decimals_are_exact_integers_in_the_database(dialect: Any) -> None:
     column = ScaledDecimal(4, min_places=2)
     largest = Decimal("99999999999999.9999")
