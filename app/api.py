@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from app.agreements.router import router as agreements_router
 from app.audit.router import router as audit_router
 from app.auth.paths import TOKEN_PATH
 from app.auth.router import issuer_router, me_router
+from app.interactions.router import router as interactions_router
 from app.ops.router import router as ops_router
 from app.organizations.router import router as organizations_router
 from app.strategic_objectives.router import router as strategic_objectives_router
@@ -15,6 +17,8 @@ v1 = APIRouter(prefix="/v1")
 v1.include_router(me_router)
 v1.include_router(strategic_objectives_router)
 v1.include_router(organizations_router)
+v1.include_router(interactions_router)
+v1.include_router(agreements_router)
 v1.include_router(audit_router)
 
 # Paths open to any origin (CORS `*`): the public transparency API, public reference data, and

@@ -41,6 +41,9 @@ class Fixtures:
     organization_ids: list[str] = field(default_factory=list)
     # The strong ETag of the strategic objectives list.
     objectives_etag: str = ""
+    # Every page of the interactions and agreements lists, as paths.
+    interaction_pages: list[str] = field(default_factory=list)
+    agreement_pages: list[str] = field(default_factory=list)
 
     def bearer(self) -> tuple[tuple[str, str], ...]:
         return (("Authorization", f"Bearer {self.token}"),)
@@ -90,6 +93,21 @@ SCENARIOS: tuple[Scenario, ...] = (
         ],
     ),
     Scenario(
+        "interactions-list",
+        f"GET /v1/interactions?limit={PAGE_SIZE} (latest first), pages from every position",
+        lambda fixtures: [
+            Request("GET", path, fixtures.bearer()) for path in fixtures.interaction_pages
+        ],
+    ),
+    Scenario(
+        "agreements-list",
+        f"GET /v1/agreements?limit={PAGE_SIZE}&sort=start_date (NULLs last), pages from "
+        "every position",
+        lambda fixtures: [
+            Request("GET", path, fixtures.bearer()) for path in fixtures.agreement_pages
+        ],
+    ),
+    Scenario(
         "organization-read",
         "GET /v1/organizations/{id}, every id in turn",
         lambda fixtures: [
@@ -119,22 +137,35 @@ def fetch_token(service: httpx.Client, client_id: str, secret: str) -> str:
     return token
 
 
-def prepare(service: httpx.Client, token: str) -> Fixtures:
-    """Walk the organizations list once (every page's path, every id) and read the strategic
-    objectives' ETag."""
-    fixtures = Fixtures(token=token)
-    headers = dict(fixtures.bearer())
-    query: dict[str, str] = {"limit": str(PAGE_SIZE)}
+def walk(
+    service: httpx.Client, headers: dict[str, str], path: str, query: dict[str, str]
+) -> tuple[list[str], list[str]]:
+    """Every page of a list, from its first: their paths, and the ids of their items."""
+    pages: list[str] = []
+    ids: list[str] = []
+    query = {"limit": str(PAGE_SIZE), **query}
     while True:
-        path = f"/v1/organizations?{urlencode(query)}"
-        response = service.get(path, headers=headers)
+        page_path = f"{path}?{urlencode(query)}"
+        response = service.get(page_path, headers=headers)
         response.raise_for_status()
         page = response.json()
-        fixtures.organization_pages.append(path)
-        fixtures.organization_ids.extend(item["id"] for item in page["items"])
+        pages.append(page_path)
+        ids.extend(item["id"] for item in page["items"])
         if not page["next_cursor"]:
-            break
+            return pages, ids
         query["cursor"] = page["next_cursor"]
+
+
+def prepare(service: httpx.Client, token: str) -> Fixtures:
+    """Walk the organizations, interactions and agreements lists once (every page's path, and
+    every organization's id) and read the strategic objectives' ETag."""
+    fixtures = Fixtures(token=token)
+    headers = dict(fixtures.bearer())
+    fixtures.organization_pages, fixtures.organization_ids = walk(
+        service, headers, "/v1/organizations", {}
+    )
+    fixtures.interaction_pages, _ = walk(service, headers, "/v1/interactions", {})
+    fixtures.agreement_pages, _ = walk(service, headers, "/v1/agreements", {"sort": "start_date"})
     random.Random(0).shuffle(fixtures.organization_ids)  # noqa: S311 (an order, not a secret)
     objectives = service.get("/v1/strategic-objectives")
     objectives.raise_for_status()

@@ -1,9 +1,11 @@
 """The bench's database: made for the run, migrated, filled in bulk, and removed at the end.
 
 Rows go in through SQLAlchemy Core inserts, a thousand at a time, with the computed columns the
-service would have written (`organizations.service.keys`): seeding 10,000 organizations takes
-seconds, where creating them through the API one by one would take minutes. Rows inserted this
-way write no audit events (the bench reads, it does not audit).
+service would have written (`organizations.service.keys`, the normalized subjects and titles,
+the required approvals): seeding 10,000 organizations, as many interactions and half as many
+agreements (with their link rows) takes seconds, where creating them through the API one by
+one would take minutes. Rows inserted this way write no audit events (the bench reads, it does
+not audit).
 """
 
 from __future__ import annotations
@@ -105,9 +107,134 @@ def organization_rows(count: int, *, seed: int = 20261130) -> Iterator[dict[str,
         }
 
 
+_CHANNELS = ("meeting", "correspondence", "call", "event", "visit", "other")
+_OBJECTIVES = ("2020-2030.A", "2020-2030.B", "2020-2030.C")
+_INSTRUMENTS = ("informal_arrangement", "letter_of_intent", "memorandum_of_understanding")
+
+Rows = dict[str, list[dict[str, Any]]]
+
+
+def _record(draw: random.Random, index: int, started: datetime) -> dict[str, Any]:
+    created = started + timedelta(minutes=index)
+    return {
+        "id": uuid.UUID(int=draw.getrandbits(128), version=4),
+        "created_at": created,
+        "updated_at": created,
+        "version": 1,
+    }
+
+
+def interaction_rows(
+    organization_ids: list[uuid.UUID], count: int, *, seed: int = 20261201
+) -> Rows:
+    """`count` interactions with one to three of the organizations each, and their link rows:
+    {"interaction": [...], "interaction_organization": [...], "interaction_objective": [...]}."""
+    from app.core.text import normalize
+
+    draw = random.Random(seed)  # noqa: S311 (test data, not a secret)
+    started = datetime(2026, 1, 1, tzinfo=UTC)
+    rows: Rows = {"interaction": [], "interaction_organization": [], "interaction_objective": []}
+    for index in range(count):
+        row = _record(draw, index, started)
+        met = draw.sample(organization_ids, draw.randint(1, 3))
+        objectives = draw.sample(_OBJECTIVES, draw.randint(0, 2))
+        subject = f"{' '.join(draw.sample(_WORDS, 3))} {index:05d}"
+        rows["interaction"].append(
+            {
+                **row,
+                "occurred_on": (started - timedelta(days=draw.randrange(3650))).date(),
+                "channel": draw.choice(_CHANNELS),
+                "subject": subject,
+                "summary": None,
+                "organization_ids": [str(item) for item in met],
+                "ippc_participants": ["Secretariat"],
+                "location": None,
+                "strategic_objectives": objectives,
+                "follow_up": None,
+                "agreement_id": None,
+                "visibility": draw.choice(("internal", "public")),
+                "subject_key": normalize(subject),
+                "search_key": normalize(subject),
+            }
+        )
+        rows["interaction_organization"] += [
+            {"interaction_id": row["id"], "organization_id": item} for item in met
+        ]
+        rows["interaction_objective"] += [
+            {"interaction_id": row["id"], "objective_code": code} for code in objectives
+        ]
+    return rows
+
+
+def agreement_rows(organization_ids: list[uuid.UUID], count: int, *, seed: int = 20261202) -> Rows:
+    """`count` draft agreements with one or two partners each (a third without dates), and
+    their link rows: {"agreement": [...], "agreement_partner": [...], ...}."""
+    from app.agreements.workflow import ApprovalFacts, required_approvals
+    from app.core.text import normalize
+
+    draw = random.Random(seed)  # noqa: S311 (test data, not a secret)
+    started = datetime(2026, 1, 1, tzinfo=UTC)
+    rows: Rows = {"agreement": [], "agreement_partner": [], "agreement_objective": []}
+    for index in range(count):
+        row = _record(draw, index, started)
+        partners = draw.sample(organization_ids, draw.randint(1, 2))
+        objectives = draw.sample(_OBJECTIVES, draw.randint(1, 2))
+        title = f"{' '.join(draw.sample(_WORDS, 3))} {index:05d}"
+        level = draw.choice(("cooperation", "partnership"))
+        instrument = draw.choice(_INSTRUMENTS)
+        start = (started + timedelta(days=draw.randrange(1000))).date() if index % 3 else None
+        facts = ApprovalFacts(level, instrument, False, False, None)
+        rows["agreement"].append(
+            {
+                **row,
+                "title": title,
+                "purpose": None,
+                "public_summary": None,
+                "level": level,
+                "instrument": instrument,
+                "partner_ids": [str(item) for item in partners],
+                "strategic_objectives": objectives,
+                "scope_of_work": None,
+                "start_date": start,
+                "end_date": start + timedelta(days=730) if start else None,
+                "shares_risks": False,
+                "shares_resources": False,
+                "shares_responsibilities": False,
+                "financing_amount": None,
+                "financing_currency": None,
+                "financing_direction": None,
+                "legal_arrangement": None,
+                "status": "draft",
+                "required_approvals": [str(body) for body in required_approvals(facts)],
+                "signed_on": None,
+                "title_key": normalize(title),
+                "search_key": normalize(title),
+                "due_diligence_revision": 0,
+            }
+        )
+        rows["agreement_partner"] += [
+            {"agreement_id": row["id"], "organization_id": item} for item in partners
+        ]
+        rows["agreement_objective"] += [
+            {"agreement_id": row["id"], "objective_code": code} for code in objectives
+        ]
+    return rows
+
+
+async def _insert_all(database: Any, rows: Rows) -> None:
+    """Each table's rows, in the order given (records before their links), in batches."""
+    from sqlmodel import SQLModel
+
+    for name, table_rows in rows.items():
+        table = SQLModel.metadata.tables[name]
+        for start in range(0, len(table_rows), BATCH):
+            await _insert(database, table, table_rows[start : start + BATCH])
+
+
 async def seed(url: str, rows: int) -> tuple[str, str]:
-    """Migrate the database at `url`, insert `rows` organizations, and register a Secretariat
-    client: its (client_id, client_secret)."""
+    """Migrate the database at `url`, insert `rows` organizations, as many interactions and
+    half as many agreements, and register a Secretariat client: its (client_id,
+    client_secret)."""
     from app.audit import service as audit_trail  # the audit trail records the client's creation
     from app.auth.clients import create_client
     from app.auth.scopes import Role
@@ -122,13 +249,17 @@ async def seed(url: str, rows: int) -> tuple[str, str]:
     table: Any = Organization.__table__  # type: ignore[attr-defined]
     try:
         batch: list[dict[str, Any]] = []
+        organization_ids: list[uuid.UUID] = []
         for row in organization_rows(rows):
+            organization_ids.append(row["id"])
             batch.append(row)
             if len(batch) == BATCH:
                 await _insert(database, table, batch)
                 batch = []
         if batch:
             await _insert(database, table, batch)
+        await _insert_all(database, interaction_rows(organization_ids, rows))
+        await _insert_all(database, agreement_rows(organization_ids, max(rows // 2, 1)))
         async with database.session(write=True) as session:
             set_actor(session, OPERATOR)
             issued = await create_client(session, name="bench", role=Role.secretariat)

@@ -18,10 +18,11 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, event, text
+from sqlalchemy import BigInteger, ColumnElement, DateTime, event, text
 from sqlalchemy.engine import Connection, Dialect, Row, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
@@ -33,6 +34,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
+
+from app.core.validation import decimal_text
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 WRITE_OPTION = "ippc_write"
@@ -80,6 +83,40 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class ScaledDecimal(TypeDecorator[Decimal]):
+    """An exact decimal with `places` decimal places, stored as a 64-bit integer count of its
+    smallest unit (`12500.5` at 4 places is `125005000`), and read back without trailing zeros
+    past `min_places` (`12500.50` at 2).
+
+    SQLite has no exact decimal type (SQLAlchemy would hand it floats), so the same integer
+    column serves both databases: exact, comparable and summable in SQL. Values with more places
+    than the column keeps, or beyond 64 bits, are refused rather than rounded."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def __init__(self, places: int, min_places: int = 0) -> None:
+        super().__init__()
+        self.places = places
+        self.min_places = min_places
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        units = Decimal(value).scaleb(self.places)
+        if units != units.to_integral_value():
+            raise ValueError(f"more than {self.places} decimal places")
+        count = int(units)
+        if not -(2**63) <= count < 2**63:
+            raise ValueError("beyond what the column holds")
+        return count
+
+    def process_result_value(self, value: int | None, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return Decimal(decimal_text(Decimal(value).scaleb(-self.places), self.min_places))
 
 
 def async_url(url: str) -> str:

@@ -5,7 +5,10 @@
   (`FOR UPDATE` on PostgreSQL), for a change whose rules read it.
 - `lock_referenced` reads, fresh and locked `FOR SHARE`, the rows a write is about to refer to
   (a headquarters, a partner): none of them can be deleted or changed (archived, say) until the
-  write commits, and a missing one is a 422 pointing at the reference.
+  write commits, and a missing one is a 422 pointing at the reference. `read_referenced` does
+  the same without raising, and also finds the rows that exist but cannot be referred to (an
+  archived partner), so that a write refers to several kinds of rows and refuses every invalid
+  reference in one 422 (`refuse`).
 - `write` applies a change and flushes it in a savepoint, and turns what the database refuses
   into problems: a lost race on the version (StaleDataError) is 412 or 409 (`lost_race`), a
   unique, foreign-key or check violation a 409 or 422, each replaceable by the caller's own.
@@ -22,11 +25,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from fastapi import FastAPI, Request
-from sqlalchemy import inspect, select
+from sqlalchemy import ColumnElement, inspect, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,6 +49,7 @@ from app.core.errors import (
 from app.core.preconditions import lost_race
 
 M = TypeVar("M")
+K = TypeVar("K")
 
 
 def _primary_key(model: type[Any]) -> Any:
@@ -75,6 +80,60 @@ async def get_for_update(
     return row
 
 
+@dataclass(frozen=True)
+class Referenced(Generic[K, M]):
+    """The rows a write refers to, by key, and what is wrong with the references (a
+    `FieldError` per reference to no row, or to a row that cannot be referred to)."""
+
+    rows: dict[K, M]
+    errors: list[FieldError]
+
+
+async def read_referenced(
+    session: AsyncSession,
+    model: type[M],
+    references: Sequence[tuple[str, K]],
+    *,
+    missing: str,
+    refused: Callable[[M], str | None] | None = None,
+    key: ColumnElement[Any] | None = None,
+) -> Referenced[K, M]:
+    """The rows named by `references` ((JSON pointer, key) pairs; the key is the primary key
+    unless `key` names another unique column), read as committed now and locked FOR SHARE until
+    the transaction ends, so that none can be deleted or changed (archived) before the write
+    commits. Nothing is raised: each reference to no row gets an error with `missing` as its
+    detail, and each to a row for which `refused(row)` gives a reason, an error with that
+    reason; the caller adds its other errors and refuses them together (`refuse`)."""
+    # Locked in the order of the key (ORDER BY), so that two writes lock shared rows alike.
+    wanted = list(dict.fromkeys(value for _pointer, value in references))
+    if not wanted:
+        return Referenced({}, [])
+    column = _primary_key(model) if key is None else key
+    statement = (
+        select(model)
+        .where(column.in_(wanted))
+        .order_by(column)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    )
+    name = str(column.key)
+    rows = {getattr(row, name): row for row in (await session.execute(statement)).scalars()}
+    errors: list[FieldError] = []
+    for pointer, value in references:
+        row = rows.get(value)
+        reason = missing if row is None else (refused(row) if refused else None)
+        if reason is not None:
+            errors.append(FieldError(reason, pointer=pointer))
+    return Referenced(rows, errors)
+
+
+def refuse(errors: Sequence[FieldError]) -> None:
+    """One 422 for every invalid reference (and any other error) found, when there are any."""
+    if errors:
+        noun = "reference" if len(errors) == 1 else "references"
+        raise ValidationFailed(f"{len(errors)} invalid {noun}; see errors.", errors)
+
+
 async def lock_referenced(
     session: AsyncSession,
     model: type[M],
@@ -85,25 +144,11 @@ async def lock_referenced(
     """The rows named by `references` ((JSON pointer, id) pairs), read as committed now and
     locked FOR SHARE until the transaction ends. Ids no row has are one 422 listing a pointer
     each, with `missing` as their detail."""
-    ids = sorted({row_id for _pointer, row_id in references})
-    if not ids:
-        return {}
-    key = _primary_key(model)
-    statement = (
-        select(model)
-        .where(key.in_(ids))
-        .order_by(key)
-        .with_for_update(read=True)
-        .execution_options(populate_existing=True)
-    )
-    rows = {getattr(row, key.key): row for row in (await session.execute(statement)).scalars()}
-    absent = [
-        FieldError(missing, pointer=pointer) for pointer, row_id in references if row_id not in rows
-    ]
-    if absent:
-        noun = "record does" if len(absent) == 1 else "records do"
-        raise ValidationFailed(f"{len(absent)} referenced {noun} not exist.", absent)
-    return rows
+    found = await read_referenced(session, model, references, missing=missing)
+    if found.errors:
+        noun = "record does" if len(found.errors) == 1 else "records do"
+        raise ValidationFailed(f"{len(found.errors)} referenced {noun} not exist.", found.errors)
+    return found.rows
 
 
 class Violation(Enum):

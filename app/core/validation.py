@@ -12,11 +12,23 @@ made only of spaces, invisible or combining characters.
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from typing import Any
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, field_validator, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError, core_schema
 
 NUL_MESSAGE = "NUL characters are not allowed"
 
@@ -110,3 +122,85 @@ class InputModel(BaseModel):
         if holds_nul(value):
             raise PydanticCustomError("nul_character", NUL_MESSAGE)
         return value
+
+
+# --- Dates and exact decimals, as the contract states them ---------------------------------------
+
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _iso_date_text(value: Any) -> Any:
+    """Only `YYYY-MM-DD`, as the contract's `format: date` says: not a Unix time, nor a datetime,
+    which pydantic would otherwise take for a date."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        return value
+    raise PydanticCustomError("iso_date", "Expected a date as YYYY-MM-DD")
+
+
+# A date in a body or a query: ISO 8601 `YYYY-MM-DD` only.
+IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
+
+
+def decimal_text(value: Decimal, min_places: int = 2) -> str:
+    """A decimal as plain text (no exponent), without trailing zeros past `min_places`."""
+    normalized = value.normalize()
+    exponent = normalized.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > -min_places:
+        normalized = normalized.quantize(Decimal(1).scaleb(-min_places))
+    return format(normalized, "f")
+
+
+def positive_decimal_pattern(integer_digits: int, places: int) -> str:
+    """A pattern of positive decimals written as text: at most `integer_digits` digits before the
+    point and `places` after, no sign, no exponent, no leading zero, and not zero. It is spelled
+    out without lookarounds, which the contract's and the service's regex engines may lack."""
+    whole = rf"[1-9][0-9]{{0,{integer_digits - 1}}}(\.[0-9]{{1,{places}}})?"
+    fractions = "|".join(
+        "0" * zeros + "[1-9]" + (f"[0-9]{{0,{places - zeros - 1}}}" if places - zeros > 1 else "")
+        for zeros in range(places)
+    )
+    return rf"^({whole}|0\.({fractions}))$"
+
+
+@dataclass(frozen=True)
+class PositiveDecimal:
+    """`Annotated[Decimal, PositiveDecimal(14, 4)]`: an exact positive decimal carried as a JSON
+    string (`"12500.50"`), since a JSON number is read as a binary float by many clients and
+    loses cents. At most `integer_digits` digits before the point and `places` after; parsed to
+    `Decimal`, shown with at least two places."""
+
+    integer_digits: int
+    places: int
+
+    @property
+    def pattern(self) -> str:
+        return positive_decimal_pattern(self.integer_digits, self.places)
+
+    def parse(self, value: Any) -> Decimal:
+        if isinstance(value, Decimal) and value > 0:
+            return value
+        if not isinstance(value, str) or not re.match(self.pattern, value):
+            raise PydanticCustomError(
+                "positive_decimal",
+                "Expected a positive decimal as a string, with at most {integer_digits} digits "
+                "before the point and {places} after",
+                {"integer_digits": self.integer_digits, "places": self.places},
+            )
+        return Decimal(value)
+
+    def __get_pydantic_core_schema__(
+        self, _source: Any, _handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(
+            self.parse,
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                decimal_text, return_schema=core_schema.str_schema(), when_used="json"
+            ),
+        )
+
+    def __get_pydantic_json_schema__(
+        self, _schema: core_schema.CoreSchema, _handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
+        return {"type": "string", "pattern": self.pattern}

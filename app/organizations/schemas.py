@@ -134,7 +134,7 @@ class OrganizationDetail(OrganizationOut):
     reference_counts: dict[str, int] = Field(
         max_length=16,
         description="How many records of each kind refer to this organization "
-        "(`branches`, and interactions and agreements as they come).",
+        "(`branches`, `interactions`, `agreements`).",
     )
 
 

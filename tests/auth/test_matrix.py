@@ -49,6 +49,20 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/v1/organizations/{organization_id}"): Scope.registry_read,
     ("PATCH", "/v1/organizations/{organization_id}"): Scope.registry_write,
     ("DELETE", "/v1/organizations/{organization_id}"): Scope.registry_write,
+    ("GET", "/v1/organizations/{organization_id}/interactions"): Scope.registry_read,
+    ("GET", "/v1/organizations/{organization_id}/agreements"): Scope.registry_read,
+    ("GET", "/v1/interactions"): Scope.registry_read,
+    ("POST", "/v1/interactions"): Scope.registry_write,
+    ("GET", "/v1/interactions/{interaction_id}"): Scope.registry_read,
+    ("PATCH", "/v1/interactions/{interaction_id}"): Scope.registry_write,
+    ("DELETE", "/v1/interactions/{interaction_id}"): Scope.registry_write,
+    ("GET", "/v1/agreements"): Scope.registry_read,
+    ("POST", "/v1/agreements"): Scope.registry_write,
+    ("GET", "/v1/agreements/{agreement_id}"): Scope.registry_read,
+    ("PATCH", "/v1/agreements/{agreement_id}"): Scope.registry_write,
+    ("DELETE", "/v1/agreements/{agreement_id}"): Scope.registry_write,
+    ("GET", "/v1/agreements/{agreement_id}/due-diligence"): Scope.registry_read,
+    ("PUT", "/v1/agreements/{agreement_id}/due-diligence"): Scope.registry_write,
     ("GET", "/v1/audit-events"): Scope.audit_read,
     ("GET", "/v1/audit-events/{event_id}"): Scope.audit_read,
 }
@@ -65,6 +79,30 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
         "headers": {"Content-Type": "application/merge-patch+json", "If-Match": "*"},
     },
     ("DELETE", "/v1/organizations/{organization_id}"): {"headers": {"If-Match": "*"}},
+    ("POST", "/v1/interactions"): {
+        "json": {
+            "occurred_on": "2026-11-02",
+            "channel": "meeting",
+            "subject": "Matrix probe",
+            "organization_ids": ["00000000-0000-4000-8000-000000000000"],
+        }
+    },
+    ("PATCH", "/v1/interactions/{interaction_id}"): {
+        "content": b"{}",
+        "headers": {"Content-Type": "application/merge-patch+json", "If-Match": "*"},
+    },
+    ("DELETE", "/v1/interactions/{interaction_id}"): {"headers": {"If-Match": "*"}},
+    ("POST", "/v1/agreements"): {
+        "json": {"title": "Matrix probe", "level": "partnership", "instrument": "letter_of_intent"}
+    },
+    ("PATCH", "/v1/agreements/{agreement_id}"): {
+        "content": b"{}",
+        "headers": {"Content-Type": "application/merge-patch+json", "If-Match": "*"},
+    },
+    ("DELETE", "/v1/agreements/{agreement_id}"): {"headers": {"If-Match": "*"}},
+    ("PUT", "/v1/agreements/{agreement_id}/due-diligence"): {
+        "json": {"risk_level": "low", "undue_influence_assessment": "Matrix probe"}
+    },
 }
 IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
 ROLES = tuple(Role)

@@ -222,6 +222,8 @@ def fixtures() -> Fixtures:
         organization_pages=["/v1/organizations?limit=50", "/v1/organizations?limit=50&cursor=c"],
         organization_ids=["id-1", "id-2", "id-3"],
         objectives_etag='"abc"',
+        interaction_pages=["/v1/interactions?limit=50"],
+        agreement_pages=["/v1/agreements?limit=50&sort=start_date"],
     )
 
 
@@ -236,7 +238,13 @@ def test_every_scenario_has_requests_and_a_unique_name() -> None:
     assert [r.path for r in pages] == fixtures().organization_pages
     reads = by_name("organization-read").requests(fixtures())
     assert [r.path for r in reads] == [f"/v1/organizations/id-{n}" for n in (1, 2, 3)]
-    assert all(r.headers == (("Authorization", "Bearer t0k3n"),) for r in [*pages, *reads])
+    lists = [
+        *by_name("interactions-list").requests(fixtures()),
+        *by_name("agreements-list").requests(fixtures()),
+    ]
+    assert [r.path for r in lists] == [*fixtures().interaction_pages, *fixtures().agreement_pages]
+    bearer = (("Authorization", "Bearer t0k3n"),)
+    assert all(r.headers == bearer for r in [*pages, *reads, *lists])
 
 
 def test_the_requests_file_renders_to_the_bytes_sent(tmp_path: Path) -> None:

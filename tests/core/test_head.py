@@ -29,9 +29,34 @@ async def samples(
         "/v1/organizations", json={"name": "Plant Health Body"}, headers=secretariat
     )
     assert created.status_code == 201
+    agreement = await client.post(
+        "/v1/agreements",
+        json={"title": "Memorandum", "level": "partnership", "instrument": "letter_of_intent"},
+        headers=secretariat,
+    )
+    assert agreement.status_code == 201
+    assessed = await client.put(
+        f"/v1/agreements/{agreement.json()['id']}/due-diligence",
+        json={"risk_level": "low", "undue_influence_assessment": "None."},
+        headers=secretariat,
+    )
+    assert assessed.status_code == 201
+    met = await client.post(
+        "/v1/interactions",
+        json={
+            "occurred_on": "2026-11-02",
+            "channel": "call",
+            "subject": "Call",
+            "organization_ids": [created.json()["id"]],
+        },
+        headers=secretariat,
+    )
+    assert met.status_code == 201
     events = await client.get("/v1/audit-events", headers=secretariat)
     return {
         "organization_id": created.json()["id"],
+        "agreement_id": agreement.json()["id"],
+        "interaction_id": met.json()["id"],
         "event_id": str(events.json()["items"][0]["id"]),
         "code": "2020-2030.A",
         "slug": "validation",

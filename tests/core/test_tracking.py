@@ -13,7 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import Database, column_of
 from app.core.tracking import UnauditedChange, record_action, set_actor, tracked_models
-from app.models import AuditEvent, OAuthClient, Organization
+from app.models import (
+    Agreement,
+    AuditEvent,
+    DueDiligence,
+    Interaction,
+    OAuthClient,
+    Organization,
+)
 from app.organizations.service import keys
 from tests.audit.conftest import SECRETARIAT
 
@@ -199,5 +206,8 @@ def test_the_tracked_models() -> None:
     assert {model: spec.resource_type for model, spec in tracked_models().items()} == {
         Organization: "organization",
         OAuthClient: "oauth_client",
+        Agreement: "agreement",
+        DueDiligence: "due_diligence",
+        Interaction: "interaction",
     }
     assert tracked_models()[OAuthClient].redact == {"secret_hash"}

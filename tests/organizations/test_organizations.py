@@ -35,7 +35,8 @@ async def test_create_answers_201_with_location_and_etag(
     assert created["country"] is None
     assert response.headers["location"] == f"{PUBLIC_BASE_URL}{URL}/{created['id']}"
     assert response.headers["etag"] == etag_of(created)
-    assert created["reference_counts"] == {"branches": 0}
+    assert created["reference_counts"]["branches"] == 0
+    assert not any(created["reference_counts"].values())
     assert created["created_at"].endswith("Z") or created["created_at"].endswith("+00:00")
 
 
@@ -122,7 +123,7 @@ async def test_read_shows_reference_counts_and_etag(
     await create("Branch", parent_id=headquarters["id"])
     response = await client.get(f"{URL}/{headquarters['id']}", headers=secretariat)
     assert response.status_code == 200
-    assert response.json()["reference_counts"] == {"branches": 1}
+    assert response.json()["reference_counts"]["branches"] == 1
     etag = response.headers["etag"]
     again = await client.get(
         f"{URL}/{headquarters['id']}", headers={**secretariat, "If-None-Match": etag}
@@ -373,7 +374,7 @@ async def test_the_etag_follows_what_refers_to_the_organization(
         headers={**secretariat, "If-None-Match": before.headers["etag"]},
     )
     assert after.status_code == 200  # not 304: the body shows one branch more
-    assert after.json()["reference_counts"] == {"branches": 1}
+    assert after.json()["reference_counts"]["branches"] == 1
     assert after.json()["version"] == before.json()["version"]
     assert after.headers["etag"] != before.headers["etag"]
     stale = await _patch(
@@ -384,7 +385,7 @@ async def test_the_etag_follows_what_refers_to_the_organization(
         client, secretariat, headquarters, {"acronym": "HQ"}, after.headers["etag"]
     )
     assert current.status_code == 200
-    assert current.json()["reference_counts"] == {"branches": 1}
+    assert current.json()["reference_counts"]["branches"] == 1
 
 
 @pytest.mark.parametrize("field", ["name", "archived"])

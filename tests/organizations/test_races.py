@@ -19,6 +19,7 @@ from app.core.db import Database, column_of, utcnow
 from app.models import Organization
 from app.organizations import service
 from tests.organizations.conftest import Create, etag_of
+from tests.registry import Paused, pause_after, still_waiting
 
 URL = "/v1/organizations"
 
@@ -271,29 +272,12 @@ async def test_a_delete_that_meets_a_new_reference_is_409(
 # --- Rules that read other rows, under real concurrency ------------------------------------------
 
 
-Paused = tuple[asyncio.Event, asyncio.Event]
-
-
 def _pause_after(monkeypatch: pytest.MonkeyPatch, name: str) -> Paused:
     """Make `service.<name>` stop, once it has done its work (taken its locks), until released."""
-    reached, release = asyncio.Event(), asyncio.Event()
-    original = getattr(service, name)
-
-    async def pausing(*args: Any, **kwargs: Any) -> Any:
-        result = await original(*args, **kwargs)
-        if not reached.is_set():
-            reached.set()
-            await release.wait()
-        return result
-
-    monkeypatch.setattr(service, name, pausing)
-    return reached, release
+    return pause_after(monkeypatch, service, name)
 
 
-async def _still_waiting(task: asyncio.Task[Any]) -> bool:
-    """The task is blocked (on a database lock): it has not finished a while later."""
-    await asyncio.sleep(0.3)
-    return not task.done()
+_still_waiting = still_waiting
 
 
 def _patch(

@@ -1,0 +1,224 @@
+"""`/v1/agreements`: cooperation and partnership arrangements, and their due diligence."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.agreements import service
+from app.agreements.schemas import (
+    AgreementCreate,
+    AgreementFilters,
+    AgreementOut,
+    AgreementPatch,
+    AgreementSort,
+    DueDiligenceIn,
+    DueDiligenceOut,
+    PartnerAgreementFilters,
+)
+from app.auth.dependencies import AUTH_ERRORS, require
+from app.auth.scopes import Principal, Scope
+from app.core.http import NOT_MODIFIED, conditional_json, json_response
+from app.core.idempotency import CreateOnce, idempotent
+from app.core.listing import LIST_RESPONSES, FormatQuery, list_response
+from app.core.openapi import BODY_ERRORS, COMMON_ERRORS, QUERY_ERRORS, problem_responses
+from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
+from app.core.preconditions import IfMatchHeader, IfNoneMatchHeader
+from app.core.session import DatabaseDep, SessionDep, SettingsDep
+from app.core.urls import created_response
+
+router = APIRouter(tags=["Agreements"], responses={**COMMON_ERRORS, **AUTH_ERRORS})
+
+Reader = Annotated[Principal, require(Scope.registry_read)]
+Writer = Annotated[Principal, require(Scope.registry_write)]
+Creator = Annotated[CreateOnce, idempotent(require(Scope.registry_write))]
+
+Filters = Annotated[AgreementFilters, Query()]
+SortQuery = Annotated[AgreementSort | None, Query(description=service.LIST.sorts.description())]
+
+
+@router.post(
+    "/agreements",
+    status_code=201,
+    response_model=AgreementOut,
+    responses={**BODY_ERRORS, **problem_responses(409, 422)},
+)
+async def create_agreement(
+    request: Request, body: AgreementCreate, create: Creator, settings: SettingsDep
+) -> Response:
+    """Draft an agreement. Partners must be registered and not archived; objectives must exist."""
+
+    async def work(session: AsyncSession) -> Response:
+        agreement = await service.create_agreement(session, body)
+        return created_response(
+            request,
+            settings,
+            agreement,
+            route="get_agreement",
+            etag=service.etag(agreement),
+            agreement_id=str(agreement.id),
+        )
+
+    return await create.run(work)
+
+
+@router.get("/agreements", response_model=Page[AgreementOut], responses=LIST_RESPONSES)
+async def list_agreements(
+    request: Request,
+    session: SessionDep,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    principal: Reader,
+    filters: Filters,
+    sort: SortQuery = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+    format: FormatQuery = None,
+) -> Response:
+    """Agreements, in every status."""
+    return await list_response(
+        request,
+        settings,
+        database,
+        format_=format,
+        page=lambda: service.list_agreements(
+            session, filters, sort=sort, limit=limit, cursor=cursor
+        ),
+        export=lambda: service.export(filters, sort),
+    )
+
+
+@router.get(
+    "/organizations/{organization_id}/agreements",
+    response_model=Page[AgreementOut],
+    responses={**LIST_RESPONSES, **problem_responses(404)},
+)
+async def list_organization_agreements(
+    request: Request,
+    organization_id: uuid.UUID,
+    session: SessionDep,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    principal: Reader,
+    scoped: Annotated[PartnerAgreementFilters, Query()],
+    sort: SortQuery = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+    format: FormatQuery = None,
+) -> Response:
+    """The agreements an organization is a partner of, with the filters of the whole list."""
+    filters = await service.of(session, organization_id, scoped)
+    return await list_response(
+        request,
+        settings,
+        database,
+        format_=format,
+        page=lambda: service.list_agreements(
+            session, filters, sort=sort, limit=limit, cursor=cursor
+        ),
+        export=lambda: service.export(filters, sort),
+    )
+
+
+@router.get(
+    "/agreements/{agreement_id}",
+    response_model=AgreementOut,
+    responses={**QUERY_ERRORS, **NOT_MODIFIED, **problem_responses(404)},
+)
+async def get_agreement(
+    agreement_id: uuid.UUID,
+    session: SessionDep,
+    principal: Reader,
+    if_none_match: IfNoneMatchHeader = None,
+) -> Response:
+    """An agreement."""
+    agreement = await service.get_agreement(session, agreement_id)
+    return conditional_json(agreement, etag=service.etag(agreement), if_none_match=if_none_match)
+
+
+@router.patch(
+    "/agreements/{agreement_id}",
+    response_model=AgreementOut,
+    responses={**BODY_ERRORS, **problem_responses(404, 409, 412, 428)},
+)
+async def update_agreement(
+    agreement_id: uuid.UUID,
+    patch: Annotated[AgreementPatch, Body(media_type="application/merge-patch+json")],
+    session: SessionDep,
+    principal: Writer,
+    if_match: IfMatchHeader = None,
+) -> Response:
+    """Change a draft (a JSON merge patch; `null` clears a field). Needs `If-Match`."""
+    agreement = await service.update_agreement(session, agreement_id, patch, if_match=if_match)
+    return json_response(agreement, headers={"ETag": service.etag(agreement)})
+
+
+@router.delete(
+    "/agreements/{agreement_id}",
+    status_code=204,
+    responses={**QUERY_ERRORS, **problem_responses(404, 409, 412, 428)},
+)
+async def delete_agreement(
+    agreement_id: uuid.UUID,
+    session: SessionDep,
+    principal: Writer,
+    if_match: IfMatchHeader = None,
+) -> Response:
+    """Delete a draft nothing refers to, with its due diligence. Needs `If-Match`."""
+    await service.delete_agreement(session, agreement_id, if_match=if_match)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/agreements/{agreement_id}/due-diligence",
+    response_model=DueDiligenceOut,
+    responses={**QUERY_ERRORS, **NOT_MODIFIED, **problem_responses(404)},
+)
+async def get_due_diligence(
+    agreement_id: uuid.UUID,
+    session: SessionDep,
+    principal: Reader,
+    if_none_match: IfNoneMatchHeader = None,
+) -> Response:
+    """The agreement's due diligence (never public)."""
+    found = await service.get_due_diligence(session, agreement_id)
+    return conditional_json(
+        found, etag=service.due_diligence_etag(found), if_none_match=if_none_match
+    )
+
+
+@router.put(
+    "/agreements/{agreement_id}/due-diligence",
+    response_model=DueDiligenceOut,
+    responses={
+        201: {"model": DueDiligenceOut, "description": "Created"},
+        **BODY_ERRORS,
+        **problem_responses(404, 409, 412),
+    },
+)
+async def put_due_diligence(
+    request: Request,
+    agreement_id: uuid.UUID,
+    body: DueDiligenceIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Writer,
+    if_match: IfMatchHeader = None,
+) -> Response:
+    """Assess a draft's due diligence, or replace it (201 the first time, then 200). Raises
+    the agreement's version. `If-Match` is optional."""
+    found, created = await service.put_due_diligence(session, agreement_id, body, if_match=if_match)
+    etag = service.due_diligence_etag(found)
+    if created:
+        return created_response(
+            request,
+            settings,
+            found,
+            route="get_due_diligence",
+            etag=etag,
+            agreement_id=str(agreement_id),
+        )
+    return json_response(found, headers={"ETag": etag})

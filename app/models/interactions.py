@@ -1,0 +1,81 @@
+"""Liaison interactions: every contact of the Secretariat with outside organizations."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import JSON, Column, Date, ForeignKey, Index, String, Text, Uuid
+from sqlmodel import Field, SQLModel
+
+from app.core.tracking import tracked
+from app.models.base import StoredResource
+
+SUBJECT_MAX_LENGTH = 500
+LOCATION_MAX_LENGTH = 300
+
+
+@tracked("interaction", ignore=("subject_key", "search_key"))
+class Interaction(StoredResource, table=True):
+    __tablename__ = "interaction"
+    __table_args__ = (
+        Index("ix_interaction_occurred_on_id", "occurred_on", "id"),
+        Index("ix_interaction_subject_key_id", "subject_key", "id"),
+        Index("ix_interaction_created_at_id", "created_at", "id"),
+        Index("ix_interaction_updated_at_id", "updated_at", "id"),
+    )
+
+    occurred_on: date = Field(sa_column=Column(Date, nullable=False))
+    channel: str = Field(max_length=20, nullable=False, index=True)
+    subject: str = Field(max_length=SUBJECT_MAX_LENGTH, nullable=False)
+    summary: str | None = Field(default=None, sa_column=Column(Text))
+    # The organizations and objectives as the interaction shows them (in the order given); the
+    # link tables below hold the same references for the database to keep, and for filters and
+    # counts. The service writes both together.
+    organization_ids: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    ippc_participants: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    location: str | None = Field(default=None, max_length=LOCATION_MAX_LENGTH)
+    strategic_objectives: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    follow_up: str | None = Field(default=None, sa_column=Column(Text))
+    agreement_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(Uuid, ForeignKey("agreement.id"), index=True, nullable=True),
+    )
+    visibility: str = Field(default="internal", max_length=10, nullable=False, index=True)
+    # Computed by the service: the sort key (the normalized subject) and the searchable text.
+    subject_key: str = Field(max_length=SUBJECT_MAX_LENGTH, nullable=False)
+    search_key: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class InteractionOrganization(SQLModel, table=True):
+    """An organization met in an interaction."""
+
+    __tablename__ = "interaction_organization"
+
+    interaction_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("interaction.id"), primary_key=True)
+    )
+    organization_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("organization.id"), primary_key=True, index=True)
+    )
+
+
+class InteractionObjective(SQLModel, table=True):
+    """A strategic objective an interaction served."""
+
+    __tablename__ = "interaction_objective"
+
+    interaction_id: uuid.UUID = Field(
+        sa_column=Column(Uuid, ForeignKey("interaction.id"), primary_key=True)
+    )
+    objective_code: str = Field(
+        sa_column=Column(
+            String(32), ForeignKey("strategic_objective.code"), primary_key=True, index=True
+        )
+    )
