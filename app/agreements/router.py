@@ -68,7 +68,6 @@ async def create_agreement(
 @router.get("/agreements", response_model=Page[AgreementOut], responses=LIST_RESPONSES)
 async def list_agreements(
     request: Request,
-    session: SessionDep,
     database: DatabaseDep,
     settings: SettingsDep,
     principal: Reader,
@@ -85,7 +84,7 @@ async def list_agreements(
         database,
         format_=format,
         page=lambda: service.list_agreements(
-            session, filters, sort=sort, limit=limit, cursor=cursor
+            database, filters, sort=sort, limit=limit, cursor=cursor
         ),
         export=lambda: service.export(filters, sort),
     )
@@ -99,7 +98,6 @@ async def list_agreements(
 async def list_organization_agreements(
     request: Request,
     organization_id: uuid.UUID,
-    session: SessionDep,
     database: DatabaseDep,
     settings: SettingsDep,
     principal: Reader,
@@ -110,14 +108,14 @@ async def list_organization_agreements(
     format: FormatQuery = None,
 ) -> Response:
     """The agreements an organization is a partner of, with the filters of the whole list."""
-    filters = await service.of(session, organization_id, scoped)
+    filters = await service.of(database, organization_id, scoped)
     return await list_response(
         request,
         settings,
         database,
         format_=format,
         page=lambda: service.list_agreements(
-            session, filters, sort=sort, limit=limit, cursor=cursor
+            database, filters, sort=sort, limit=limit, cursor=cursor
         ),
         export=lambda: service.export(filters, sort),
     )

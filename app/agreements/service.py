@@ -37,7 +37,6 @@ from app.agreements.schemas import (
     DueDiligenceIn,
     DueDiligenceOut,
     Financing,
-    FinancingOut,
     HasFinancing,
     PartnerAgreementFilters,
 )
@@ -48,7 +47,7 @@ from app.agreements.workflow import (
     required_approvals,
 )
 from app.core.csv_export import CsvColumn, Export
-from app.core.db import column_of
+from app.core.db import Database, column_of
 from app.core.errors import (
     Conflict,
     DomainError,
@@ -56,8 +55,8 @@ from app.core.errors import (
     PreconditionFailed,
     problem_type,
 )
-from app.core.listing import ListSpec, custom, in_range, one_of, text_search
-from app.core.pagination import Page, SortOptions
+from app.core.listing import JsonPage, ListSpec, custom, in_range, one_of, text_search
+from app.core.pagination import SortOptions
 from app.core.preconditions import check_if_match, resource_etag
 from app.core.references import References
 from app.core.rows import Violation, get_for_update, get_or_404, refuse, write
@@ -171,21 +170,32 @@ LIST = ListSpec(
         list_name="agreements",
     ),
     sort_enum=AgreementSort,
+    item=AgreementOut,
+    item_of=lambda row: agreement_item(row),  # defined below
 )
 
 
+def agreement_item(row: Any) -> dict[str, Any]:
+    """An agreement as the API shows it, from its row (an ORM object or a selected row): the
+    dict `AgreementOut` writes (its financing an object; the amount, exact already, written as
+    text by `dump_rows` as the model does), so that a list writes it without the model."""
+    item: dict[str, Any] = {}
+    for name in AgreementOut.model_fields:
+        if name != "financing":
+            item[name] = getattr(row, name)
+        elif row.financing_amount is None:
+            item[name] = None
+        else:
+            item[name] = {
+                "amount": row.financing_amount,
+                "currency": row.financing_currency,
+                "direction": row.financing_direction,
+            }
+    return item
+
+
 def agreement_out(row: Any) -> AgreementOut:
-    """An agreement as the API shows it, from its row (an ORM object or a selected row)."""
-    values = {name: getattr(row, name) for name in AgreementOut.model_fields if name != "financing"}
-    amount = row.financing_amount
-    financing = (
-        None
-        if amount is None
-        else FinancingOut(
-            amount=amount, currency=row.financing_currency, direction=row.financing_direction
-        )
-    )
-    return AgreementOut.model_validate({**values, "financing": financing})
+    return AgreementOut.model_validate(agreement_item(row))
 
 
 def _financing_cell(name: str) -> CsvColumn:
@@ -217,15 +227,14 @@ CSV_COLUMNS = [
 
 
 async def list_agreements(
-    session: AsyncSession,
+    database: Database,
     filters: AgreementFilters,
     *,
     sort: AgreementSort | None,
     limit: int,
     cursor: str | None,
-) -> Page[AgreementOut]:
-    rows, next_cursor = await LIST.page(session, filters, sort=sort, limit=limit, cursor=cursor)
-    return Page[AgreementOut](items=[agreement_out(row) for row in rows], next_cursor=next_cursor)
+) -> JsonPage:
+    return await LIST.json_page(database, filters, sort=sort, limit=limit, cursor=cursor)
 
 
 def export(filters: AgreementFilters, sort: AgreementSort | None) -> Export:
@@ -234,10 +243,10 @@ def export(filters: AgreementFilters, sort: AgreementSort | None) -> Export:
 
 
 async def of(
-    session: AsyncSession, organization_id: uuid.UUID, filters: PartnerAgreementFilters
+    database: Database, organization_id: uuid.UUID, filters: PartnerAgreementFilters
 ) -> AgreementFilters:
     """The filters of the list of an organization's agreements (404 without it)."""
-    return await of_organization(session, organization_id, filters, AgreementFilters, "partner_id")
+    return await of_organization(database, organization_id, filters, AgreementFilters, "partner_id")
 
 
 # --- References: what points at an agreement, and what an agreement points at -----------------

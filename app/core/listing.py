@@ -8,7 +8,8 @@ declared and forgotten. From it come a page (keyset pagination, `core.pagination
 ordered statement of a CSV export (`core.csv_export`).
 
 A spec that names its `item` model (whose fields are the first columns of its statement, in
-order, with the same names) serves its pages the lean way (`json_page`): one statement outside
+order, with the same names; or with `item_of`, a function that makes an item from a row)
+serves its pages the lean way (`json_page`): one statement outside
 any session or transaction (`Database.read`), and the rows written straight to JSON
 (`core.serialization.dump_rows`), without building and validating a model per row: the database
 returned what the columns hold, and the bytes are the ones the model would give (a test
@@ -209,6 +210,9 @@ class ListSpec:
     sorts: SortOptions
     sort_enum: type[StrEnum] | None = None
     item: type[BaseModel] | None = None
+    # How a row becomes an item, for items that are not the row's columns as they are (a
+    # nested object): the dict the `item` model would write, in its fields' order.
+    item_of: Callable[[Any], dict[str, Any]] | None = None
     _shown: tuple[str, ...] = field(init=False, repr=False, compare=False, default=())
     _kept: OrderedDict[Hashable, Select[Any]] = field(
         init=False, repr=False, compare=False, default_factory=OrderedDict
@@ -231,7 +235,7 @@ class ListSpec:
             self.sorts.tokens
         ):
             raise TypeError(f"{self.sort_enum.__name__} must list the sorts of {self.name}")
-        if self.item is not None:
+        if self.item is not None and self.item_of is None:
             shown = tuple(self.item.model_fields)
             selected = tuple(self.statement.selected_columns.keys())[: len(shown)]
             if selected != shown:
@@ -315,8 +319,11 @@ class ListSpec:
         order = self.ordering(sort)
         statement, bound = self.page_statement(parameters, order, limit, cursor)
         rows, next_cursor = order.split(await database.read(statement, bound), limit)
-        shown = self._shown
-        items = [dict(zip(shown, row, strict=False)) for row in rows]
+        if self.item_of is not None:
+            items = [self.item_of(row) for row in rows]
+        else:
+            shown = self._shown
+            items = [dict(zip(shown, row, strict=False)) for row in rows]
         return JsonPage(dump_rows({"items": items, "next_cursor": next_cursor}), next_cursor)
 
 

@@ -65,7 +65,6 @@ async def create_interaction(
 @router.get("/interactions", response_model=Page[InteractionOut], responses=LIST_RESPONSES)
 async def list_interactions(
     request: Request,
-    session: SessionDep,
     database: DatabaseDep,
     settings: SettingsDep,
     principal: Reader,
@@ -82,7 +81,7 @@ async def list_interactions(
         database,
         format_=format,
         page=lambda: service.list_interactions(
-            session, filters, sort=sort, limit=limit, cursor=cursor
+            database, filters, sort=sort, limit=limit, cursor=cursor
         ),
         export=lambda: service.export(filters, sort),
     )
@@ -96,7 +95,6 @@ async def list_interactions(
 async def list_organization_interactions(
     request: Request,
     organization_id: uuid.UUID,
-    session: SessionDep,
     database: DatabaseDep,
     settings: SettingsDep,
     principal: Reader,
@@ -107,14 +105,14 @@ async def list_organization_interactions(
     format: FormatQuery = None,
 ) -> Response:
     """The interactions with one organization, with the filters of the whole list."""
-    filters = await service.of(session, organization_id, scoped)
+    filters = await service.of(database, organization_id, scoped)
     return await list_response(
         request,
         settings,
         database,
         format_=format,
         page=lambda: service.list_interactions(
-            session, filters, sort=sort, limit=limit, cursor=cursor
+            database, filters, sort=sort, limit=limit, cursor=cursor
         ),
         export=lambda: service.export(filters, sort),
     )

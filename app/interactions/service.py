@@ -25,10 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements import service as agreements
 from app.core.csv_export import Export, columns_of
-from app.core.db import column_of
+from app.core.db import Database, column_of
 from app.core.errors import Conflict, FieldError, problem_type
-from app.core.listing import ListSpec, custom, in_range, one_of, text_search
-from app.core.pagination import Page, SortOptions
+from app.core.listing import JsonPage, ListSpec, custom, in_range, one_of, text_search
+from app.core.pagination import SortOptions
 from app.core.preconditions import check_if_match, resource_etag
 from app.core.rows import get_for_update, get_or_404, read_referenced, write
 from app.core.text import normalize
@@ -115,22 +115,20 @@ LIST = ListSpec(
         list_name="interactions",
     ),
     sort_enum=InteractionSort,
+    item=InteractionOut,
 )
 CSV_COLUMNS = columns_of(InteractionOut)
 
 
 async def list_interactions(
-    session: AsyncSession,
+    database: Database,
     filters: InteractionFilters,
     *,
     sort: InteractionSort | None,
     limit: int,
     cursor: str | None,
-) -> Page[InteractionOut]:
-    rows, next_cursor = await LIST.page(session, filters, sort=sort, limit=limit, cursor=cursor)
-    return Page[InteractionOut](
-        items=[InteractionOut.model_validate(row) for row in rows], next_cursor=next_cursor
-    )
+) -> JsonPage:
+    return await LIST.json_page(database, filters, sort=sort, limit=limit, cursor=cursor)
 
 
 def export(filters: InteractionFilters, sort: InteractionSort | None) -> Export:
@@ -139,11 +137,11 @@ def export(filters: InteractionFilters, sort: InteractionSort | None) -> Export:
 
 
 async def of(
-    session: AsyncSession, organization_id: uuid.UUID, filters: OrganizationInteractionFilters
+    database: Database, organization_id: uuid.UUID, filters: OrganizationInteractionFilters
 ) -> InteractionFilters:
     """The filters of the list of an organization's interactions (404 without it)."""
     return await of_organization(
-        session, organization_id, filters, InteractionFilters, "organization_id"
+        database, organization_id, filters, InteractionFilters, "organization_id"
     )
 
 

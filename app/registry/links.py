@@ -20,12 +20,12 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Table, delete, insert, select
+from sqlalchemy import ColumnElement, Table, bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import column_of
-from app.core.errors import FieldError
-from app.core.rows import get_or_404, read_referenced, refuse, write
+from app.core.db import Database, column_of
+from app.core.errors import FieldError, NotFound
+from app.core.rows import read_referenced, refuse, write
 from app.models import Organization, StrategicObjective
 
 MISSING_ORGANIZATION = "No organization has this id"
@@ -103,8 +103,13 @@ def linked_to(
     return condition
 
 
+_ORGANIZATION_EXISTS = select(column_of(Organization.id)).where(
+    column_of(Organization.id) == bindparam("organization_id")
+)
+
+
 async def of_organization(
-    session: AsyncSession,
+    database: Database,
     organization_id: uuid.UUID,
     filters: BaseModel,
     full: type[F],
@@ -113,7 +118,8 @@ async def of_organization(
     """The filters of a list of one organization's records (`/v1/organizations/{id}/...`):
     `filters` and the organization as the value of `field`, in the whole list's filters
     `full`. An organization that does not exist is a 404."""
-    await get_or_404(session, Organization, organization_id, detail="No organization has this id.")
+    if not await database.read(_ORGANIZATION_EXISTS, {"organization_id": organization_id}):
+        raise NotFound("No organization has this id.")
     return full.model_validate({**filters.model_dump(), field: [organization_id]})
 
 

@@ -47,7 +47,7 @@ def _in_transaction(dbapi_connection: Any) -> bool:
 
 
 @contextmanager
-def _statements(app: FastAPI) -> Iterator[list[bool]]:
+def statements_of(app: FastAPI) -> Iterator[list[bool]]:
     """For each statement the application runs meanwhile: whether it ran in a transaction."""
     engine = app.state.database.engine.sync_engine
     seen: list[bool] = []
@@ -96,10 +96,10 @@ async def test_reads_are_one_statement_outside_a_transaction(
     app: FastAPI, client: httpx.AsyncClient, secretariat: dict[str, str], create: Create
 ) -> None:
     headquarters = await _varied(create)
-    with _statements(app) as in_transaction:
+    with statements_of(app) as in_transaction:
         assert (await client.get(URL, headers=secretariat)).status_code == 200
     assert in_transaction == [False]
-    with _statements(app) as in_transaction:
+    with statements_of(app) as in_transaction:
         read = await client.get(f"{URL}/{headquarters['id']}", headers=secretariat)
         assert read.status_code == 200
     assert in_transaction == [False]
