@@ -1,6 +1,6 @@
-"""The lean lists of the registry (docs/performance.md): pages of interactions and agreements,
-and of one organization's, written from the rows byte for byte as the response models would
-write them, each page one statement outside any transaction."""
+"""The lean lists and reads of the registry (docs/performance.md): pages of interactions and
+agreements (and of one organization's), and each one by id, written from the rows byte for byte
+as the response models would write them, each one statement outside any transaction."""
 
 from __future__ import annotations
 
@@ -84,3 +84,32 @@ async def test_a_page_is_the_models_bytes(
     if item is AgreementOut:
         amounts = [each["financing"] for each in page["items"] if each["financing"]]
         assert amounts == [{"amount": "125000.50", "currency": "EUR", "direction": "to_ippc"}]
+
+
+@pytest.mark.parametrize(
+    ("path", "item"), [("agreements", AgreementOut), ("interactions", InteractionOut)]
+)
+async def test_a_read_is_the_models_bytes(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    secretariat: dict[str, str],
+    organization: Make,
+    agreement: Make,
+    interaction: Make,
+    path: str,
+    item: Any,
+) -> None:
+    await _registry(organization, agreement, interaction)
+    page = (await client.get(f"/v1/{path}", headers=secretariat)).json()["items"]
+    for each in page:
+        with statements_of(app) as in_transaction:
+            response = await client.get(f"/v1/{path}/{each['id']}", headers=secretariat)
+        assert response.status_code == 200
+        assert in_transaction == [False]
+        assert response.json() == each
+        assert response.content == item.model_validate(each).model_dump_json().encode()
+        etag = response.headers["etag"]
+        again = await client.get(
+            f"/v1/{path}/{each['id']}", headers={**secretariat, "If-None-Match": etag}
+        )
+        assert again.status_code == 304

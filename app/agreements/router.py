@@ -21,7 +21,7 @@ from app.agreements.schemas import (
 )
 from app.auth.dependencies import AUTH_ERRORS, require
 from app.auth.scopes import Principal, Scope
-from app.core.http import NOT_MODIFIED, conditional_json, json_response
+from app.core.http import NOT_MODIFIED, conditional_body, conditional_json, json_response
 from app.core.idempotency import CreateOnce, idempotent
 from app.core.listing import LIST_RESPONSES, FormatQuery, list_response
 from app.core.openapi import BODY_ERRORS, COMMON_ERRORS, QUERY_ERRORS, problem_responses
@@ -128,13 +128,13 @@ async def list_organization_agreements(
 )
 async def get_agreement(
     agreement_id: uuid.UUID,
-    session: SessionDep,
+    database: DatabaseDep,
     principal: Reader,
     if_none_match: IfNoneMatchHeader = None,
 ) -> Response:
     """An agreement."""
-    agreement = await service.get_agreement(session, agreement_id)
-    return conditional_json(agreement, etag=service.etag(agreement), if_none_match=if_none_match)
+    shown = await service.get_agreement(database, agreement_id)
+    return conditional_body(shown.body, etag=shown.etag, if_none_match=if_none_match)
 
 
 @router.patch(

@@ -55,11 +55,13 @@ from app.core.errors import (
     PreconditionFailed,
     problem_type,
 )
+from app.core.http import PreparedBody
 from app.core.listing import JsonPage, ListSpec, custom, in_range, one_of, text_search
 from app.core.pagination import SortOptions
 from app.core.preconditions import check_if_match, resource_etag
 from app.core.references import References
 from app.core.rows import Violation, get_for_update, get_or_404, refuse, write
+from app.core.serialization import dump_rows
 from app.core.text import normalize
 from app.core.validation import decimal_text
 from app.models import Agreement, AgreementObjective, AgreementPartner, DueDiligence, Organization
@@ -268,8 +270,10 @@ def etag(agreement: AgreementOut) -> str:
     return resource_etag(agreement.id, agreement.version)
 
 
-async def get_agreement(session: AsyncSession, agreement_id: uuid.UUID) -> AgreementOut:
-    return agreement_out(await get_or_404(session, Agreement, agreement_id, detail=NOT_FOUND))
+async def get_agreement(database: Database, agreement_id: uuid.UUID) -> PreparedBody:
+    """One statement outside any transaction, written as `AgreementOut` would be."""
+    item = await LIST.read_item(database, _column("id"), agreement_id, missing=NOT_FOUND)
+    return PreparedBody(dump_rows(item), resource_etag(agreement_id, item["version"]))
 
 
 # --- Rules -------------------------------------------------------------------------------------

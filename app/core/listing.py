@@ -34,6 +34,7 @@ from starlette.responses import Response
 from app.core.config import Settings
 from app.core.csv_export import CSV_MEDIA_TYPE, Export, csv_response, wants_csv
 from app.core.db import Database
+from app.core.errors import NotFound
 from app.core.http import JSON_MEDIA_TYPE, json_response
 from app.core.openapi import QUERY_ERRORS, problem_responses
 from app.core.pagination import Ordering, Page, SortOptions
@@ -44,6 +45,7 @@ from app.core.urls import next_link
 Condition = ColumnElement[bool]
 # Page statements kept per list, by shape (`ListSpec.page_statement`).
 MAX_KEPT_STATEMENTS = 256
+ITEM_KEY_PARAMETER = "item_key"
 
 
 def _plain(value: Any) -> Any:
@@ -217,6 +219,9 @@ class ListSpec:
     _kept: OrderedDict[Hashable, Select[Any]] = field(
         init=False, repr=False, compare=False, default_factory=OrderedDict
     )
+    _by_key: dict[str, Select[Any]] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         read = [name for item in self.filters for name in item.fields]
@@ -304,6 +309,26 @@ class ListSpec:
         rows = (await session.execute(statement, bound)).all()
         return order.split(rows, limit)
 
+    def item_dict(self, row: Any) -> dict[str, Any]:
+        """A row as its item: the dict the `item` model would write."""
+        if self.item_of is not None:
+            return self.item_of(row)
+        return dict(zip(self._shown, row, strict=False))
+
+    async def read_item(
+        self, database: Database, key: ColumnElement[Any], value: Any, *, missing: str
+    ) -> dict[str, Any]:
+        """One item, found by `key` (its id), as a page shows it: one statement outside any
+        transaction. None there is a 404 whose detail is `missing`."""
+        statement = self._by_key.get(str(key))
+        if statement is None:
+            statement = self.statement.where(key == bindparam(ITEM_KEY_PARAMETER))
+            self._by_key[str(key)] = statement
+        rows = await database.read(statement, {ITEM_KEY_PARAMETER: value})
+        if not rows:
+            raise NotFound(missing)
+        return self.item_dict(rows[0])
+
     async def json_page(
         self,
         database: Database,
@@ -322,7 +347,7 @@ class ListSpec:
         if self.item_of is not None:
             items = [self.item_of(row) for row in rows]
         else:
-            shown = self._shown
+            shown = self._shown  # the common case, without a call per row
             items = [dict(zip(shown, row, strict=False)) for row in rows]
         return JsonPage(dump_rows({"items": items, "next_cursor": next_cursor}), next_cursor)
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.dependencies import AUTH_ERRORS, require
 from app.auth.scopes import Principal, Scope
-from app.core.http import NOT_MODIFIED, conditional_json, json_response
+from app.core.http import NOT_MODIFIED, conditional_body, json_response
 from app.core.idempotency import CreateOnce, idempotent
 from app.core.listing import LIST_RESPONSES, FormatQuery, list_response
 from app.core.openapi import BODY_ERRORS, COMMON_ERRORS, QUERY_ERRORS, problem_responses
@@ -125,15 +125,13 @@ async def list_organization_interactions(
 )
 async def get_interaction(
     interaction_id: uuid.UUID,
-    session: SessionDep,
+    database: DatabaseDep,
     principal: Reader,
     if_none_match: IfNoneMatchHeader = None,
 ) -> Response:
     """An interaction."""
-    interaction = await service.get_interaction(session, interaction_id)
-    return conditional_json(
-        interaction, etag=service.etag(interaction), if_none_match=if_none_match
-    )
+    shown = await service.get_interaction(database, interaction_id)
+    return conditional_body(shown.body, etag=shown.etag, if_none_match=if_none_match)
 
 
 @router.patch(

@@ -27,10 +27,12 @@ from app.agreements import service as agreements
 from app.core.csv_export import Export, columns_of
 from app.core.db import Database, column_of
 from app.core.errors import Conflict, FieldError, problem_type
+from app.core.http import PreparedBody
 from app.core.listing import JsonPage, ListSpec, custom, in_range, one_of, text_search
 from app.core.pagination import SortOptions
 from app.core.preconditions import check_if_match, resource_etag
-from app.core.rows import get_for_update, get_or_404, read_referenced, write
+from app.core.rows import get_for_update, read_referenced, write
+from app.core.serialization import dump_rows
 from app.core.text import normalize
 from app.interactions.schemas import (
     InteractionCreate,
@@ -158,9 +160,10 @@ def etag(interaction: InteractionOut) -> str:
     return resource_etag(interaction.id, interaction.version)
 
 
-async def get_interaction(session: AsyncSession, interaction_id: uuid.UUID) -> InteractionOut:
-    interaction = await get_or_404(session, Interaction, interaction_id, detail=NOT_FOUND)
-    return InteractionOut.model_validate(interaction)
+async def get_interaction(database: Database, interaction_id: uuid.UUID) -> PreparedBody:
+    """One statement outside any transaction, written as `InteractionOut` would be."""
+    item = await LIST.read_item(database, _column("id"), interaction_id, missing=NOT_FOUND)
+    return PreparedBody(dump_rows(item), resource_etag(interaction_id, item["version"]))
 
 
 # --- Rules -------------------------------------------------------------------------------------

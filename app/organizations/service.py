@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -34,6 +33,7 @@ from app.core.errors import (
     ValidationFailed,
     problem_type,
 )
+from app.core.http import PreparedBody
 from app.core.listing import JsonPage, ListSpec, custom, equal_to, in_range, one_of, text_search
 from app.core.pagination import SortOptions
 from app.core.preconditions import check_if_match, resource_etag
@@ -174,14 +174,6 @@ async def _current(session: AsyncSession, organization: Organization) -> Organiz
     return _detail(organization, await REFERENCES.counts(session, organization.id))
 
 
-@dataclass(frozen=True)
-class Shown:
-    """An organization as a read shows it, already written as JSON, with its ETag."""
-
-    body: bytes
-    etag: str
-
-
 _SHOWN_COLUMNS = tuple(_column(name) for name in OrganizationOut.model_fields)
 
 
@@ -194,7 +186,7 @@ def _read_statement(referrers: tuple[str, ...]) -> Select[Any]:
     )
 
 
-async def get_organization(database: Database, organization_id: uuid.UUID) -> Shown:
+async def get_organization(database: Database, organization_id: uuid.UUID) -> PreparedBody:
     """One statement (the row and the counts of what refers to it, as subqueries), outside any
     transaction, written to JSON as `OrganizationDetail` would be without building one."""
     statement = _read_statement(tuple(REFERENCES.names))
@@ -206,7 +198,7 @@ async def get_organization(database: Database, organization_id: uuid.UUID) -> Sh
     counts = REFERENCES.counts_of(row[shown:])
     fields = dict(zip(OrganizationOut.model_fields, row[:shown], strict=True))
     body = dump_rows({**fields, "reference_counts": counts})
-    return Shown(body, _etag_of(organization_id, fields["version"], counts))
+    return PreparedBody(body, _etag_of(organization_id, fields["version"], counts))
 
 
 # --- Rules -------------------------------------------------------------------------------------
