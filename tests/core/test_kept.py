@@ -55,6 +55,20 @@ async def test_a_kept_answer_is_304_when_if_none_match_matches(
     assert _calls(probe_app) == 1
 
 
+async def test_a_304_from_a_kept_answer_is_the_routes_304(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    url = "/v1/strategic-objectives/2020-2030.A"
+    from_the_route = await client.get(url, headers={"If-None-Match": "*"})  # not a 200: not kept
+    assert from_the_route.status_code == 304
+    assert len(app.state.kept_answers) == 0
+    assert (await client.get(url)).status_code == 200
+    assert len(app.state.kept_answers) == 1
+    from_the_edge = await client.get(url, headers={"If-None-Match": "*"})
+    assert from_the_edge.status_code == 304
+    assert _without_request_id(from_the_edge) == _without_request_id(from_the_route)
+
+
 async def test_head_is_answered_from_a_kept_answer_and_keeps_one(
     probe_app: FastAPI, probe_client: httpx.AsyncClient
 ) -> None:
