@@ -1,4 +1,5 @@
-"""The application factory: middleware, error handlers, routers. No business logic."""
+"""The application factory: the edge (the outer layer), error handlers, routers. No business
+logic."""
 
 from __future__ import annotations
 
