@@ -1,10 +1,10 @@
-"""The application factory: middleware, error handlers, routers. No business logic."""
+"""The application factory: the edge (the outer layer), error handlers, routers. No business
+logic."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import partial
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp
@@ -13,18 +13,11 @@ from app import api
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.docs import install_docs
+from app.core.edge import Edge
 from app.core.errors import install_error_handlers
-from app.core.head import HeadAsGet
 from app.core.idempotency import check_routes
+from app.core.kept import KeptAnswers
 from app.core.logging import configure_logging
-from app.core.middleware import (
-    BodyGuard,
-    HeaderGuard,
-    PathAwareCORS,
-    RequestContext,
-    ResponseDefaults,
-    wrap,
-)
 from app.core.openapi import CONTRACT_SERVERS, install_openapi, operation_id
 from app.core.rows import install_database_error_handlers
 
@@ -39,27 +32,24 @@ Errors are RFC 9457 problem details (`application/problem+json`). Lists are page
 
 
 class IppcApp(FastAPI):
-    """FastAPI, with the service's outer layers wrapped around Starlette's error middleware.
+    """FastAPI, with the service's one outer layer (`core/edge.py`) wrapped around Starlette's
+    error middleware.
 
     Starlette places its 500 handler outside any middleware added with `add_middleware`, so a
     500 would lose its CORS headers, request id and default headers; wrapping the built stack
-    keeps them. The first layer named is the outermost.
+    keeps them.
     """
 
     def build_middleware_stack(self) -> ASGIApp:
         settings: Settings = self.state.settings
-        return wrap(
+        return Edge(
             super().build_middleware_stack(),
-            partial(ResponseDefaults, cache_control=api.default_cache_control),
-            RequestContext,
-            HeadAsGet,
-            partial(
-                PathAwareCORS,
-                is_public_path=api.is_public_path,
-                internal_origins=settings.cors_allow_origins,
-            ),
-            HeaderGuard,
-            partial(BodyGuard, max_body_bytes=settings.max_body_bytes, form_paths=api.FORM_PATHS),
+            cache_control=api.default_cache_control,
+            is_public_path=api.is_public_path,
+            internal_origins=settings.cors_allow_origins,
+            max_body_bytes=settings.max_body_bytes,
+            form_paths=api.FORM_PATHS,
+            kept=self.state.kept_answers,
         )
 
 
@@ -96,6 +86,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     app.state.settings = settings
     app.state.database = database
+    # The answers routes keep for the life of the process (`core/kept.py`), served by the edge.
+    app.state.kept_answers = KeptAnswers()
     install_error_handlers(app)
     install_database_error_handlers(app)
     install_openapi(app)

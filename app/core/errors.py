@@ -352,7 +352,7 @@ async def _on_validation_error(_request: Request, exc: Exception) -> Response:
 
 def _allowed_methods(request: Request) -> str:
     """Every method of every route at this path (Starlette names only the first route's), and
-    HEAD wherever GET is (the outer layer `core.head.HeadAsGet` answers it)."""
+    HEAD wherever GET is (the edge, `core/edge.py`, answers it as a GET)."""
     methods: set[str] = set()
     for context in iter_route_contexts(request.app.routes):
         if context.path_format and context.methods:

@@ -128,7 +128,7 @@ def configure_logging(level: str = "INFO") -> None:
         server_logger = logging.getLogger(name)
         server_logger.handlers[:] = []
         server_logger.propagate = True
-    # Requests are logged once, by the request middleware, with their id.
+    # Requests are logged once, by the edge (`core/edge.py`), with their id.
     logging.getLogger("uvicorn.access").disabled = True
     # A record need not carry what these lines never show: the thread, the process, and the
     # caller's file and line, which `logging` finds by walking the stack for every record (the

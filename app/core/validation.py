@@ -2,8 +2,8 @@
 
 PostgreSQL cannot store or compare text holding a NUL character, so no input may carry one:
 each field's value (nested lists and objects included) is checked before anything else, and the
-error points at the field. NUL characters in the URL are refused by the request guard
-(`core/middleware.py`). A test checks that the body of every route is an `InputModel`; query
+error points at the field. NUL characters in the URL are refused by the edge
+(`core/edge.py`). A test checks that the body of every route is an `InputModel`; query
 models derive from it too.
 
 Text a person typed (names, acronyms) also has to show something: `VISIBLE_TEXT` refuses a value

@@ -21,6 +21,7 @@ PROBLEM_PAGE_CACHE_CONTROL = "public, max-age=86400"
 @router.get("/healthz", response_model=Health)
 async def get_health() -> Health:
     """The process is up. Says nothing of the database: see /readyz."""
+    # Not kept at the edge (`core/kept.py`): a probe must see the application answer, now.
     return Health()
 
 

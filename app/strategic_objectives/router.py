@@ -1,4 +1,9 @@
-"""`/v1/strategic-objectives`: public reference data, cacheable, open to any origin."""
+"""`/v1/strategic-objectives`: public reference data, cacheable, open to any origin.
+
+The objectives change only with a migration, deployed with a restart: each 200 is the same for
+the life of the process, so the routes mark it (`keep_for_process`) and the edge answers the
+same request again itself, without entering FastAPI (`core/kept.py`).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from app.auth.dependencies import PublicAccess
 from app.core.http import NOT_MODIFIED, prepared_response
+from app.core.kept import keep_for_process
 from app.core.openapi import COMMON_ERRORS, QUERY_ERRORS, problem_responses
 from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from app.core.session import SettingsDep, database_of, per_app
@@ -42,6 +48,7 @@ async def list_strategic_objectives(
 ) -> Response:
     """The objectives of both IPPC Strategic Frameworks (2012-2019 A-D, 2020-2030 A-C)."""
     page, next_cursor = await catalogue.page(frameworks=framework, limit=limit, cursor=cursor)
+    keep_for_process(request)
     return prepared_response(
         request,
         page,
@@ -62,4 +69,5 @@ async def get_strategic_objective(
     code: Annotated[str, Path(max_length=32, examples=["2020-2030.A"])],
 ) -> Response:
     objective = await catalogue.one(code)
+    keep_for_process(request)
     return prepared_response(request, objective, max_age=settings.public_max_age_seconds)

@@ -1,14 +1,19 @@
-"""A router used only by the tests of the plumbing: a JSON body, a crash, a write."""
+"""A router used only by the tests of the plumbing: a JSON body, a crash, a write, answers
+to keep."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import ConfigDict, Field
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from app.core.http import body_etag
+from app.core.kept import keep_for_process
 from app.core.session import SessionDep
 from app.core.validation import InputModel
 from app.models import StrategicObjective
@@ -60,6 +65,47 @@ async def write_then_fail(session: SessionDep) -> None:
     session.add(StrategicObjective(code=PROBE_CODE, framework="probe", letter="Z", title="Probe"))
     await session.flush()
     raise RuntimeError("failed after writing")
+
+
+def _kept_answer(
+    request: Request, mark: bool, status: int, vary: str, size: int, chunks: int = 1
+) -> Response:
+    """An answer that counts how often its route ran (`app.state.kept_calls`), shows the call
+    and the request's Accept in its body, and is marked to be kept unless `mark` is false;
+    `size` spaces follow, and with `chunks` over 1 the body is streamed in that many parts."""
+    calls = getattr(request.app.state, "kept_calls", 0) + 1
+    request.app.state.kept_calls = calls
+    if mark:
+        keep_for_process(request)
+    shown = f'{{"calls": {calls}, "accept": "{request.headers.get("accept", "")}"}}'
+    body = shown.encode() + b" " * size
+    headers = {"ETag": body_etag(body), "Cache-Control": "public, max-age=60", "Vary": vary}
+    if chunks > 1:
+        parts = [body, *[b"+"] * (chunks - 1)]
+
+        async def stream() -> AsyncIterator[bytes]:
+            for part in parts:
+                yield part
+
+        return StreamingResponse(stream(), status_code=status, headers=headers)
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+@router.get("/v1/public/kept")
+async def public_kept(
+    request: Request,
+    mark: bool = True,
+    status: int = 200,
+    vary: str = "Accept",
+    size: int = 0,
+    chunks: int = 1,
+) -> Response:
+    return _kept_answer(request, mark, status, vary, size, chunks)
+
+
+@router.get("/v1/probe/kept")
+async def internal_kept(request: Request) -> Response:
+    return _kept_answer(request, True, 200, "Accept", 0)
 
 
 def install_probe(app: FastAPI) -> FastAPI:

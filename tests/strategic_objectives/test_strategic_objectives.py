@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import event
 
@@ -162,3 +163,40 @@ async def test_answers_kept_are_bounded(app: FastAPI, client: httpx.AsyncClient)
         await client.get(URL, params={"limit": limit, "framework": ["2012-2019"]})
         await client.get(URL, params={"limit": limit})
     assert len(app.state.objectives._answers) == service.MAX_KEPT
+
+
+async def test_answered_at_the_edge_once_kept(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each answer is the same for the life of the process: once made, the edge answers the
+    same request itself, 200, 304 and HEAD alike, and the routes do not run again."""
+    from app.strategic_objectives import service
+
+    calls: list[str] = []
+    page, one = service.Catalogue.page, service.Catalogue.one
+
+    async def counted_page(self: service.Catalogue, **options: Any) -> Any:
+        calls.append("page")
+        return await page(self, **options)
+
+    async def counted_one(self: service.Catalogue, code: str) -> Any:
+        calls.append("one")
+        return await one(self, code)
+
+    monkeypatch.setattr(service.Catalogue, "page", counted_page)
+    monkeypatch.setattr(service.Catalogue, "one", counted_one)
+    first = await client.get(URL)
+    single = await client.get(f"{URL}/2020-2030.A")
+    for _ in range(3):
+        again = await client.get(URL)
+        assert again.content == first.content
+        assert again.headers["etag"] == first.headers["etag"]
+        assert (await client.get(f"{URL}/2020-2030.A")).content == single.content
+        not_modified = await client.get(URL, headers={"If-None-Match": first.headers["etag"]})
+        assert not_modified.status_code == 304
+        head = await client.head(f"{URL}/2020-2030.A")
+        assert head.status_code == 200
+        assert head.content == b""
+    assert calls == ["page", "one"]
+    assert (await client.get(URL, params={"limit": 3})).status_code == 200
+    assert calls == ["page", "one", "page"]
