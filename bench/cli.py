@@ -103,7 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument(
-        "--rows", type=_positive, help=f"organizations seeded (default {DEFAULTS['rows']:,})"
+        "--rows",
+        type=_positive,
+        help=f"organizations seeded, with as many interactions and half as many agreements "
+        f"(default {DEFAULTS['rows']:,})",
     )
     parser.add_argument(
         "--seconds",
