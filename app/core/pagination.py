@@ -275,7 +275,14 @@ def decode_cursor(cursor: str, keys: Sequence[SortKey], token: str = "") -> list
 
 
 def after(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:
-    """Rows strictly after `values` in the order of `keys` (mixed directions, NULLs last)."""
+    """Rows strictly after `values` in the order of `keys` (mixed directions, NULLs last).
+
+    The rows after are those beyond the first key's value, or equal to it and beyond the second
+    key's, and so on: a disjunction that a database evaluates row by row from the start of the
+    index, so a page deep in the list would cost as much as its position. When the first key
+    is never null and has a value, the rows after are also within one bound of it (`>=` it,
+    `<=` descending), said as well: the index scan starts there, and a page costs the same
+    wherever it is."""
     clauses = []
     for index, key in enumerate(keys):
         beyond = key.beyond(values[index])
@@ -283,7 +290,14 @@ def after(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]
             continue
         equal_before = [k.equal(v) for k, v in zip(keys[:index], values[:index], strict=True)]
         clauses.append(and_(*equal_before, beyond))
-    return or_(*clauses) if clauses else false()
+    if not clauses:
+        return false()
+    condition = or_(*clauses)
+    first, value = keys[0], values[0]
+    if value is None or first.may_be_null or len(keys) == 1:
+        return condition
+    bound = first.column <= value if first.descending else first.column >= value
+    return and_(bound, condition)
 
 
 @dataclass(frozen=True)
