@@ -329,5 +329,5 @@ def test_the_baseline_runs_under_the_same_server_options_as_ippc_serve(
         == 0
     )
     ((args, options),) = calls
-    assert args == ("app.main:create_app",)
+    assert args == ("app.main:create_served_app",)
     assert options == hello.server_options("127.0.0.1", 8123)
