@@ -218,6 +218,45 @@ async def test_more_invalid_references_than_a_problem_lists_are_counted(
     assert refused.json()["detail"] == "1 invalid value; see errors."
 
 
+@pytest.mark.parametrize(
+    ("body", "pointer"),
+    [
+        ({"status": "approved"}, "/status"),
+        ({"required_approvals": ["bureau"]}, "/required_approvals"),
+        ({"signed_on": "2027-01-01"}, "/signed_on"),
+        ({"version": 9}, "/version"),
+    ],
+)
+async def test_a_patch_cannot_set_what_is_read_only(
+    client: httpx.AsyncClient,
+    secretariat: dict[str, str],
+    agreement: Make,
+    body: dict[str, Any],
+    pointer: str,
+) -> None:
+    made = await agreement()
+    assert pointers(await _patch(client, secretariat, made, body)) == [pointer]
+    unchanged = (await client.get(f"{URL}/{made['id']}", headers=secretariat)).json()
+    assert unchanged == made
+
+
+async def test_a_patch_names_each_new_invalid_reference(
+    client: httpx.AsyncClient, secretariat: dict[str, str], organization: Make, agreement: Make
+) -> None:
+    """A patch is checked like a create: one 422, a pointer per new invalid reference."""
+    partner = await organization("Partner")
+    made = await agreement(partner_ids=[partner["id"]], strategic_objectives=["2020-2030.A"])
+    body = {
+        "partner_ids": [partner["id"], str(uuid.uuid4())],
+        "strategic_objectives": ["2020-2030.A", "2020-2030.Z", "1999-2000.A"],
+    }
+    assert pointers(await _patch(client, secretariat, made, body)) == [
+        "/partner_ids/1",
+        "/strategic_objectives/1",
+        "/strategic_objectives/2",
+    ]
+
+
 async def test_a_partner_archived_after_it_was_linked_stays_linked(
     client: httpx.AsyncClient, secretariat: dict[str, str], organization: Make, agreement: Make
 ) -> None:
