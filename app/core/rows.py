@@ -45,6 +45,7 @@ from app.core.errors import (
     NotFound,
     ValidationFailed,
     problem_response,
+    validation_detail,
 )
 from app.core.preconditions import lost_race
 
@@ -128,10 +129,10 @@ async def read_referenced(
 
 
 def refuse(errors: Sequence[FieldError]) -> None:
-    """One 422 for every invalid reference (and any other error) found, when there are any."""
+    """One 422 for every invalid reference (and any other error) found, when there are any,
+    said as every validation problem says it (how many, and how many `errors` leaves out)."""
     if errors:
-        noun = "reference" if len(errors) == 1 else "references"
-        raise ValidationFailed(f"{len(errors)} invalid {noun}; see errors.", errors)
+        raise ValidationFailed(validation_detail(len(errors)), errors)
 
 
 async def lock_referenced(

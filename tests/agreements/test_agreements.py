@@ -191,6 +191,72 @@ async def test_every_invalid_reference_is_named_in_one_422(
     assert str(uuid.UUID(body["partner_ids"][1])) not in response.text  # nothing echoed
 
 
+async def test_more_invalid_references_than_a_problem_lists_are_counted(
+    client: httpx.AsyncClient, secretariat: dict[str, str]
+) -> None:
+    """Seventy-one invalid references (50 partners, 20 objectives, the dates): the problem
+    lists the first 50 and says, as every validation problem does, how many it leaves out."""
+    body = {
+        "title": "T",
+        "level": "partnership",
+        "instrument": "informal_arrangement",
+        "partner_ids": [str(uuid.uuid4()) for _ in range(50)],
+        "strategic_objectives": [f"{1900 + year}-{1901 + year}.A" for year in range(20)],
+        "start_date": "2021-01-01",
+        "end_date": "2020-01-01",
+    }
+    response = await client.post(URL, json=body, headers=secretariat)
+    assert response.status_code == 422
+    problem = response.json()
+    assert len(problem["errors"]) == 50
+    assert problem["errors_omitted"] == 21
+    assert problem["detail"] == (
+        "71 invalid values; errors lists the first 50, errors_omitted counts the other 21."
+    )
+    dates_only = {**body, "partner_ids": [], "strategic_objectives": []}
+    refused = await client.post(URL, json=dates_only, headers=secretariat)
+    assert refused.json()["detail"] == "1 invalid value; see errors."
+
+
+@pytest.mark.parametrize(
+    ("body", "pointer"),
+    [
+        ({"status": "approved"}, "/status"),
+        ({"required_approvals": ["bureau"]}, "/required_approvals"),
+        ({"signed_on": "2027-01-01"}, "/signed_on"),
+        ({"version": 9}, "/version"),
+    ],
+)
+async def test_a_patch_cannot_set_what_is_read_only(
+    client: httpx.AsyncClient,
+    secretariat: dict[str, str],
+    agreement: Make,
+    body: dict[str, Any],
+    pointer: str,
+) -> None:
+    made = await agreement()
+    assert pointers(await _patch(client, secretariat, made, body)) == [pointer]
+    unchanged = (await client.get(f"{URL}/{made['id']}", headers=secretariat)).json()
+    assert unchanged == made
+
+
+async def test_a_patch_names_each_new_invalid_reference(
+    client: httpx.AsyncClient, secretariat: dict[str, str], organization: Make, agreement: Make
+) -> None:
+    """A patch is checked like a create: one 422, a pointer per new invalid reference."""
+    partner = await organization("Partner")
+    made = await agreement(partner_ids=[partner["id"]], strategic_objectives=["2020-2030.A"])
+    body = {
+        "partner_ids": [partner["id"], str(uuid.uuid4())],
+        "strategic_objectives": ["2020-2030.A", "2020-2030.Z", "1999-2000.A"],
+    }
+    assert pointers(await _patch(client, secretariat, made, body)) == [
+        "/partner_ids/1",
+        "/strategic_objectives/1",
+        "/strategic_objectives/2",
+    ]
+
+
 async def test_a_partner_archived_after_it_was_linked_stays_linked(
     client: httpx.AsyncClient, secretariat: dict[str, str], organization: Make, agreement: Make
 ) -> None:

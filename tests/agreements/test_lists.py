@@ -167,3 +167,40 @@ async def test_csv_exports_the_whole_filtered_set(
     assert beta["required_approvals"] == "bureau; cpm"
     assert beta["start_date"] == "2026-06-01"
     assert beta["end_date"] == ""
+
+
+async def test_the_ranges_of_end_date_and_of_the_timestamps(
+    client: httpx.AsyncClient, secretariat: dict[str, str], catalogue: dict[str, dict[str, Any]]
+) -> None:
+    """`end_date_from`, `created_at_*` and `updated_at_*` each filter, inclusively."""
+    alpha, beta = catalogue["Alpha"], catalogue["Beta"]
+    renamed = await client.patch(
+        f"{URL}/{alpha['id']}",
+        json={"purpose": "Renamed later"},
+        headers={**secretariat, "If-Match": "*", "Content-Type": "application/merge-patch+json"},
+    )
+    assert renamed.status_code == 200, renamed.text
+    cases: list[tuple[dict[str, str], list[str]]] = [
+        ({"end_date_from": "2028-01-01"}, ["Gamma"]),
+        ({"end_date_from": "2027-12-31", "end_date_to": "2027-12-31"}, ["Alpha"]),
+        ({"created_at_from": beta["created_at"]}, ["Ágora", "Beta", "Gamma"]),
+        ({"created_at_to": beta["created_at"]}, ["Alpha", "Beta"]),
+        ({"updated_at_from": renamed.json()["updated_at"]}, ["Alpha"]),
+        ({"updated_at_to": beta["updated_at"]}, ["Beta"]),
+    ]
+    for params, expected in cases:
+        shown = _titles(await client.get(URL, params=params, headers=secretariat))
+        assert shown == expected, params
+
+
+async def test_csv_gives_the_financing_as_three_columns(
+    client: httpx.AsyncClient, secretariat: dict[str, str], catalogue: dict[str, dict[str, Any]]
+) -> None:
+    response = await client.get(URL, params={"format": "csv"}, headers=secretariat)
+    rows = {row["title"]: row for row in csv_rows(response)}
+    beta, alpha = rows["Beta"], rows["Alpha"]
+    assert (beta["financing_amount"], beta["financing_currency"]) == ("1000.00", "EUR")
+    assert beta["financing_direction"] == "to_ippc"
+    assert "financing" not in beta
+    assert (alpha["financing_amount"], alpha["financing_currency"]) == ("", "")
+    assert alpha["financing_direction"] == ""

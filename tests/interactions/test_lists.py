@@ -192,3 +192,25 @@ async def test_the_counts_change_the_organizations_etag(
     )
     assert after.status_code == 200
     assert after.json()["reference_counts"]["interactions"] == 1
+
+
+async def test_the_ranges_of_the_timestamps(
+    client: httpx.AsyncClient, secretariat: dict[str, str], diary: dict[str, Any]
+) -> None:
+    """`created_at_*` and `updated_at_*` each filter, inclusively."""
+    kick_off, site_visit = diary["Kick-off"], diary["Site visit"]
+    corrected = await client.patch(
+        f"{URL}/{kick_off['id']}",
+        json={"summary": "Corrected later"},
+        headers={**secretariat, "If-Match": "*", "Content-Type": "application/merge-patch+json"},
+    )
+    assert corrected.status_code == 200, corrected.text
+    cases: list[tuple[dict[str, str], list[str]]] = [
+        ({"created_at_from": site_visit["created_at"]}, ["Conférence", "Site visit"]),
+        ({"created_at_to": kick_off["created_at"]}, ["Kick-off"]),
+        ({"updated_at_from": corrected.json()["updated_at"]}, ["Kick-off"]),
+        ({"updated_at_to": site_visit["updated_at"]}, ["Follow-up call", "Site visit"]),
+    ]
+    for params, expected in cases:
+        found = await client.get(URL, params={**params, "sort": "subject"}, headers=secretariat)
+        assert _subjects(found) == expected, params
