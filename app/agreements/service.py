@@ -135,6 +135,25 @@ def _financed(value: HasFinancing | None) -> ColumnElement[bool] | None:
     return amount.is_not(None) if value == "true" else amount.is_(None)
 
 
+def agreement_item(row: Any) -> dict[str, Any]:
+    """An agreement as the API shows it, from its row (an ORM object or a selected row): the
+    dict `AgreementOut` writes (its financing an object; the amount, exact already, written as
+    text by `dump_rows` as the model does), so that a list writes it without the model."""
+    item: dict[str, Any] = {}
+    for name in AgreementOut.model_fields:
+        if name != "financing":
+            item[name] = getattr(row, name)
+        elif row.financing_amount is None:
+            item[name] = None
+        else:
+            item[name] = {
+                "amount": row.financing_amount,
+                "currency": row.financing_currency,
+                "direction": row.financing_direction,
+            }
+    return item
+
+
 LIST = ListSpec(
     name="agreements",
     statement=select(*(_column(name) for name in _LISTED), _column("title_key")),
@@ -173,27 +192,8 @@ LIST = ListSpec(
     ),
     sort_enum=AgreementSort,
     item=AgreementOut,
-    item_of=lambda row: agreement_item(row),  # defined below
+    item_of=agreement_item,
 )
-
-
-def agreement_item(row: Any) -> dict[str, Any]:
-    """An agreement as the API shows it, from its row (an ORM object or a selected row): the
-    dict `AgreementOut` writes (its financing an object; the amount, exact already, written as
-    text by `dump_rows` as the model does), so that a list writes it without the model."""
-    item: dict[str, Any] = {}
-    for name in AgreementOut.model_fields:
-        if name != "financing":
-            item[name] = getattr(row, name)
-        elif row.financing_amount is None:
-            item[name] = None
-        else:
-            item[name] = {
-                "amount": row.financing_amount,
-                "currency": row.financing_currency,
-                "direction": row.financing_direction,
-            }
-    return item
 
 
 def agreement_out(row: Any) -> AgreementOut:
@@ -241,7 +241,7 @@ async def list_agreements(
 
 def export(filters: AgreementFilters, sort: AgreementSort | None) -> Export:
     """The whole filtered, ordered set, for CSV."""
-    return Export(LIST.where(filters), LIST.ordering(sort), CSV_COLUMNS, "agreements.csv")
+    return LIST.export(filters, sort, CSV_COLUMNS, "agreements.csv")
 
 
 async def of(

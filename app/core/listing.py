@@ -19,7 +19,7 @@ compares them).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from typing import Annotated, Any, Literal
@@ -262,6 +262,12 @@ class ListSpec:
 
     def ordering(self, sort: str | None) -> Ordering:
         return self.sorts.parse(sort)
+
+    def export(
+        self, parameters: BaseModel, sort: str | None, columns: Sequence[Any], filename: str
+    ) -> Export:
+        """The whole filtered, ordered set, for CSV (`core.csv_export`)."""
+        return Export(self.where(parameters), self.ordering(sort), columns, filename)
 
     def page_statement(
         self, parameters: BaseModel, order: Ordering, limit: int, cursor: str | None

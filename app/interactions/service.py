@@ -135,7 +135,7 @@ async def list_interactions(
 
 def export(filters: InteractionFilters, sort: InteractionSort | None) -> Export:
     """The whole filtered, ordered set, for CSV."""
-    return Export(LIST.where(filters), LIST.ordering(sort), CSV_COLUMNS, "interactions.csv")
+    return LIST.export(filters, sort, CSV_COLUMNS, "interactions.csv")
 
 
 async def of(

@@ -142,7 +142,7 @@ async def list_organizations(
 
 def export(filters: OrganizationFilters, sort: OrganizationSort | None) -> Export:
     """The whole filtered, ordered set, for CSV."""
-    return Export(LIST.where(filters), LIST.ordering(sort), CSV_COLUMNS, "organizations.csv")
+    return LIST.export(filters, sort, CSV_COLUMNS, "organizations.csv")
 
 
 # --- References: what points at an organization ------------------------------------------------
@@ -174,14 +174,12 @@ async def _current(session: AsyncSession, organization: Organization) -> Organiz
     return _detail(organization, await REFERENCES.counts(session, organization.id))
 
 
-_SHOWN_COLUMNS = tuple(_column(name) for name in OrganizationOut.model_fields)
-
-
 @lru_cache(maxsize=1)
 def _read_statement(referrers: tuple[str, ...]) -> Select[Any]:
-    """The read's statement, built once for the referrers registered (all are, once the
-    application's packages are imported)."""
-    return select(*_SHOWN_COLUMNS, *REFERENCES.count_columns(_column("id"))).where(
+    """The list's statement for one organization, with the counts of what refers to it last;
+    built once for the referrers registered (all are, once the application's packages are
+    imported)."""
+    return LIST.statement.add_columns(*REFERENCES.count_columns(_column("id"))).where(
         _column("id") == bindparam("organization_id")
     )
 
@@ -189,14 +187,13 @@ def _read_statement(referrers: tuple[str, ...]) -> Select[Any]:
 async def get_organization(database: Database, organization_id: uuid.UUID) -> PreparedBody:
     """One statement (the row and the counts of what refers to it, as subqueries), outside any
     transaction, written to JSON as `OrganizationDetail` would be without building one."""
-    statement = _read_statement(tuple(REFERENCES.names))
-    rows = await database.read(statement, {"organization_id": organization_id})
+    referrers = tuple(REFERENCES.names)
+    rows = await database.read(_read_statement(referrers), {"organization_id": organization_id})
     if not rows:
         raise NotFound(NOT_FOUND)
     row = rows[0]
-    shown = len(_SHOWN_COLUMNS)
-    counts = REFERENCES.counts_of(row[shown:])
-    fields = dict(zip(OrganizationOut.model_fields, row[:shown], strict=True))
+    counts = REFERENCES.counts_of(row[len(row) - len(referrers) :])
+    fields = LIST.item_dict(row)
     body = dump_rows({**fields, "reference_counts": counts})
     return PreparedBody(body, _etag_of(organization_id, fields["version"], counts))
 
