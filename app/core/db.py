@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import BigInteger, ColumnElement, DateTime, event, text
-from sqlalchemy.engine import Connection, Dialect, Row, make_url
+from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -32,9 +32,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import ConnectionPoolEntry
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import Executable, Select
 from sqlalchemy.types import TypeDecorator
 
+from app.core.direct import DirectReader
 from app.core.validation import decimal_text
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -227,6 +228,8 @@ class Database:
         )
         # Same pool; connections from it run each statement as its own transaction.
         self._autocommit = self.engine.execution_options(isolation_level=AUTOCOMMIT)
+        # Same pool; hot reads run by the driver itself (`core.direct`).
+        self.direct = DirectReader(self.engine)
 
     @asynccontextmanager
     async def session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
@@ -240,13 +243,21 @@ class Database:
 
     async def read(
         self, statement: Executable, parameters: dict[str, Any] | None = None
-    ) -> Sequence[Row[Any]]:
+    ) -> Sequence[Any]:
         """The rows of one statement, read without a session and outside any transaction.
 
         A hot read that is one statement needs neither: the statement sees one consistent
         snapshot on both databases, and running it in autocommit mode spares the `BEGIN` and
         `ROLLBACK` round trips a transaction would add (on SQLite, two hops to the driver's
-        thread). Anything that reads twice and needs the two reads to agree uses a session."""
+        thread). Anything that reads twice and needs the two reads to agree uses a session.
+
+        A SELECT runs on the driver's own connection (`core.direct`); its rows answer by
+        position, by name and by column as SQLAlchemy's would. Anything else, and a SELECT the
+        driver failed to run, goes through SQLAlchemy."""
+        if isinstance(statement, Select):
+            rows = await self.direct.read(statement, parameters)
+            if rows is not None:
+                return rows
         async with self._autocommit.connect() as connection:
             return (await connection.execute(statement, parameters)).all()
 

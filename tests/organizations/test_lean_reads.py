@@ -42,28 +42,39 @@ async def _varied(create: Create) -> dict[str, Any]:
     return headquarters
 
 
-def _in_transaction(dbapi_connection: Any) -> bool:
-    """Whether the driver's connection is inside a transaction (asyncpg or aiosqlite)."""
-    driver = dbapi_connection._connection
+def _driver_in_transaction(driver: Any) -> bool:
+    """Whether the driver's own connection (asyncpg or aiosqlite) is inside a transaction."""
     if hasattr(driver, "is_in_transaction"):
         return bool(driver.is_in_transaction())
     return bool(driver.in_transaction)
 
 
+def _in_transaction(dbapi_connection: Any) -> bool:
+    """Whether SQLAlchemy's adapted connection is inside a transaction."""
+    return _driver_in_transaction(dbapi_connection._connection)
+
+
 @contextmanager
 def statements_of(app: FastAPI) -> Iterator[list[bool]]:
-    """For each statement the application runs meanwhile: whether it ran in a transaction."""
-    engine = app.state.database.engine.sync_engine
+    """For each statement the application runs meanwhile, through SQLAlchemy or on the
+    driver's connection (`Database.read`): whether it ran in a transaction."""
+    database = app.state.database
+    engine = database.engine.sync_engine
     seen: list[bool] = []
 
     def after(connection: Any, cursor: Any, *_args: Any) -> None:
         seen.append(_in_transaction(connection.connection.dbapi_connection))
 
+    def direct(driver: Any, _sql: str) -> None:
+        seen.append(_driver_in_transaction(driver))
+
     event.listen(engine, "after_cursor_execute", after)
+    database.direct.listeners.append(direct)
     try:
         yield seen
     finally:
         event.remove(engine, "after_cursor_execute", after)
+        database.direct.listeners.remove(direct)
 
 
 async def test_a_page_is_the_models_bytes(

@@ -1,0 +1,192 @@
+"""Hot reads run on the driver's own connection: SQLAlchemy writes the SQL, the driver runs it.
+
+A hot read (a list's page, a read by id) is one SELECT that the kit builds once per shape and runs
+with each request's values. Through SQLAlchemy's async engine such a statement pays for a
+`Connection`, an execution context, a cursor adapter, a result and its rows, and the greenlet
+hops between them: measured on PostgreSQL, about 140 µs more than asyncpg takes to run the same
+prepared statement, the largest single cost of a page (docs/performance.md).
+
+Here SQLAlchemy still compiles the statement, once per statement object, with its dialect (the
+SQL, the bind casts, the order of the positional parameters), and still prepares each request's
+parameters (`construct_expanded_state`: expanding `IN` lists, the bind processors of the column
+types). The connection still comes from the engine's pool, with its size, timeout, events and
+reset. Only the execution goes to the driver: asyncpg's `fetch` (which keeps the prepared
+statement per connection), aiosqlite's `execute_fetchall` (one hop to the driver's thread, where
+SQLAlchemy's cursor takes four). Each column's result processor (SQLite's dates, UUIDs and
+booleans; the scaled decimals) is applied as SQLAlchemy's result would, so the values are the
+same, and the rows are tuples that answer by position, by name and by column (`row._mapping`).
+
+Failures: a driver error invalidates the connection (it may be broken, or mid-statement when a
+request was cancelled) and the statement runs again through SQLAlchemy, on another connection:
+a connection the server dropped costs nothing, and a real error surfaces as SQLAlchemy's (mapped
+to problems like any other). Errors of the pool (none free in time, the server unreachable) are
+SQLAlchemy's already.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, namedtuple
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql import Select
+from sqlalchemy.util import await_only, greenlet_spawn
+
+# Statements compiled and kept; the kit keeps at most 256 statements per list.
+MAX_COMPILED = 1024
+
+# Called after each direct read with the driver's connection and the SQL it ran (for tests and
+# diagnostics that watch what reaches the database).
+Listener = Callable[[Any, str], None]
+
+
+class _ByColumn(Mapping[Any, Any]):
+    """A row's values by selected column (or by name), as `Row._mapping` answers."""
+
+    __slots__ = ("_index", "_row")
+
+    def __init__(self, row: tuple[Any, ...], index: dict[Any, int]) -> None:
+        self._row = row
+        self._index = index
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._row[self._index[key]]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(key for key in self._index if isinstance(key, str))
+
+    def __len__(self) -> int:
+        return len(self._row)
+
+
+def _row_type(names: list[str], columns: list[Any]) -> type[tuple[Any, ...]]:
+    index: dict[Any, int] = {}
+    for position, (name, column) in enumerate(zip(names, columns, strict=True)):
+        index.setdefault(name, position)
+        index.setdefault(column, position)
+    fields = namedtuple("Row", names, rename=True)  # type: ignore[misc]
+
+    class DirectRow(fields):
+        __slots__ = ()
+
+        @property
+        def _mapping(self) -> Mapping[Any, Any]:
+            return _ByColumn(self, index)
+
+    return DirectRow
+
+
+class _Compiled:
+    """A statement compiled for one dialect: its SQL and how to make its rows."""
+
+    __slots__ = ("binds", "compiled", "make", "processors", "width")
+
+    def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
+        self.compiled = statement.compile(dialect=dialect)
+        # The bind processors of the statement's parameters, as SQLAlchemy's execution context
+        # takes them (the expanded state adds those of the expanded ones).
+        self.binds: Mapping[str, Any] = self.compiled._bind_processors
+        columns = list(statement.selected_columns)
+        self.width = len(columns)
+        processors = []
+        for position, column in enumerate(columns):
+            processor = column.type.dialect_impl(dialect).result_processor(dialect, None)
+            if processor is not None:
+                processors.append((position, processor))
+        self.processors = tuple(processors)
+        row_type = _row_type(list(statement.selected_columns.keys()), columns)
+        self.make = row_type._make  # type: ignore[attr-defined]
+
+    def arguments(self, parameters: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
+        """The SQL and the driver's positional arguments for these parameters."""
+        state = self.compiled.construct_expanded_state(parameters)
+        values = state.parameters
+        processors = {**self.binds, **state.processors} if state.processors else self.binds
+        order = state.positiontup or ()
+        return state.statement, [
+            processors[name](values[name]) if name in processors else values[name] for name in order
+        ]
+
+    def rows(self, records: Sequence[Any]) -> list[tuple[Any, ...]]:
+        make = self.make
+        if not self.processors:
+            return [make(record) for record in records]
+        rows = []
+        for record in records:
+            values = list(record)
+            for position, processor in self.processors:
+                values[position] = processor(values[position])
+            rows.append(make(values))
+        return rows
+
+
+class _Failed:
+    """The driver refused or lost the statement (the connection was invalidated)."""
+
+
+_FAILED = _Failed()
+
+
+class DirectReader:
+    """Runs SELECTs on the pool's driver connections, outside any transaction."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._pool = engine.sync_engine.pool
+        self._dialect = engine.dialect
+        self._compiled: OrderedDict[Select[Any], _Compiled] = OrderedDict()
+        if engine.dialect.name == "postgresql":
+            self._run: Callable[[Any, str, list[Any]], Any] = _run_asyncpg
+        elif engine.dialect.name == "sqlite":
+            self._run = _run_aiosqlite
+        else:  # pragma: no cover - the service runs on these two
+            raise ValueError(f"no direct reads on {engine.dialect.name}")
+        self.listeners: list[Listener] = []
+
+    def _compile(self, statement: Select[Any]) -> _Compiled:
+        compiled = self._compiled.get(statement)
+        if compiled is None:
+            compiled = self._compiled[statement] = _Compiled(statement, self._dialect)
+            if len(self._compiled) > MAX_COMPILED:
+                self._compiled.popitem(last=False)
+        return compiled
+
+    async def read(
+        self, statement: Select[Any], parameters: Mapping[str, Any] | None
+    ) -> list[tuple[Any, ...]] | None:
+        """The statement's rows; None when the driver failed (the caller runs it again)."""
+        compiled = self._compile(statement)
+        sql, arguments = compiled.arguments(parameters)
+        records = await greenlet_spawn(self._fetch, sql, arguments)
+        if records is _FAILED:
+            return None
+        return compiled.rows(records)
+
+    def _fetch(self, sql: str, arguments: list[Any]) -> Any:
+        # Runs in SQLAlchemy's greenlet, as its own pool expects: checking a connection out may
+        # open one, checking it in resets it, and either may await the driver.
+        connection = self._pool.connect()
+        try:
+            try:
+                records = await_only(self._run(connection.driver_connection, sql, arguments))
+            except Exception:
+                connection.invalidate()
+                return _FAILED
+            except BaseException:
+                # Cancelled mid-statement: the connection's state is unknown.
+                connection.invalidate()
+                raise
+            for listener in self.listeners:
+                listener(connection.driver_connection, sql)
+            return records
+        finally:
+            connection.close()
+
+
+async def _run_asyncpg(connection: Any, sql: str, arguments: list[Any]) -> Any:
+    return await connection.fetch(sql, *arguments)
+
+
+async def _run_aiosqlite(connection: Any, sql: str, arguments: list[Any]) -> Any:
+    return await connection.execute_fetchall(sql, arguments)

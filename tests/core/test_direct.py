@@ -1,0 +1,196 @@
+"""Hot reads on the driver's connection (`core.direct`): the same rows as SQLAlchemy's, and the
+same failures."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import (
+    Boolean,
+    Column,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+    bindparam,
+    event,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.exc import DBAPIError
+
+from app.core import direct
+from app.core.db import Database, ScaledDecimal, UTCDateTime
+
+METADATA = MetaData()
+SAMPLE = Table(
+    "direct_sample",
+    METADATA,
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(50), nullable=False),
+    Column("flag", Boolean, nullable=False),
+    Column("at", UTCDateTime, nullable=True),
+    Column("amount", ScaledDecimal(4), nullable=True),
+)
+ROWS = [
+    {
+        "id": uuid.UUID(int=index),
+        "name": f"row {index}",
+        "flag": index % 2 == 0,
+        "at": datetime(2026, 1, index, 9, 30, tzinfo=UTC) if index != 3 else None,
+        "amount": Decimal(f"{index}125.5") if index != 2 else None,
+    }
+    for index in range(1, 6)
+]
+BY_NAMES = (
+    select(SAMPLE.c.id, SAMPLE.c.name, SAMPLE.c.flag, SAMPLE.c.at, SAMPLE.c.amount)
+    .where(SAMPLE.c.name.in_(bindparam("names", expanding=True)))
+    .where(SAMPLE.c.flag == bindparam("flag"))
+    .order_by(SAMPLE.c.id)
+)
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    db = Database(database_url)
+    async with db.engine.begin() as connection:
+        await connection.run_sync(METADATA.create_all)
+        await connection.execute(insert(SAMPLE), ROWS)
+    yield db
+    await db.dispose()
+
+
+async def _through_sqlalchemy(database: Database, statement: Any, parameters: Any) -> list[Any]:
+    async with database.engine.connect() as connection:
+        return list((await connection.execute(statement, parameters)).all())
+
+
+@pytest.fixture
+def invalidated(database: Database) -> list[object]:
+    """The pool's connections invalidated meanwhile."""
+    seen: list[object] = []
+
+    def record(dbapi_connection: object, *_args: object) -> None:
+        seen.append(dbapi_connection)
+
+    event.listen(database.engine.sync_engine, "invalidate", record)
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("names", "flag"),
+    [(["row 1", "row 2", "row 3", "row 4"], False), (["row 2", "row 4", "row 5"], True)],
+)
+async def test_rows_are_sqlalchemys(database: Database, names: list[str], flag: bool) -> None:
+    ran: list[str] = []
+    database.direct.listeners.append(lambda _driver, sql: ran.append(sql))
+    parameters = {"names": names, "flag": flag}
+    rows = await database.read(BY_NAMES, parameters)
+    expected = await _through_sqlalchemy(database, BY_NAMES, parameters)
+    assert len(ran) == 1  # the driver ran it, not SQLAlchemy
+    assert rows
+    assert [tuple(row) for row in rows] == [tuple(row) for row in expected]
+    # The same types, not only equal values: a UUID, a bool, an aware datetime, a Decimal.
+    for row, model in zip(rows, expected, strict=True):
+        assert [type(value) for value in row] == [type(value) for value in model]
+    at = [row.at for row in rows if row.at is not None]
+    assert at
+    assert all(value.tzinfo is not None for value in at)
+
+
+async def test_parameters_are_processed_as_sqlalchemy_would(database: Database) -> None:
+    """Each parameter through its column type's bind processor: an exact amount stored as a
+    scaled integer, an aware datetime stored as UTC text on SQLite."""
+    ran: list[str] = []
+    database.direct.listeners.append(lambda _driver, sql: ran.append(sql))
+    statement = select(SAMPLE.c.name).where(
+        SAMPLE.c.amount == bindparam("amount"), SAMPLE.c.at >= bindparam("since")
+    )
+    since = datetime(2026, 1, 4, 11, 30, tzinfo=timezone(timedelta(hours=2)))
+    rows = await database.read(statement, {"amount": Decimal("4125.5"), "since": since})
+    assert [row.name for row in rows] == ["row 4"]
+    assert len(ran) == 1  # the driver ran it (a failed call would have been run again)
+
+
+async def test_rows_answer_by_position_name_and_column(database: Database) -> None:
+    statement = select(SAMPLE.c.id, SAMPLE.c.name, SAMPLE.c.name.label("again")).order_by(
+        SAMPLE.c.id
+    )
+    row = (await database.read(statement))[0]
+    assert row[1] == row.name == row.again == "row 1"
+    assert row._mapping[SAMPLE.c.id] == row.id == uuid.UUID(int=1)
+    assert row._mapping["name"] == "row 1"
+    assert len(row) == 3
+    assert row[1:] == ("row 1", "row 1")
+
+
+async def test_other_statements_go_through_sqlalchemy(database: Database) -> None:
+    ran: list[str] = []
+    database.direct.listeners.append(lambda _driver, sql: ran.append(sql))
+    assert [tuple(row) for row in await database.read(text("SELECT 1"))] == [(1,)]
+    assert ran == []
+
+
+async def test_a_failed_driver_call_runs_again_through_sqlalchemy(
+    database: Database, invalidated: list[object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection the server dropped, or any driver error: the connection is invalidated
+    and the read is answered by SQLAlchemy on another."""
+
+    async def broken(*_args: Any) -> Any:
+        raise ConnectionResetError("the server closed the connection")
+
+    monkeypatch.setattr(database.direct, "_run", broken)
+    rows = await database.read(BY_NAMES, {"names": ["row 1", "row 3"], "flag": False})
+    assert [row.name for row in rows] == ["row 1", "row 3"]
+    assert len(invalidated) == 1
+
+
+async def test_an_error_of_the_statement_is_sqlalchemys(
+    database: Database, invalidated: list[object]
+) -> None:
+    missing = select(SAMPLE.c.id).where(text("no_such_column = 1"))
+    with pytest.raises(DBAPIError):
+        await database.read(missing)
+    assert len(invalidated) == 1
+    # The pool still serves.
+    assert len(await database.read(select(SAMPLE.c.id))) == len(ROWS)
+
+
+async def test_a_cancelled_read_does_not_return_its_connection_as_is(
+    database: Database, invalidated: list[object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request cancelled mid-statement (its client went away): the driver's connection may
+    still be busy, so it is invalidated rather than handed to the next request."""
+    started = asyncio.Event()
+
+    async def stalled(*_args: Any) -> Any:
+        started.set()
+        await asyncio.sleep(60)
+
+    monkeypatch.setattr(database.direct, "_run", stalled)
+    task = asyncio.create_task(database.read(select(SAMPLE.c.id)))
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert len(invalidated) == 1
+    monkeypatch.undo()
+    assert len(await database.read(select(SAMPLE.c.id))) == len(ROWS)
+
+
+async def test_compiled_statements_are_bounded(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(direct, "MAX_COMPILED", 3)
+    for limit in range(1, 6):
+        rows = await database.read(select(SAMPLE.c.id).order_by(SAMPLE.c.id).limit(limit))
+        assert len(rows) == limit
+    assert len(database.direct._compiled) == 3
