@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import binascii
 import decimal
-import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Annotated, Any, Generic, TypeVar
 
+import orjson
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import (
@@ -235,10 +235,8 @@ class SortKey:
 
 
 def encode_cursor(values: Sequence[Any], token: str = "") -> str:
-    raw = json.dumps(
-        [token, *(_plain(value) for value in values)], separators=(",", ":"), ensure_ascii=False
-    )
-    return base64.urlsafe_b64encode(raw.encode("utf-8")).decode().rstrip("=")
+    raw = orjson.dumps([token, *(_plain(value) for value in values)])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def invalid_cursor() -> ValidationFailed:
@@ -257,7 +255,7 @@ def decode_cursor(cursor: str, keys: Sequence[SortKey], token: str = "") -> list
         if len(cursor) > MAX_CURSOR_LENGTH:
             raise InvalidCursor("too long")
         raw = base64.urlsafe_b64decode(cursor.encode("ascii") + b"=" * (-len(cursor) % 4))
-        decoded = json.loads(raw.decode("utf-8"))
+        decoded = orjson.loads(raw)
         if not isinstance(decoded, list) or len(decoded) != len(keys) + 1:
             raise InvalidCursor("not a cursor of this list")
         if not isinstance(decoded[0], str) or decoded[0] != token:

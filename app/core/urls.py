@@ -5,10 +5,9 @@ its bearer token must only ever be sent back to this service.
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode
 
 from pydantic import BaseModel
-from starlette.datastructures import URL
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -31,8 +30,15 @@ def next_link(settings: Settings, request: Request, next_cursor: str | None) -> 
     the service's public address. No header on the last page."""
     if next_cursor is None:
         return {}
-    url = URL(absolute_url(settings, request.url.path)).replace(query=request.url.query)
-    return {"Link": f'<{url.include_query_params(cursor=next_cursor)}>; rel="next"'}
+    # From the scope, as Starlette's `request.url` would read it (without building the URL of
+    # the request's own Host, which a page never needs): the path with the characters that
+    # would end it escaped, the query decoded and encoded again with `cursor` last.
+    scope = request.scope
+    path = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+    query = parse_qsl(scope.get("query_string", b"").decode(), keep_blank_values=True)
+    pairs = [(name, value) for name, value in query if name != "cursor"]
+    pairs.append(("cursor", next_cursor))
+    return {"Link": f'<{absolute_url(settings, path)}?{urlencode(pairs)}>; rel="next"'}
 
 
 def created_response(

@@ -7,8 +7,10 @@ from collections.abc import Callable
 import httpx
 import pytest
 from pydantic import ValidationError
+from starlette.requests import Request
 
 from app.core.config import Settings
+from app.core.urls import next_link
 from tests.conftest import PUBLIC_BASE_URL
 
 # What an attacker puts in the headers a proxy or a client may send.
@@ -104,3 +106,33 @@ async def test_a_trailing_slash_is_not_redirected(client: httpx.AsyncClient) -> 
         assert response.headers["content-type"] == "application/problem+json"
         assert "location" not in response.headers
         _assert_not_spoofed(response)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (b"", "cursor=NEXT"),
+        (b"limit=2", "limit=2&cursor=NEXT"),
+        # A cursor given is replaced, wherever it stood; the others keep their order.
+        (b"cursor=OLD&limit=2&sort=-name", "limit=2&sort=-name&cursor=NEXT"),
+        (b"category=ngo&cursor=OLD&category=rppo", "category=ngo&category=rppo&cursor=NEXT"),
+        # Values are decoded and encoded again: spaces, accents, reserved characters, blanks.
+        (b"q=caf%C3%A9+%26+co&acronym=", "q=caf%C3%A9+%26+co&acronym=&cursor=NEXT"),
+        (b"q=a%2Bb%3Dc", "q=a%2Bb%3Dc&cursor=NEXT"),
+    ],
+)
+def test_the_next_link_keeps_the_query_and_replaces_the_cursor(query: bytes, expected: str) -> None:
+    settings = Settings(_env_file=None, base_url="https://partnerships.ippc.example")
+    request = Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/v1/organizations",
+            "query_string": query,
+            "headers": [(b"host", b"evil.example")],
+        }
+    )
+    assert next_link(settings, request, "NEXT") == {
+        "Link": f'<https://partnerships.ippc.example/v1/organizations?{expected}>; rel="next"'
+    }
+    assert next_link(settings, request, None) == {}
