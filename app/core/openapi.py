@@ -132,6 +132,30 @@ def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
     return {**options[0], **kept}
 
 
+def _query_schemas(schema: dict[str, Any]) -> None:
+    """The schemas that the parameters of lists read in one pass refer to (`core.list_query`)."""
+    from app.core.list_query import QUERY_SCHEMAS
+
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name, definition in sorted(QUERY_SCHEMAS.items()):
+        schemas.setdefault(name, definition)
+    schema["components"]["schemas"] = dict(sorted(schemas.items()))
+    # Their parameters come in through `openapi_extra`, which FastAPI adds last: put them
+    # where FastAPI writes declared parameters, before the body and the responses.
+    for path in schema.get("paths", {}).values():
+        for name, operation in path.items():
+            if "parameters" not in operation:
+                continue
+            parameters = operation.pop("parameters")
+            ordered: dict[str, Any] = {}
+            for key, value in operation.items():
+                if key in ("requestBody", "responses") and "parameters" not in ordered:
+                    ordered["parameters"] = parameters
+                ordered[key] = value
+            ordered.setdefault("parameters", parameters)
+            path[name] = ordered
+
+
 def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -145,6 +169,7 @@ def install_openapi(app: FastAPI) -> None:
                 servers=app.servers,
                 license_info=app.license_info,
             )
+            _query_schemas(schema)
             _problem_media_types(schema)
             _explicit_security(schema)
             _required_if_match(schema)

@@ -5,16 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.dependencies import AUTH_ERRORS, require
 from app.auth.scopes import Principal, Scope
 from app.core.http import NOT_MODIFIED, conditional_body, json_response
 from app.core.idempotency import CreateOnce, idempotent
-from app.core.listing import LIST_RESPONSES, FormatQuery, list_response
+from app.core.list_query import ListQuery, list_query
+from app.core.listing import LIST_RESPONSES, list_response
 from app.core.openapi import BODY_ERRORS, COMMON_ERRORS, QUERY_ERRORS, problem_responses
-from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
+from app.core.pagination import Page
 from app.core.preconditions import IfMatchHeader, IfNoneMatchHeader
 from app.core.session import DatabaseDep, SessionDep, SettingsDep
 from app.core.urls import created_response
@@ -34,7 +35,13 @@ Reader = Annotated[Principal, require(Scope.registry_read)]
 Writer = Annotated[Principal, require(Scope.registry_write)]
 Creator = Annotated[CreateOnce, idempotent(require(Scope.registry_write))]
 
-SortQuery = Annotated[InteractionSort | None, Query(description=service.LIST.sorts.description())]
+_SORTS = service.LIST.sorts.description()
+LIST_QUERY = list_query(InteractionFilters, InteractionSort, sort_description=_SORTS)
+SCOPED_QUERY = list_query(OrganizationInteractionFilters, InteractionSort, sort_description=_SORTS)
+ListParameters = Annotated[ListQuery[InteractionFilters, InteractionSort], LIST_QUERY.dependency]
+ScopedParameters = Annotated[
+    ListQuery[OrganizationInteractionFilters, InteractionSort], SCOPED_QUERY.dependency
+]
 
 
 @router.post(
@@ -62,28 +69,29 @@ async def create_interaction(
     return await create.run(work)
 
 
-@router.get("/interactions", response_model=Page[InteractionOut], responses=LIST_RESPONSES)
+@router.get(
+    "/interactions",
+    response_model=Page[InteractionOut],
+    responses=LIST_RESPONSES,
+    openapi_extra=LIST_QUERY.openapi,
+)
 async def list_interactions(
     request: Request,
     database: DatabaseDep,
     settings: SettingsDep,
     principal: Reader,
-    filters: Annotated[InteractionFilters, Query()],
-    sort: SortQuery = None,
-    limit: LimitQuery = DEFAULT_LIMIT,
-    cursor: CursorQuery = None,
-    format: FormatQuery = None,
+    query: ListParameters,
 ) -> Response:
     """Interactions, the latest first unless sorted otherwise."""
     return await list_response(
         request,
         settings,
         database,
-        format_=format,
+        format_=query.format,
         page=lambda: service.list_interactions(
-            database, filters, sort=sort, limit=limit, cursor=cursor
+            database, query.filters, sort=query.sort, limit=query.limit, cursor=query.cursor
         ),
-        export=lambda: service.export(filters, sort),
+        export=lambda: service.export(query.filters, query.sort),
     )
 
 
@@ -91,6 +99,7 @@ async def list_interactions(
     "/organizations/{organization_id}/interactions",
     response_model=Page[InteractionOut],
     responses={**LIST_RESPONSES, **problem_responses(404)},
+    openapi_extra=SCOPED_QUERY.openapi,
 )
 async def list_organization_interactions(
     request: Request,
@@ -98,23 +107,19 @@ async def list_organization_interactions(
     database: DatabaseDep,
     settings: SettingsDep,
     principal: Reader,
-    scoped: Annotated[OrganizationInteractionFilters, Query()],
-    sort: SortQuery = None,
-    limit: LimitQuery = DEFAULT_LIMIT,
-    cursor: CursorQuery = None,
-    format: FormatQuery = None,
+    query: ScopedParameters,
 ) -> Response:
     """The interactions with one organization, with the filters of the whole list."""
-    filters = await service.of(database, organization_id, scoped)
+    filters = await service.of(database, organization_id, query.filters)
     return await list_response(
         request,
         settings,
         database,
-        format_=format,
+        format_=query.format,
         page=lambda: service.list_interactions(
-            database, filters, sort=sort, limit=limit, cursor=cursor
+            database, filters, sort=query.sort, limit=query.limit, cursor=query.cursor
         ),
-        export=lambda: service.export(filters, sort),
+        export=lambda: service.export(filters, query.sort),
     )
 
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.dependencies import AUTH_ERRORS, require
 from app.auth.scopes import Principal, Scope
 from app.core.http import NOT_MODIFIED, conditional_body, json_response
 from app.core.idempotency import CreateOnce, idempotent
-from app.core.listing import LIST_RESPONSES, FormatQuery, list_response
+from app.core.list_query import ListQuery, list_query
+from app.core.listing import LIST_RESPONSES, list_response
 from app.core.openapi import BODY_ERRORS, COMMON_ERRORS, QUERY_ERRORS, problem_responses
-from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
+from app.core.pagination import Page
 from app.core.preconditions import IfMatchHeader, IfNoneMatchHeader
 from app.core.session import DatabaseDep, SessionDep, SettingsDep
 from app.core.urls import created_response
@@ -38,8 +39,10 @@ Reader = Annotated[Principal, require(Scope.registry_read)]
 Writer = Annotated[Principal, require(Scope.registry_write)]
 Creator = Annotated[CreateOnce, idempotent(require(Scope.registry_write))]
 
-Filters = Annotated[OrganizationFilters, Query()]
-SortQuery = Annotated[OrganizationSort | None, Query(description=service.LIST.sorts.description())]
+LIST_QUERY = list_query(
+    OrganizationFilters, OrganizationSort, sort_description=service.LIST.sorts.description()
+)
+ListParameters = Annotated[ListQuery[OrganizationFilters, OrganizationSort], LIST_QUERY.dependency]
 
 
 @router.post(
@@ -68,28 +71,29 @@ async def create_organization(
     return await create.run(work)
 
 
-@router.get("", response_model=Page[OrganizationOut], responses=LIST_RESPONSES)
+@router.get(
+    "",
+    response_model=Page[OrganizationOut],
+    responses=LIST_RESPONSES,
+    openapi_extra=LIST_QUERY.openapi,
+)
 async def list_organizations(
     request: Request,
     database: DatabaseDep,
     settings: SettingsDep,
     principal: Reader,
-    filters: Filters,
-    sort: SortQuery = None,
-    limit: LimitQuery = DEFAULT_LIMIT,
-    cursor: CursorQuery = None,
-    format: FormatQuery = None,
+    query: ListParameters,
 ) -> Response:
     """Organizations, archived ones left out unless asked for."""
     return await list_response(
         request,
         settings,
         database,
-        format_=format,
+        format_=query.format,
         page=lambda: service.list_organizations(
-            database, filters, sort=sort, limit=limit, cursor=cursor
+            database, query.filters, sort=query.sort, limit=query.limit, cursor=query.cursor
         ),
-        export=lambda: service.export(filters, sort),
+        export=lambda: service.export(query.filters, query.sort),
     )
 
 
