@@ -129,7 +129,8 @@ async def authenticate(
     authorization: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Principal:
     """The caller, from a valid bearer token holding every scope the route requires."""
-    if "access_token" in request.query_params:
+    # The query string is parsed only when it could hold one (every request pays the check).
+    if b"access_token" in request.scope["query_string"] and "access_token" in request.query_params:
         raise Unauthorized(
             "Send the access token in the Authorization header, never in the URL.",
             headers={

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
 from sqlalchemy.sql import Executable, Select
 from sqlalchemy.types import TypeDecorator
 
@@ -182,6 +182,17 @@ def _install_sqlite_behaviour(engine: AsyncEngine, *, foreign_keys: bool) -> Non
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    @event.listens_for(sync_engine, "reset")
+    def _on_reset(
+        dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry, state: PoolResetState
+    ) -> None:
+        # The pool's reset on return, without its unconditional ROLLBACK (a hop to the driver's
+        # thread for every read): only a connection still in a transaction is rolled back.
+        if state.terminate_only or not state.asyncio_safe:
+            return
+        if dbapi_connection.driver_connection.in_transaction:
+            dbapi_connection.rollback()
+
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
         options = connection.get_execution_options()
@@ -208,6 +219,8 @@ def create_engine(url: str, *, sqlite_foreign_keys: bool = True, **kwargs: Any) 
             kwargs.pop("pool_size", None)
             kwargs.pop("max_overflow", None)
         _ensure_sqlite_directory(driver_url)
+        # Connections are reset on return by `_on_reset` (see there).
+        kwargs.setdefault("pool_reset_on_return", None)
         engine = create_async_engine(driver_url, **kwargs)
         _install_sqlite_behaviour(engine, foreign_keys=sqlite_foreign_keys)
         return engine

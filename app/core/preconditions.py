@@ -5,10 +5,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from typing import Annotated, Any
 
+import orjson
 from fastapi import Header
 
 from app.core.errors import Conflict, DomainError, PreconditionFailed, PreconditionRequired
@@ -20,7 +20,7 @@ def resource_etag(resource_id: uuid.UUID, version: int, shown: Any = None) -> st
     refers to it, say), so that a tag never stands for two different bodies."""
     tag = f"{resource_id.hex}-{version}"
     if shown is not None:
-        digest = hashlib.sha256(json.dumps(shown, sort_keys=True, default=str).encode())
+        digest = hashlib.sha256(orjson.dumps(shown, default=str, option=orjson.OPT_SORT_KEYS))
         tag += "-" + digest.hexdigest()[:16]
     return f'"{tag}"'
 

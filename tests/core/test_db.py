@@ -10,8 +10,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import delete, select, text
+from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_connection
 from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.util import greenlet_spawn
 
 from app.core.db import Database, async_url, column_of, hold_transaction_lock
 from app.models import StrategicObjective
@@ -66,6 +68,44 @@ async def test_sqlite_writes_begin_immediate(database: Database, database_url: s
     async with database.session(write=False) as session:
         await session.execute(select(column_of(StrategicObjective.code)))
         assert _try_to_write_elsewhere(path), "a read session must not block writers"
+
+
+@pytest.mark.sqlite_only
+async def test_sqlite_connections_are_rolled_back_on_return_only_in_a_transaction(
+    database: Database, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool's reset: a connection given back inside a transaction is rolled back (its
+    write lock released, its change gone); one outside a transaction costs no ROLLBACK."""
+    path = database_url.removeprefix("sqlite:///")
+    rollbacks: list[object] = []
+    real_rollback = AsyncAdapt_aiosqlite_connection.rollback
+
+    def counted(connection: AsyncAdapt_aiosqlite_connection) -> None:
+        rollbacks.append(connection)
+        real_rollback(connection)
+
+    codes = select(column_of(StrategicObjective.code))
+    assert await database.read(codes)  # the pool's first connection, set up
+    monkeypatch.setattr(AsyncAdapt_aiosqlite_connection, "rollback", counted)
+    assert await database.read(codes)
+    assert rollbacks == []
+
+    pool = database.engine.sync_engine.pool
+
+    def leave_a_write_open() -> None:
+        connection = pool.connect()
+        cursor = connection.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
+        cursor.execute("UPDATE strategic_objective SET title = 'changed'")
+        cursor.close()
+        connection.close()  # back to the pool, without a commit
+
+    await greenlet_spawn(leave_a_write_open)
+    assert len(rollbacks) == 1
+    assert _try_to_write_elsewhere(path)
+    titles = await database.read(select(column_of(StrategicObjective.title)))
+    assert titles
+    assert "changed" not in {row.title for row in titles}
 
 
 async def test_foreign_keys_are_enforced(database: Database) -> None:
