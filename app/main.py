@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 from starlette.types import ASGIApp
 
 from app import api
@@ -30,6 +31,14 @@ diligence, and the approval decisions of the CPM Bureau and the CPM.
 Errors are RFC 9457 problem details (`application/problem+json`). Lists are paged with an opaque
 `cursor`. The `/v1/public/*` endpoints and the strategic objectives need no token.
 """
+
+
+TELEMETRY_OFF: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+}
 
 
 class IppcApp(FastAPI):
@@ -91,6 +100,9 @@ def create_app(
         await database.dispose()
 
     app = IppcApp(
+        # FastAPI's native OpenTelemetry, when the deployment asks for it (IPPC_OPENTELEMETRY);
+        # off, none of its per-request checks run (docs/performance.md).
+        telemetry=None if settings.opentelemetry else TELEMETRY_OFF,
         title="IPPC Partnerships API",
         version="1.0.0",
         description=DESCRIPTION,

@@ -37,3 +37,25 @@ def test_the_served_factory_asks_for_it(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(main, "create_app", lambda **kwargs: seen.append(kwargs))
     main.create_served_app()
     assert seen == [{"freeze_after_startup": True}]
+
+
+@pytest.mark.parametrize("wanted", [False, True])
+def test_fastapis_native_telemetry_runs_only_when_asked_for(
+    settings: Settings, wanted: bool
+) -> None:
+    """Off (the default), FastAPI's OpenTelemetry layer is configured off, so that none of its
+    per-request checks run; `IPPC_OPENTELEMETRY=true` leaves FastAPI's own defaults (the
+    process's global providers)."""
+    app = main.create_app(settings.model_copy(update={"opentelemetry": wanted}))
+    config = app._telemetry
+    kinds = [config["tracing"], config["metrics"], config["logs"], config["operation_spans"]]
+    assert kinds == [wanted] * 4
+    assert app._native_telemetry.enabled() is False  # no provider is configured here
+
+
+def test_the_telemetry_setting_comes_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert Settings(_env_file=None).opentelemetry is False
+    monkeypatch.setenv("IPPC_OPENTELEMETRY", "true")
+    assert Settings(_env_file=None).opentelemetry is True

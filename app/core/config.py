@@ -88,6 +88,12 @@ class Settings(BaseSettings):
 
     # Operations.
     log_level: str = "INFO"
+    opentelemetry: bool = Field(
+        default=False,
+        description="FastAPI's native OpenTelemetry (traces, metrics and logs through the "
+        "process's global providers). Off, it costs nothing; on, its checks run on every "
+        "request even when no provider is configured.",
+    )
 
     @field_validator("base_url")
     @classmethod
