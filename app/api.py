@@ -13,13 +13,19 @@ from app.ops.router import router as ops_router
 from app.organizations.router import router as organizations_router
 from app.strategic_objectives.router import router as strategic_objectives_router
 
-v1 = APIRouter(prefix="/v1")
-v1.include_router(me_router)
-v1.include_router(strategic_objectives_router)
-v1.include_router(organizations_router)
-v1.include_router(interactions_router)
-v1.include_router(agreements_router)
-v1.include_router(audit_router)
+# Every resource of the API, under /v1, in the order of the contract. They are included in
+# the application one by one with the prefix, rather than through a `/v1` router: this FastAPI
+# keeps an included router as a node that is matched, then matched again to be entered, so each
+# level of nesting walks the routes below it once more for every request.
+V1 = "/v1"
+V1_ROUTERS = (
+    me_router,
+    strategic_objectives_router,
+    organizations_router,
+    interactions_router,
+    agreements_router,
+    audit_router,
+)
 
 # Paths open to any origin (CORS `*`): the public transparency API, public reference data, and
 # the embedded issuer's published keys and metadata. Each is a path and everything below it
@@ -51,5 +57,6 @@ def default_cache_control(path: str) -> str:
     return "private, no-cache"
 
 
-def routers() -> list[APIRouter]:
-    return [ops_router, issuer_router, v1]
+def routers() -> list[tuple[APIRouter, str]]:
+    """Each router and the prefix it is mounted under."""
+    return [(ops_router, ""), (issuer_router, ""), *((router, V1) for router in V1_ROUTERS)]

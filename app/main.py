@@ -126,7 +126,7 @@ def create_app(
     install_database_error_handlers(app)
     install_openapi(app)
     install_docs(app)
-    for router in api.routers():
-        app.include_router(router)
+    for router, prefix in api.routers():
+        app.include_router(router, prefix=prefix)
     check_routes(app.routes)
     return app

@@ -59,3 +59,15 @@ def test_the_telemetry_setting_comes_from_the_environment(
     assert Settings(_env_file=None).opentelemetry is False
     monkeypatch.setenv("IPPC_OPENTELEMETRY", "true")
     assert Settings(_env_file=None).opentelemetry is True
+
+
+def test_routers_are_included_one_level_deep(settings: Settings) -> None:
+    """Each resource router is included in the application itself (with its `/v1` prefix),
+    never through another router: this FastAPI matches an included router and then matches
+    again inside it, so every level of nesting walks its routes once more per request."""
+    app = main.create_app(settings)
+    included = [route for route in app.router.routes if hasattr(route, "original_router")]
+    assert included
+    for route in included:
+        inner = route.original_router.routes
+        assert not any(hasattr(child, "original_router") for child in inner), route
