@@ -8,6 +8,7 @@ from app.agreements.router import router as agreements_router
 from app.audit.router import router as audit_router
 from app.auth.paths import TOKEN_PATH
 from app.auth.router import issuer_router, me_router
+from app.decisions.router import router as decisions_router
 from app.interactions.router import router as interactions_router
 from app.ops.router import router as ops_router
 from app.organizations.router import router as organizations_router
@@ -19,6 +20,7 @@ v1.include_router(strategic_objectives_router)
 v1.include_router(organizations_router)
 v1.include_router(interactions_router)
 v1.include_router(agreements_router)
+v1.include_router(decisions_router)
 v1.include_router(audit_router)
 
 # Paths open to any origin (CORS `*`): the public transparency API, public reference data, and
