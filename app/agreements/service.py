@@ -533,7 +533,6 @@ async def workflow_facts(session: AsyncSession, agreement: Agreement) -> Workflo
         objective_count=len(agreement.strategic_objectives),
         risk_level=None if due_diligence is None else due_diligence.risk_level,
         excluded_sector=due_diligence is not None and due_diligence.excluded_sector,
-        mitigated=due_diligence is not None and due_diligence.mitigation is not None,
     )
 
 

@@ -115,7 +115,6 @@ class WorkflowFacts:
     objective_count: int
     risk_level: str | None
     excluded_sector: bool
-    mitigated: bool
 
 
 Condition = Callable[[WorkflowFacts], bool]
@@ -132,7 +131,9 @@ def cpm_too(facts: WorkflowFacts) -> bool:
 
 def submission_requirements(facts: WorkflowFacts) -> list[FieldError]:
     """Design §3: what a draft needs to be submitted, every missing item at once. Pointers name
-    the agreement's field (or its due diligence's, under `/due_diligence`)."""
+    the agreement's field (or its due diligence's, under `/due_diligence`). The mitigation of a
+    medium or high risk is the due diligence's own rule (its schema and a check constraint):
+    a due diligence without it cannot exist."""
     missing: list[FieldError] = []
     if facts.partner_count == 0:
         missing.append(FieldError("At least one partner is required", pointer="/partner_ids"))
@@ -144,21 +145,13 @@ def submission_requirements(facts: WorkflowFacts) -> list[FieldError]:
         )
     if facts.risk_level is None:
         missing.append(FieldError("A due diligence is required", pointer="/due_diligence"))
-    else:
-        if facts.excluded_sector:
-            missing.append(
-                FieldError(
-                    "The partner is in an excluded sector (tobacco or arms industry)",
-                    pointer="/due_diligence/excluded_sector",
-                )
+    elif facts.excluded_sector:
+        missing.append(
+            FieldError(
+                "The partner is in an excluded sector (tobacco or arms industry)",
+                pointer="/due_diligence/excluded_sector",
             )
-        if facts.risk_level != RiskLevel.low and not facts.mitigated:
-            missing.append(
-                FieldError(
-                    "A mitigation is required for a medium or high risk",
-                    pointer="/due_diligence/mitigation",
-                )
-            )
+        )
     return missing
 
 
