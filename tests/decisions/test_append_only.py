@@ -5,17 +5,20 @@ at head on both databases."""
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import Connection, delete, text, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.core.append_only import AppendOnlyViolation, guarded_tables, trigger_names
 from app.core.db import Database
+from app.core.tracking import set_actor
 from app.models import Decision
+from tests.conftest import TEST_OPERATOR
 from tests.decisions.conftest import decision
 from tests.registry import Make
 
@@ -110,3 +113,35 @@ async def test_the_orm_refuses_to_change_or_delete_a_decision(
             with pytest.raises(AppendOnlyViolation):
                 await session.execute(statement)
     assert await _rationales(database) == before
+
+
+async def test_the_database_keeps_one_correction_per_decision(
+    app: FastAPI, client: httpx.AsyncClient, bureau: dict[str, str], submitted: Make
+) -> None:
+    """The service refuses a second correction (409 `decision-superseded`); the unique index on
+    `supersedes_id` refuses it too, for a writer that skipped the check."""
+    recorded = await _recorded(client, bureau, submitted)
+    database: Database = app.state.database
+
+    def correction() -> Decision:
+        return Decision(
+            agreement_id=uuid.UUID(recorded["agreement_id"]),
+            governing_body="bureau",
+            outcome="approved",
+            rationale="Corrected",
+            meeting_reference="CPM-8",
+            decided_on=date(2026, 1, 1),
+            supersedes_id=uuid.UUID(recorded["id"]),
+            recorded_by="tests",
+            agreement_status="approved",
+        )
+
+    async with database.session(write=True) as session:
+        set_actor(session, TEST_OPERATOR)
+        session.add(correction())
+        await session.commit()
+    async with database.session(write=True) as session:
+        set_actor(session, TEST_OPERATOR)
+        session.add(correction())
+        with pytest.raises(IntegrityError):
+            await session.flush()
