@@ -22,6 +22,7 @@ from app.core.session import DatabaseDep, SessionDep, SettingsDep
 from app.core.urls import created_response
 from app.decisions import service
 from app.decisions.schemas import (
+    AgreementDecisionFilters,
     DecisionFilters,
     DecisionIn,
     DecisionOut,
@@ -96,6 +97,39 @@ async def list_decisions(
     format: FormatQuery = None,
 ) -> Response:
     """Decisions of every agreement, corrections included."""
+    return await list_response(
+        request,
+        settings,
+        database,
+        format_=format,
+        page=lambda: service.list_decisions(
+            database, filters, sort=sort, limit=limit, cursor=cursor
+        ),
+        export=lambda: service.export(filters, sort),
+    )
+
+
+@router.get(
+    "/agreements/{agreement_id}/decisions",
+    response_model=Page[DecisionOut],
+    responses={**LIST_RESPONSES, **problem_responses(404)},
+)
+async def list_agreement_decisions(
+    request: Request,
+    agreement_id: uuid.UUID,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    principal: Reader,
+    scoped: Annotated[AgreementDecisionFilters, Query()],
+    sort: Annotated[
+        DecisionSort | None, Query(description=service.LIST.sorts.description())
+    ] = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+    format: FormatQuery = None,
+) -> Response:
+    """An agreement's decisions, corrections included, with the filters of the whole list."""
+    filters = await service.of_agreement(database, agreement_id, scoped)
     return await list_response(
         request,
         settings,

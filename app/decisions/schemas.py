@@ -111,14 +111,19 @@ class DecisionOut(BaseModel):
     version: int
 
 
-class DecisionFilters(InputModel):
-    """The filters of the decisions list, as query parameters (repeat one for several values;
-    ranges are inclusive)."""
+class AgreementDecisionFilters(InputModel):
+    """The filters of an agreement's decisions, as query parameters (repeat one for several
+    values; ranges are inclusive)."""
 
     governing_body: list[GoverningBody] = Field(default_factory=list)
     outcome: list[Outcome] = Field(default_factory=list)
     decided_on_from: IsoDate | None = None
     decided_on_to: IsoDate | None = None
+
+
+class DecisionFilters(AgreementDecisionFilters):
+    """The filters of the decisions list."""
+
     agreement_id: list[uuid.UUID] = Field(default_factory=list, max_length=50)
 
 

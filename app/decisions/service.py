@@ -37,7 +37,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -52,7 +52,7 @@ from app.auth.scopes import Principal
 from app.core.actor import Actor
 from app.core.csv_export import Export, columns_of
 from app.core.db import Database, column_of
-from app.core.errors import Conflict, FieldError, Forbidden, problem_type
+from app.core.errors import Conflict, FieldError, Forbidden, NotFound, problem_type
 from app.core.http import PreparedBody
 from app.core.listing import JsonPage, ListSpec, in_range, one_of
 from app.core.pagination import SortOptions
@@ -61,6 +61,7 @@ from app.core.rows import Violation, get_for_update, get_or_404, read_referenced
 from app.core.serialization import dump_rows
 from app.core.tracking import record_action
 from app.decisions.schemas import (
+    AgreementDecisionFilters,
     DecisionFilters,
     DecisionIn,
     DecisionOut,
@@ -190,6 +191,20 @@ async def list_decisions(
     cursor: str | None,
 ) -> JsonPage:
     return await LIST.json_page(database, filters, sort=sort, limit=limit, cursor=cursor)
+
+
+_AGREEMENT_EXISTS = select(_column(Agreement, "id")).where(
+    _column(Agreement, "id") == bindparam("agreement_id")
+)
+
+
+async def of_agreement(
+    database: Database, agreement_id: uuid.UUID, filters: AgreementDecisionFilters
+) -> DecisionFilters:
+    """The filters of the list of one agreement's decisions (404 without the agreement)."""
+    if not await database.read(_AGREEMENT_EXISTS, {"agreement_id": agreement_id}):
+        raise NotFound(agreements.NOT_FOUND)
+    return DecisionFilters.model_validate({**filters.model_dump(), "agreement_id": [agreement_id]})
 
 
 def export(filters: DecisionFilters, sort: DecisionSort | None) -> Export:

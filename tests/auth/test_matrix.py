@@ -72,6 +72,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", "/v1/agreements/{agreement_id}/close"): Scope.registry_write,
     ("GET", "/v1/agreements/{agreement_id}/history"): Scope.registry_read,
     ("POST", "/v1/agreements/{agreement_id}/decisions"): Scope.decisions_write,
+    ("GET", "/v1/agreements/{agreement_id}/decisions"): Scope.registry_read,
     ("GET", "/v1/decisions"): Scope.registry_read,
     ("GET", "/v1/decisions/{decision_id}"): Scope.registry_read,
     ("POST", "/v1/interest-declarations"): Scope.decisions_write,

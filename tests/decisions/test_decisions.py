@@ -319,3 +319,26 @@ async def test_a_decision_is_read_by_its_id(
     assert cached.status_code == 304
     missing = await client.get("/v1/decisions/00000000-0000-4000-8000-000000000000", headers=bureau)
     assert missing.status_code == 404
+
+
+async def test_an_agreements_decisions(
+    client: httpx.AsyncClient, integration: dict[str, str], bureau: dict[str, str], submitted: Make
+) -> None:
+    one = await submitted("One", instrument="letter_of_intent")
+    two = await submitted("Two")
+    await _decide(client, bureau, one["id"], decided_on="2026-02-10")
+    await _decide(client, bureau, one["id"], body="cpm", outcome="rejected")
+    await _decide(client, bureau, two["id"])
+    path = f"{URL}/{one['id']}/decisions"
+    listed = await client.get(path, headers=integration)
+    assert listed.status_code == 200, listed.text
+    assert [item["governing_body"] for item in listed.json()["items"]] == ["cpm", "bureau"]
+    assert {item["agreement_id"] for item in listed.json()["items"]} == {one["id"]}
+    rejected = await client.get(path, params={"outcome": "rejected"}, headers=integration)
+    assert [item["outcome"] for item in rejected.json()["items"]] == ["rejected"]
+    foreign = await client.get(path, params={"agreement_id": two["id"]}, headers=integration)
+    assert {item["agreement_id"] for item in foreign.json()["items"]} == {one["id"]}
+    missing = await client.get(
+        f"{URL}/00000000-0000-4000-8000-000000000000/decisions", headers=integration
+    )
+    assert missing.status_code == 404
