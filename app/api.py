@@ -8,6 +8,7 @@ from app.agreements.router import router as agreements_router
 from app.audit.router import router as audit_router
 from app.auth.paths import TOKEN_PATH
 from app.auth.router import issuer_router, me_router
+from app.decisions.router import router as decisions_router
 from app.interactions.router import router as interactions_router
 from app.ops.router import router as ops_router
 from app.organizations.router import router as organizations_router
@@ -24,6 +25,7 @@ V1_ROUTERS = (
     organizations_router,
     interactions_router,
     agreements_router,
+    decisions_router,
     audit_router,
 )
 

@@ -115,7 +115,11 @@ def _headers(case: schemathesis.Case[Any], tokens: dict[Role, str]) -> dict[str,
 # the contract's ECMAScript patterns cannot express): names, titles, subjects, participants.
 # For agreements and interactions: partners, organizations, objectives and linked agreements
 # that do not exist (or are archived), an end before the start, a mitigation a medium or high
-# risk lacks, and a financing patch that leaves it incomplete.
+# risk lacks, and a financing patch that leaves it incomplete. For the workflow: the submission's
+# requirements, dates that must not be in the future (a signature, a decision, a declaration),
+# the end of a declaration (not before today nor its start), an organization that does not
+# exist, and a correction of a decision that is not the agreement's, or of another body or
+# outcome.
 RULES_BEYOND_THE_SCHEMA = frozenset(
     {
         "/parent_id",
@@ -132,11 +136,28 @@ RULES_BEYOND_THE_SCHEMA = frozenset(
         "/assessed_by",
         "/end_date",
         "/agreement_id",
+        "/partner_ids",
+        "/strategic_objectives",
+        "/due_diligence",
+        "/note",
+        "/signed_on",
+        "/rationale",
+        "/meeting_reference",
+        "/decided_on",
+        "/supersedes_id",
+        "/governing_body",
+        "/outcome",
+        "/organization_id",
+        "/nature",
+        "/declared_on",
+        "/ended_on",
     }
 )
 # The same, for every item of a list (`/partner_ids/3`) or member of an object.
 RULES_BEYOND_THE_SCHEMA_BELOW = (
     "/ippc_participants/",
+    "/participants/",
+    "/due_diligence/",
     "/partner_ids/",
     "/organization_ids/",
     "/strategic_objectives/",

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements import service
 from app.agreements.schemas import (
+    ActivationIn,
     AgreementCreate,
     AgreementFilters,
     AgreementOut,
@@ -18,6 +19,7 @@ from app.agreements.schemas import (
     DueDiligenceIn,
     DueDiligenceOut,
     PartnerAgreementFilters,
+    TransitionIn,
 )
 from app.auth.dependencies import AUTH_ERRORS, require
 from app.auth.scopes import Principal, Scope
@@ -224,3 +226,144 @@ async def put_due_diligence(
             agreement_id=str(agreement_id),
         )
     return json_response(found, headers={"ETag": etag})
+
+
+# --- Workflow transitions (design §3; the table is `agreements.workflow.TRANSITIONS`) -------------
+
+TRANSITION_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **BODY_ERRORS,
+    **problem_responses(404, 409, 412),
+}
+OptionalNote = Annotated[TransitionIn | None, Body()]
+
+
+async def _transition(
+    session: AsyncSession,
+    principal: Principal,
+    agreement_id: uuid.UUID,
+    action: str,
+    body: TransitionIn | None,
+    if_match: str | None,
+) -> Response:
+    agreement = await service.transition(
+        session, agreement_id, action, body, principal=principal, if_match=if_match
+    )
+    return json_response(agreement, headers={"ETag": service.etag(agreement)})
+
+
+@router.post(
+    "/agreements/{agreement_id}/submit",
+    response_model=AgreementOut,
+    responses=TRANSITION_RESPONSES,
+)
+async def submit_agreement(
+    agreement_id: uuid.UUID,
+    session: SessionDep,
+    principal: Writer,
+    body: OptionalNote = None,
+    if_match: IfMatchHeader = None,
+) -> Response:
+    """Submit a draft for review (design §3). One 422 lists every missing item: a partner, a
+    strategic objective, a due diligence that is not of an excluded sector, a mitigation of a
+    medium or high risk. The body (a `note`) is optional; `If-Match` too."""
+    return await _transition(session, principal, agreement_id, "submit", body, if_match)
+
+
+@router.post(
+    "/agreements/{agreement_id}/withdraw",
+    response_model=AgreementOut,
+    responses=TRANSITION_RESPONSES,
+)
+async def withdraw_agreement(
+    agreement_id: uuid.UUID,
+    session: SessionDep,
+    principal: Writer,
+    body: OptionalNote = None,
+    if_match: IfMatchHeader = None,
+) -> Response:
+    """Withdraw an agreement that is a draft or under review. The body (a `note`) is optional; `If-
+    Match` too."""
+    return await _transition(session, principal, agreement_id, "withdraw", body, if_match)
+
+
+@router.post(
+    "/agreements/{agreement_id}/activate",
+    response_model=AgreementOut,
+    responses=TRANSITION_RESPONSES,
+)
+async def activate_agreement(
+    agreement_id: uuid.UUID,
+    session: SessionDep,
+    principal: Writer,
+    body: Annotated[ActivationIn | None, Body()] = None,
+    if_match: IfMatchHeader = None,
+) -> Response:
+    """Activate an approved agreement, signed on `signed_on` (default today, UTC). The body (a
+    `note`) is optional; `If-Match` too."""
+    return await _transition(session, principal, agreement_id, "activate", body, if_match)
+
+
+@router.post(
+    "/agreements/{agreement_id}/suspend",
+    response_model=AgreementOut,
+    responses=TRANSITION_RESPONSES,
+)
+async def suspend_agreement(
+    agreement_id: uuid.UUID,
+    session: SessionDep,
+    principal: Writer,
+    body: OptionalNote = None,
+    if_match: IfMatchHeader = None,
+) -> Response:
+    """Suspend an active agreement. The body (a `note`) is optional; `If-Match` too."""
+    return await _transition(session, principal, agreement_id, "suspend", body, if_match)
+
+
+@router.post(
+    "/agreements/{agreement_id}/resume",
+    response_model=AgreementOut,
+    responses=TRANSITION_RESPONSES,
+)
+async def resume_agreement(
+    agreement_id: uuid.UUID,
+    session: SessionDep,
+    principal: Writer,
+    body: OptionalNote = None,
+    if_match: IfMatchHeader = None,
+) -> Response:
+    """Resume a suspended agreement. The body (a `note`) is optional; `If-Match` too."""
+    return await _transition(session, principal, agreement_id, "resume", body, if_match)
+
+
+@router.post(
+    "/agreements/{agreement_id}/terminate",
+    response_model=AgreementOut,
+    responses=TRANSITION_RESPONSES,
+)
+async def terminate_agreement(
+    agreement_id: uuid.UUID,
+    session: SessionDep,
+    principal: Writer,
+    body: OptionalNote = None,
+    if_match: IfMatchHeader = None,
+) -> Response:
+    """Terminate an active or suspended agreement. The body (a `note`) is optional; `If-Match`
+    too."""
+    return await _transition(session, principal, agreement_id, "terminate", body, if_match)
+
+
+@router.post(
+    "/agreements/{agreement_id}/close",
+    response_model=AgreementOut,
+    responses=TRANSITION_RESPONSES,
+)
+async def close_agreement(
+    agreement_id: uuid.UUID,
+    session: SessionDep,
+    principal: Writer,
+    body: OptionalNote = None,
+    if_match: IfMatchHeader = None,
+) -> Response:
+    """Close an active agreement that ran its course (it is then `ended`). The body (a `note`) is
+    optional; `If-Match` too."""
+    return await _transition(session, principal, agreement_id, "close", body, if_match)

@@ -29,6 +29,7 @@ from app.core.validation import (
     strip_spaces,
 )
 from app.models.agreements import AMOUNT_INTEGER_DIGITS, AMOUNT_PLACES, TITLE_MAX_LENGTH
+from app.models.audit import NOTE_MAX_LENGTH
 from app.organizations.schemas import Category
 from app.registry.schemas import ObjectiveCode, ObjectiveCodes, OrganizationIds, no_repeats
 
@@ -284,3 +285,30 @@ class DueDiligenceOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int
+
+
+# --- Workflow transitions ------------------------------------------------------------------------
+
+Note = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=NOTE_MAX_LENGTH, pattern=SOME_TEXT),
+    VISIBLE_TEXT,
+    Field(description="Why, kept in the audit trail and the history."),
+]
+
+
+class TransitionIn(InputModel):
+    """The optional body of a transition: a note, kept in the audit trail."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: Note | None = None
+
+
+class ActivationIn(TransitionIn):
+    """The optional body of an activation: when it was signed (default today, UTC; not in the
+    future), and a note."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    signed_on: IsoDate | None = None

@@ -13,8 +13,14 @@ structure (agreements and due diligence are tracked models).
   it depends on changes, the due diligence's risk level included.
 - Writing the due diligence raises the agreement's version (`due_diligence_revision`).
 
-Concurrency: every change of an agreement or of its due diligence first locks the agreement
-(`FOR UPDATE`), so that they apply one after the other, each on the latest state.
+- Transitions (submit, withdraw, activate, suspend, resume, terminate, close) follow the table
+  of `workflow.TRANSITIONS` (`transition`): a move it lacks is a 409 `invalid-transition` naming
+  the current status and the allowed actions; submitting lists every missing item in one 422.
+  Each raises the version and is audited under its action's name, with the caller's note.
+
+Concurrency: every change of an agreement or of its due diligence, every transition and every
+decision first locks the agreement (`FOR UPDATE`) and reads its status after the lock, so that
+they apply one after the other, each on the latest state.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from sqlalchemy import ColumnElement, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.agreements.schemas import (
+    ActivationIn,
     AgreementCreate,
     AgreementFilters,
     AgreementOut,
@@ -39,19 +46,25 @@ from app.agreements.schemas import (
     Financing,
     HasFinancing,
     PartnerAgreementFilters,
+    TransitionIn,
 )
 from app.agreements.workflow import (
     EDITABLE,
     ApprovalFacts,
     RiskLevel,
+    Transition,
+    WorkflowFacts,
+    find,
     required_approvals,
 )
+from app.auth.scopes import Principal
 from app.core.csv_export import CsvColumn, Export
-from app.core.db import Database, column_of
+from app.core.db import Database, column_of, utcnow
 from app.core.errors import (
     Conflict,
     DomainError,
     FieldError,
+    Forbidden,
     PreconditionFailed,
     problem_type,
 )
@@ -63,6 +76,7 @@ from app.core.references import References
 from app.core.rows import Violation, get_for_update, get_or_404, refuse, write
 from app.core.serialization import dump_rows
 from app.core.text import normalize
+from app.core.tracking import record_action
 from app.core.validation import decimal_text
 from app.models import Agreement, AgreementObjective, AgreementPartner, DueDiligence, Organization
 from app.models.agreements import TITLE_MAX_LENGTH
@@ -505,3 +519,69 @@ async def put_due_diligence(
 
     await write(session, change, if_match=if_match)
     return due_diligence_out(row), created
+
+
+# --- Workflow ------------------------------------------------------------------------------------
+
+
+async def workflow_facts(session: AsyncSession, agreement: Agreement) -> WorkflowFacts:
+    """What the workflow's conditions and requirements read of a (locked) agreement."""
+    due_diligence = await session.get(DueDiligence, agreement.id, populate_existing=True)
+    return WorkflowFacts(
+        required_approvals=tuple(agreement.required_approvals),
+        partner_count=len(agreement.partner_ids),
+        objective_count=len(agreement.strategic_objectives),
+        risk_level=None if due_diligence is None else due_diligence.risk_level,
+        excluded_sector=due_diligence is not None and due_diligence.excluded_sector,
+    )
+
+
+def check_scope(principal: Principal, row: Transition) -> None:
+    """The table's scope for the move (the route declares the same; a test compares them)."""
+    if not principal.has(row.scope):
+        raise Forbidden(f"{row.action} needs the scope {row.scope}.")
+
+
+def today() -> date:
+    return utcnow().date()
+
+
+def _activation_errors(signed_on: date) -> list[FieldError]:
+    if signed_on > today():
+        return [FieldError("Must not be in the future", pointer="/signed_on")]
+    return []
+
+
+async def transition(
+    session: AsyncSession,
+    agreement_id: uuid.UUID,
+    action: str,
+    body: TransitionIn | None,
+    *,
+    principal: Principal,
+    if_match: str | None,
+) -> AgreementOut:
+    """Move the agreement by `action` (a transition of the table, not a decision): lock it, read
+    its status after the lock, find the table's row, check what the row requires, write."""
+    agreement = await get_for_update(session, Agreement, agreement_id, detail=NOT_FOUND)
+    check_if_match(if_match, etag(agreement_out(agreement)), required=False)
+    facts = await workflow_facts(session, agreement)
+    row = find(action, agreement.status, facts)
+    check_scope(principal, row)
+    if row.requires is not None:
+        refuse(row.requires(facts))
+    signed_on: date | None = None
+    if isinstance(body, ActivationIn):
+        signed_on = body.signed_on or today()
+        refuse(_activation_errors(signed_on))
+    elif action == "activate":
+        signed_on = today()
+
+    async def change() -> None:
+        agreement.status = row.target
+        if signed_on is not None:
+            agreement.signed_on = signed_on
+
+    await write(session, change, if_match=if_match)
+    record_action(session, agreement, action, None if body is None else body.note)
+    return agreement_out(agreement)

@@ -1,15 +1,30 @@
-"""The workflow of an agreement (design §3): its statuses and who must approve it.
+"""The workflow of an agreement (design §3): its statuses, who must approve it, and the state
+machine, as data.
 
-The state machine's transitions (submit, withdraw, activate...) and the decisions that move an
-agreement between reviews come with the next issue, as a table in this module; for now an
-agreement is created as a draft and only drafts change. `required_approvals` is computed here,
-from the fields it depends on, and stored with the agreement whenever one of them changes.
+`TRANSITIONS` is the table of every move of an agreement's status: the explicit transitions the
+Secretariat makes (submit, withdraw, activate, suspend, resume, terminate, close) and the
+decisions of the Bureau and the CPM (`bureau_approved`, `cpm_returned`...). Each row says from
+which statuses it starts, where it leads, the scope it needs, and, where one action leads to
+different statuses, the condition (`when`) under which the row applies (a Bureau approval ends
+the review when the Bureau alone must approve, else hands it to the CPM). Submission also has
+its requirements (`requires`: every missing item, for one 422). Services find a row with `find`
+and never decide a status themselves; a move the table lacks is `InvalidTransition`, a 409
+naming the current status and the actions allowed from it.
+
+A decision that corrects another (`supersedes_id`) moves no status and is not in the table.
+
+`required_approvals` is computed here, from the fields it depends on, and stored with the
+agreement whenever one of them changes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+
+from app.auth.scopes import Scope
+from app.core.errors import FieldError, InvalidTransition, problem_type
 
 
 class AgreementStatus(StrEnum):
@@ -79,3 +94,148 @@ def required_approvals(facts: ApprovalFacts) -> list[GoverningBody]:
         or facts.risk_level == RiskLevel.high
     )
     return [GoverningBody.bureau, GoverningBody.cpm] if needs_cpm else [GoverningBody.bureau]
+
+
+class Outcome(StrEnum):
+    approved = "approved"
+    rejected = "rejected"
+    returned = "returned"
+
+
+# --- The state machine ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkflowFacts:
+    """What the rows' conditions and requirements read of an agreement: its approvals, its
+    partners and objectives, and its due diligence (None: not assessed yet)."""
+
+    required_approvals: tuple[str, ...]
+    partner_count: int
+    objective_count: int
+    risk_level: str | None
+    excluded_sector: bool
+
+
+Condition = Callable[[WorkflowFacts], bool]
+Requirements = Callable[[WorkflowFacts], list[FieldError]]
+
+
+def bureau_alone(facts: WorkflowFacts) -> bool:
+    return GoverningBody.cpm not in facts.required_approvals
+
+
+def cpm_too(facts: WorkflowFacts) -> bool:
+    return GoverningBody.cpm in facts.required_approvals
+
+
+def submission_requirements(facts: WorkflowFacts) -> list[FieldError]:
+    """Design §3: what a draft needs to be submitted, every missing item at once. Pointers name
+    the agreement's field (or its due diligence's, under `/due_diligence`). The mitigation of a
+    medium or high risk is the due diligence's own rule (its schema and a check constraint):
+    a due diligence without it cannot exist."""
+    missing: list[FieldError] = []
+    if facts.partner_count == 0:
+        missing.append(FieldError("At least one partner is required", pointer="/partner_ids"))
+    if facts.objective_count == 0:
+        missing.append(
+            FieldError(
+                "At least one strategic objective is required", pointer="/strategic_objectives"
+            )
+        )
+    if facts.risk_level is None:
+        missing.append(FieldError("A due diligence is required", pointer="/due_diligence"))
+    elif facts.excluded_sector:
+        missing.append(
+            FieldError(
+                "The partner is in an excluded sector (tobacco or arms industry)",
+                pointer="/due_diligence/excluded_sector",
+            )
+        )
+    return missing
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    sources: frozenset[AgreementStatus]
+    target: AgreementStatus
+    scope: Scope
+    when: Condition | None = None
+    requires: Requirements | None = None
+
+
+def _row(
+    action: str,
+    sources: set[AgreementStatus],
+    target: AgreementStatus,
+    scope: Scope,
+    *,
+    when: Condition | None = None,
+    requires: Requirements | None = None,
+) -> Transition:
+    return Transition(action, frozenset(sources), target, scope, when, requires)
+
+
+def decision_action(body: GoverningBody | str, outcome: Outcome | str) -> str:
+    """The table's name for a decision: `bureau_approved`, `cpm_returned`..."""
+    return f"{body}_{outcome}"
+
+
+S = AgreementStatus
+WRITE = Scope.registry_write
+DECIDE = Scope.decisions_write
+
+# Design §3, one row per move. An action with several rows has exclusive conditions.
+TRANSITIONS: tuple[Transition, ...] = (
+    _row("submit", {S.draft}, S.submitted, WRITE, requires=submission_requirements),
+    _row("withdraw", {S.draft, S.submitted, S.cpm_review}, S.withdrawn, WRITE),
+    _row("activate", {S.approved}, S.active, WRITE),
+    _row("suspend", {S.active}, S.suspended, WRITE),
+    _row("resume", {S.suspended}, S.active, WRITE),
+    _row("terminate", {S.active, S.suspended}, S.terminated, WRITE),
+    _row("close", {S.active}, S.ended, WRITE),
+    _row("bureau_approved", {S.submitted}, S.approved, DECIDE, when=bureau_alone),
+    _row("bureau_approved", {S.submitted}, S.cpm_review, DECIDE, when=cpm_too),
+    _row("bureau_rejected", {S.submitted}, S.rejected, DECIDE),
+    _row("bureau_returned", {S.submitted}, S.draft, DECIDE),
+    _row("cpm_approved", {S.cpm_review}, S.approved, DECIDE),
+    _row("cpm_rejected", {S.cpm_review}, S.rejected, DECIDE),
+    _row("cpm_returned", {S.cpm_review}, S.draft, DECIDE),
+)
+
+# The explicit transitions, each an endpoint of its own (`POST /v1/agreements/{id}/<action>`).
+TRANSITION_ACTIONS: tuple[str, ...] = tuple(
+    dict.fromkeys(row.action for row in TRANSITIONS if row.scope is WRITE)
+)
+DECISION_ACTIONS: tuple[str, ...] = tuple(
+    dict.fromkeys(row.action for row in TRANSITIONS if row.scope is DECIDE)
+)
+
+INVALID_TRANSITION = problem_type(
+    "invalid-transition",
+    409,
+    "Invalid transition",
+    "The agreement's status does not allow this action; `current_status` says where it is and "
+    "`allowed_actions` what can be done from there.",
+)
+
+
+def allowed_actions(status: str) -> list[str]:
+    """The actions the table allows from `status`, in the table's order."""
+    return list(dict.fromkeys(row.action for row in TRANSITIONS if status in row.sources))
+
+
+def find(action: str, status: str, facts: WorkflowFacts) -> Transition:
+    """The row of `action` from `status` whose condition holds; InvalidTransition without one."""
+    for row in TRANSITIONS:
+        if row.action == action and status in row.sources and (row.when is None or row.when(facts)):
+            return row
+    allowed = allowed_actions(status)
+    said = ", ".join(allowed) if allowed else "none"
+    raise InvalidTransition(
+        f"The agreement is {status}: {action} is not allowed from there (allowed: {said}).",
+        kind=INVALID_TRANSITION,
+        current_status=status,
+        allowed_actions=allowed,
+    )

@@ -4,6 +4,7 @@ from app.models.agreements import Agreement, AgreementObjective, AgreementPartne
 from app.models.audit import AuditEvent
 from app.models.auth import OAuthClient, SigningKey
 from app.models.base import StoredResource
+from app.models.decisions import Decision, InterestDeclaration
 from app.models.idempotency import IdempotencyRecord
 from app.models.interactions import Interaction, InteractionObjective, InteractionOrganization
 from app.models.organizations import Organization
@@ -14,11 +15,13 @@ __all__ = [
     "AgreementObjective",
     "AgreementPartner",
     "AuditEvent",
+    "Decision",
     "DueDiligence",
     "IdempotencyRecord",
     "Interaction",
     "InteractionObjective",
     "InteractionOrganization",
+    "InterestDeclaration",
     "OAuthClient",
     "Organization",
     "SigningKey",

@@ -86,6 +86,10 @@ class Agreement(StoredResource, table=True):
     search_key: str = Field(sa_column=Column(Text, nullable=False))
     # Raised by each write of the due diligence, so that the agreement's version rises with it.
     due_diligence_revision: int = Field(default=0, nullable=False)
+    # The last decision recorded on it (no foreign key: decisions refer to their agreement).
+    # Set by each decision, corrections included, so that the agreement's version rises and its
+    # audit event names the decision (the history reads it there).
+    last_decision_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid, nullable=True))
 
 
 class AgreementPartner(SQLModel, table=True):

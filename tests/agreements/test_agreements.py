@@ -9,7 +9,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.agreements import service
 from app.models import Agreement
 from tests.conftest import PUBLIC_BASE_URL
 from tests.registry import Make, archive, etag_of, merge_patch, pointers, set_columns
@@ -448,19 +447,38 @@ async def test_delete_needs_if_match_and_takes_the_due_diligence_along(
 async def test_a_draft_that_carries_a_decision_is_not_deleted(
     client: httpx.AsyncClient,
     secretariat: dict[str, str],
+    bureau: dict[str, str],
+    organization: Make,
     agreement: Make,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Decisions arrive with the next issue and register with `REFERENCES` as interactions do:
-    a returned draft that carries one is then refused, as here with a stand-in referrer (the
-    agreements' own id column: one row refers to each agreement, itself)."""
-    made = await agreement()
-    monkeypatch.setattr(service.REFERENCES, "_referrers", list(service.REFERENCES._referrers))
-    service.REFERENCES.register("decisions", Agreement.id)
-    response = await client.delete(f"{URL}/{made['id']}", headers={**secretariat, "If-Match": "*"})
+    """A draft the Bureau returned carries its decision (registered in `REFERENCES` by its
+    column): it cannot be deleted, only withdrawn."""
+    partner = await organization("Partner")
+    made = await agreement(partner_ids=[partner["id"]], strategic_objectives=["2020-2030.A"])
+    path = f"{URL}/{made['id']}"
+    assessed = await client.put(
+        f"{path}/due-diligence",
+        json={"risk_level": "low", "undue_influence_assessment": "None"},
+        headers=secretariat,
+    )
+    assert assessed.status_code == 201
+    assert (await client.post(f"{path}/submit", headers=secretariat)).status_code == 200
+    returned = await client.post(
+        f"{path}/decisions",
+        json={
+            "governing_body": "bureau",
+            "outcome": "returned",
+            "rationale": "Clarify the scope of work.",
+            "meeting_reference": "Bureau, June 2026",
+        },
+        headers=bureau,
+    )
+    assert returned.json()["agreement_status"] == "draft"
+    response = await client.delete(path, headers={**secretariat, "If-Match": "*"})
     assert response.status_code == 409
     assert response.json()["type"] == "/problems/agreement-referenced"
     assert response.json()["references"] == {"decisions": 1}
+    assert (await client.post(f"{path}/withdraw", headers=secretariat)).status_code == 200
 
 
 async def test_unknown_ids_are_404(client: httpx.AsyncClient, secretariat: dict[str, str]) -> None:

@@ -63,6 +63,22 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("DELETE", "/v1/agreements/{agreement_id}"): Scope.registry_write,
     ("GET", "/v1/agreements/{agreement_id}/due-diligence"): Scope.registry_read,
     ("PUT", "/v1/agreements/{agreement_id}/due-diligence"): Scope.registry_write,
+    ("POST", "/v1/agreements/{agreement_id}/submit"): Scope.registry_write,
+    ("POST", "/v1/agreements/{agreement_id}/withdraw"): Scope.registry_write,
+    ("POST", "/v1/agreements/{agreement_id}/activate"): Scope.registry_write,
+    ("POST", "/v1/agreements/{agreement_id}/suspend"): Scope.registry_write,
+    ("POST", "/v1/agreements/{agreement_id}/resume"): Scope.registry_write,
+    ("POST", "/v1/agreements/{agreement_id}/terminate"): Scope.registry_write,
+    ("POST", "/v1/agreements/{agreement_id}/close"): Scope.registry_write,
+    ("GET", "/v1/agreements/{agreement_id}/history"): Scope.registry_read,
+    ("POST", "/v1/agreements/{agreement_id}/decisions"): Scope.decisions_write,
+    ("GET", "/v1/agreements/{agreement_id}/decisions"): Scope.registry_read,
+    ("GET", "/v1/decisions"): Scope.registry_read,
+    ("GET", "/v1/decisions/{decision_id}"): Scope.registry_read,
+    ("POST", "/v1/interest-declarations"): Scope.decisions_write,
+    ("GET", "/v1/interest-declarations"): Scope.decisions_write,
+    ("GET", "/v1/interest-declarations/{declaration_id}"): Scope.decisions_write,
+    ("PATCH", "/v1/interest-declarations/{declaration_id}"): Scope.decisions_write,
     ("GET", "/v1/audit-events"): Scope.audit_read,
     ("GET", "/v1/audit-events/{event_id}"): Scope.audit_read,
 }
@@ -102,6 +118,24 @@ REQUESTS: dict[tuple[str, str], dict[str, Any]] = {
     ("DELETE", "/v1/agreements/{agreement_id}"): {"headers": {"If-Match": "*"}},
     ("PUT", "/v1/agreements/{agreement_id}/due-diligence"): {
         "json": {"risk_level": "low", "undue_influence_assessment": "Matrix probe"}
+    },
+    ("POST", "/v1/agreements/{agreement_id}/decisions"): {
+        "json": {
+            "governing_body": "bureau",
+            "outcome": "approved",
+            "rationale": "Matrix probe",
+            "meeting_reference": "Matrix probe",
+        }
+    },
+    ("POST", "/v1/interest-declarations"): {
+        "json": {
+            "organization_id": "00000000-0000-4000-8000-000000000000",
+            "nature": "Matrix probe",
+        }
+    },
+    ("PATCH", "/v1/interest-declarations/{declaration_id}"): {
+        "content": b"{}",
+        "headers": {"Content-Type": "application/merge-patch+json", "If-Match": "*"},
     },
 }
 IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})

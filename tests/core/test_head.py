@@ -31,7 +31,13 @@ async def samples(
     assert created.status_code == 201
     agreement = await client.post(
         "/v1/agreements",
-        json={"title": "Memorandum", "level": "partnership", "instrument": "letter_of_intent"},
+        json={
+            "title": "Memorandum",
+            "level": "partnership",
+            "instrument": "letter_of_intent",
+            "partner_ids": [created.json()["id"]],
+            "strategic_objectives": ["2020-2030.A"],
+        },
         headers=secretariat,
     )
     assert agreement.status_code == 201
@@ -52,11 +58,34 @@ async def samples(
         headers=secretariat,
     )
     assert met.status_code == 201
+    agreement_path = f"/v1/agreements/{agreement.json()['id']}"
+    submitted = await client.post(f"{agreement_path}/submit", headers=secretariat)
+    assert submitted.status_code == 200
+    bureau = auth_headers("bureau")
+    decided = await client.post(
+        f"{agreement_path}/decisions",
+        json={
+            "governing_body": "bureau",
+            "outcome": "approved",
+            "rationale": "Sound.",
+            "meeting_reference": "Bureau, June 2026",
+        },
+        headers=bureau,
+    )
+    assert decided.status_code == 201
+    declared = await client.post(
+        "/v1/interest-declarations",
+        json={"organization_id": created.json()["id"], "nature": "Adviser"},
+        headers=bureau,
+    )
+    assert declared.status_code == 201
     events = await client.get("/v1/audit-events", headers=secretariat)
     return {
         "organization_id": created.json()["id"],
         "agreement_id": agreement.json()["id"],
         "interaction_id": met.json()["id"],
+        "decision_id": decided.json()["id"],
+        "declaration_id": declared.json()["id"],
         "event_id": str(events.json()["items"][0]["id"]),
         "code": "2020-2030.A",
         "slug": "validation",
@@ -82,7 +111,7 @@ async def test_head_answers_every_get_with_its_status_and_headers(
     auth_headers: Callable[[str], dict[str, str]],
     samples: dict[str, str],
 ) -> None:
-    headers = auth_headers("secretariat")
+    headers = auth_headers("bureau")  # the role that may read every GET
     paths = _get_paths(app, samples)
     assert len(paths) >= 10
     for path in paths:

@@ -16,8 +16,10 @@ from app.core.tracking import UnauditedChange, record_action, set_actor, tracked
 from app.models import (
     Agreement,
     AuditEvent,
+    Decision,
     DueDiligence,
     Interaction,
+    InterestDeclaration,
     OAuthClient,
     Organization,
 )
@@ -209,5 +211,7 @@ def test_the_tracked_models() -> None:
         Agreement: "agreement",
         DueDiligence: "due_diligence",
         Interaction: "interaction",
+        Decision: "decision",
+        InterestDeclaration: "interest_declaration",
     }
     assert tracked_models()[OAuthClient].redact == {"secret_hash"}

@@ -163,7 +163,12 @@ async def test_an_organizations_interactions_and_agreements(
     )
     assert len(exported) == 3
     read = await client.get(path, headers=bureau)
-    assert read.json()["reference_counts"] == {"branches": 0, "interactions": 3, "agreements": 1}
+    assert read.json()["reference_counts"] == {
+        "branches": 0,
+        "interactions": 3,
+        "agreements": 1,
+        "interest_declarations": 0,
+    }
     refused = await client.delete(path, headers={**secretariat, "If-Match": "*"})
     assert refused.status_code == 409
     assert refused.json()["references"] == {"interactions": 3, "agreements": 1}

@@ -100,7 +100,12 @@ async def test_a_read_is_the_models_bytes(
     response = await client.get(f"{URL}/{headquarters['id']}", headers=secretariat)
     assert response.status_code == 200
     shown = response.json()
-    assert shown["reference_counts"] == {"branches": 2, "interactions": 0, "agreements": 0}
+    assert shown["reference_counts"] == {
+        "branches": 2,
+        "interactions": 0,
+        "agreements": 0,
+        "interest_declarations": 0,
+    }
     expected = OrganizationDetail.model_validate(shown)
     assert response.content == expected.model_dump_json().encode()
     # What POST answered for it then, but for its counts.

@@ -1,0 +1,271 @@
+"""`/v1/agreements/{id}/decisions`, `/v1/decisions`, `/v1/interest-declarations` and
+`/v1/agreements/{id}/history`: approval decisions (append-only: no PATCH, PUT or DELETE route,
+so those methods are 405), the interests members declare, and an agreement's history."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.dependencies import AUTH_ERRORS, require
+from app.auth.scopes import Principal, Scope
+from app.core.http import NOT_MODIFIED, conditional_body, conditional_json, json_response
+from app.core.idempotency import CreateOnce, idempotent
+from app.core.listing import LIST_RESPONSES, FormatQuery, list_response
+from app.core.openapi import BODY_ERRORS, COMMON_ERRORS, QUERY_ERRORS, problem_responses
+from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
+from app.core.preconditions import IfMatchHeader, IfNoneMatchHeader
+from app.core.session import DatabaseDep, SessionDep, SettingsDep
+from app.core.urls import created_response
+from app.decisions import service
+from app.decisions.schemas import (
+    AgreementDecisionFilters,
+    DecisionFilters,
+    DecisionIn,
+    DecisionOut,
+    DecisionSort,
+    HistoryOut,
+    InterestDeclarationFilters,
+    InterestDeclarationIn,
+    InterestDeclarationOut,
+    InterestDeclarationPatch,
+    InterestDeclarationSort,
+)
+
+router = APIRouter(tags=["Decisions"], responses={**COMMON_ERRORS, **AUTH_ERRORS})
+
+Reader = Annotated[Principal, require(Scope.registry_read)]
+Decider = Annotated[Principal, require(Scope.decisions_write)]
+Creator = Annotated[CreateOnce, idempotent(require(Scope.decisions_write))]
+
+
+def _principal(create: CreateOnce) -> Principal:
+    assert isinstance(create.actor, Principal)
+    return create.actor
+
+
+@router.post(
+    "/agreements/{agreement_id}/decisions",
+    status_code=201,
+    response_model=DecisionOut,
+    responses={**BODY_ERRORS, **problem_responses(404, 409, 412)},
+)
+async def record_decision(
+    request: Request,
+    agreement_id: uuid.UUID,
+    body: DecisionIn,
+    create: Creator,
+    settings: SettingsDep,
+    if_match: IfMatchHeader = None,
+) -> Response:
+    """Record a Bureau decision (on a `submitted` agreement) or a CPM decision (in
+    `cpm_review`), or correct one (`supersedes_id`). A member with a declared interest in a
+    partner is refused (409 `recusal-required`). `agreement_status` is the agreement's new
+    status. `If-Match` (the agreement's ETag) is optional."""
+
+    async def work(session: AsyncSession) -> Response:
+        decision = await service.record_decision(
+            session, agreement_id, body, actor=_principal(create), if_match=if_match
+        )
+        return created_response(
+            request,
+            settings,
+            decision,
+            route="get_decision",
+            etag=service.etag(decision),
+            decision_id=str(decision.id),
+        )
+
+    return await create.run(work)
+
+
+@router.get("/decisions", response_model=Page[DecisionOut], responses=LIST_RESPONSES)
+async def list_decisions(
+    request: Request,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    principal: Reader,
+    filters: Annotated[DecisionFilters, Query()],
+    sort: Annotated[
+        DecisionSort | None, Query(description=service.LIST.sorts.description())
+    ] = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+    format: FormatQuery = None,
+) -> Response:
+    """Decisions of every agreement, corrections included."""
+    return await list_response(
+        request,
+        settings,
+        database,
+        format_=format,
+        page=lambda: service.list_decisions(
+            database, filters, sort=sort, limit=limit, cursor=cursor
+        ),
+        export=lambda: service.export(filters, sort),
+    )
+
+
+@router.get(
+    "/agreements/{agreement_id}/decisions",
+    response_model=Page[DecisionOut],
+    responses={**LIST_RESPONSES, **problem_responses(404)},
+)
+async def list_agreement_decisions(
+    request: Request,
+    agreement_id: uuid.UUID,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    principal: Reader,
+    scoped: Annotated[AgreementDecisionFilters, Query()],
+    sort: Annotated[
+        DecisionSort | None, Query(description=service.LIST.sorts.description())
+    ] = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+    format: FormatQuery = None,
+) -> Response:
+    """An agreement's decisions, corrections included, with the filters of the whole list."""
+    filters = await service.of_agreement(database, agreement_id, scoped)
+    return await list_response(
+        request,
+        settings,
+        database,
+        format_=format,
+        page=lambda: service.list_decisions(
+            database, filters, sort=sort, limit=limit, cursor=cursor
+        ),
+        export=lambda: service.export(filters, sort),
+    )
+
+
+@router.get(
+    "/decisions/{decision_id}",
+    response_model=DecisionOut,
+    responses={**QUERY_ERRORS, **NOT_MODIFIED, **problem_responses(404)},
+)
+async def get_decision(
+    decision_id: uuid.UUID,
+    database: DatabaseDep,
+    principal: Reader,
+    if_none_match: IfNoneMatchHeader = None,
+) -> Response:
+    """A decision."""
+    shown = await service.get_decision(database, decision_id)
+    return conditional_body(shown.body, etag=shown.etag, if_none_match=if_none_match)
+
+
+@router.get(
+    "/agreements/{agreement_id}/history",
+    response_model=HistoryOut,
+    tags=["Agreements"],
+    responses={**QUERY_ERRORS, **problem_responses(404)},
+)
+async def get_agreement_history(
+    agreement_id: uuid.UUID, session: SessionDep, principal: Reader
+) -> Response:
+    """The agreement's transitions and decisions, in the order they were committed, with who
+    acted (subject and name) and their notes."""
+    return json_response(await service.history(session, agreement_id))
+
+
+# --- Interest declarations -----------------------------------------------------------------------
+
+
+@router.post(
+    "/interest-declarations",
+    status_code=201,
+    response_model=InterestDeclarationOut,
+    responses={**BODY_ERRORS, **problem_responses(409)},
+)
+async def declare_interest(
+    request: Request, body: InterestDeclarationIn, create: Creator, settings: SettingsDep
+) -> Response:
+    """Declare an interest of yours (the token's subject) in an organization. While it is in
+    force you cannot record a decision on an agreement it is a partner of."""
+
+    async def work(session: AsyncSession) -> Response:
+        declaration = await service.declare_interest(session, body, actor=_principal(create))
+        return created_response(
+            request,
+            settings,
+            declaration,
+            route="get_interest_declaration",
+            etag=service.declaration_etag(declaration),
+            declaration_id=str(declaration.id),
+        )
+
+    return await create.run(work)
+
+
+@router.get(
+    "/interest-declarations",
+    response_model=Page[InterestDeclarationOut],
+    responses=LIST_RESPONSES,
+)
+async def list_interest_declarations(
+    request: Request,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    principal: Decider,
+    filters: Annotated[InterestDeclarationFilters, Query()],
+    sort: Annotated[
+        InterestDeclarationSort | None,
+        Query(description=service.DECLARATIONS.sorts.description()),
+    ] = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+    format: FormatQuery = None,
+) -> Response:
+    """Every member's declared interests, ended ones included."""
+    return await list_response(
+        request,
+        settings,
+        database,
+        format_=format,
+        page=lambda: service.list_declarations(
+            database, filters, sort=sort, limit=limit, cursor=cursor
+        ),
+        export=lambda: service.export_declarations(filters, sort),
+    )
+
+
+@router.get(
+    "/interest-declarations/{declaration_id}",
+    response_model=InterestDeclarationOut,
+    responses={**QUERY_ERRORS, **NOT_MODIFIED, **problem_responses(404)},
+)
+async def get_interest_declaration(
+    declaration_id: uuid.UUID,
+    session: SessionDep,
+    principal: Decider,
+    if_none_match: IfNoneMatchHeader = None,
+) -> Response:
+    """An interest declaration."""
+    found = await service.get_declaration(session, declaration_id)
+    return conditional_json(
+        found, etag=service.declaration_etag(found), if_none_match=if_none_match
+    )
+
+
+@router.patch(
+    "/interest-declarations/{declaration_id}",
+    response_model=InterestDeclarationOut,
+    responses={**BODY_ERRORS, **problem_responses(404, 412, 428)},
+)
+async def update_interest_declaration(
+    declaration_id: uuid.UUID,
+    patch: Annotated[InterestDeclarationPatch, Body(media_type="application/merge-patch+json")],
+    session: SessionDep,
+    principal: Decider,
+    if_match: IfMatchHeader = None,
+) -> Response:
+    """Correct the nature of your own declaration, or end it (`ended_on`, not before today).
+    Needs `If-Match`."""
+    found = await service.update_declaration(
+        session, declaration_id, patch, actor=principal, if_match=if_match
+    )
+    return json_response(found, headers={"ETag": service.declaration_etag(found)})
