@@ -7,16 +7,17 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.dependencies import AUTH_ERRORS, require
 from app.auth.scopes import Principal, Scope
 from app.core.http import NOT_MODIFIED, conditional_body, conditional_json, json_response
 from app.core.idempotency import CreateOnce, idempotent
-from app.core.listing import LIST_RESPONSES, FormatQuery, list_response
+from app.core.list_query import ListQuery, list_query
+from app.core.listing import LIST_RESPONSES, list_response
 from app.core.openapi import BODY_ERRORS, COMMON_ERRORS, QUERY_ERRORS, problem_responses
-from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
+from app.core.pagination import Page
 from app.core.preconditions import IfMatchHeader, IfNoneMatchHeader
 from app.core.session import DatabaseDep, SessionDep, SettingsDep
 from app.core.urls import created_response
@@ -40,6 +41,23 @@ router = APIRouter(tags=["Decisions"], responses={**COMMON_ERRORS, **AUTH_ERRORS
 Reader = Annotated[Principal, require(Scope.registry_read)]
 Decider = Annotated[Principal, require(Scope.decisions_write)]
 Creator = Annotated[CreateOnce, idempotent(require(Scope.decisions_write))]
+
+
+_SORTS = service.LIST.sorts.description()
+LIST_QUERY = list_query(DecisionFilters, DecisionSort, sort_description=_SORTS)
+SCOPED_QUERY = list_query(AgreementDecisionFilters, DecisionSort, sort_description=_SORTS)
+DECLARATIONS_QUERY = list_query(
+    InterestDeclarationFilters,
+    InterestDeclarationSort,
+    sort_description=service.DECLARATIONS.sorts.description(),
+)
+ListParameters = Annotated[ListQuery[DecisionFilters, DecisionSort], LIST_QUERY.dependency]
+ScopedParameters = Annotated[
+    ListQuery[AgreementDecisionFilters, DecisionSort], SCOPED_QUERY.dependency
+]
+DeclarationParameters = Annotated[
+    ListQuery[InterestDeclarationFilters, InterestDeclarationSort], DECLARATIONS_QUERY.dependency
+]
 
 
 def _principal(create: CreateOnce) -> Principal:
@@ -82,30 +100,29 @@ async def record_decision(
     return await create.run(work)
 
 
-@router.get("/decisions", response_model=Page[DecisionOut], responses=LIST_RESPONSES)
+@router.get(
+    "/decisions",
+    response_model=Page[DecisionOut],
+    responses=LIST_RESPONSES,
+    openapi_extra=LIST_QUERY.openapi,
+)
 async def list_decisions(
     request: Request,
     database: DatabaseDep,
     settings: SettingsDep,
     principal: Reader,
-    filters: Annotated[DecisionFilters, Query()],
-    sort: Annotated[
-        DecisionSort | None, Query(description=service.LIST.sorts.description())
-    ] = None,
-    limit: LimitQuery = DEFAULT_LIMIT,
-    cursor: CursorQuery = None,
-    format: FormatQuery = None,
+    query: ListParameters,
 ) -> Response:
     """Decisions of every agreement, corrections included."""
     return await list_response(
         request,
         settings,
         database,
-        format_=format,
+        format_=query.format,
         page=lambda: service.list_decisions(
-            database, filters, sort=sort, limit=limit, cursor=cursor
+            database, query.filters, sort=query.sort, limit=query.limit, cursor=query.cursor
         ),
-        export=lambda: service.export(filters, sort),
+        export=lambda: service.export(query.filters, query.sort),
     )
 
 
@@ -113,6 +130,7 @@ async def list_decisions(
     "/agreements/{agreement_id}/decisions",
     response_model=Page[DecisionOut],
     responses={**LIST_RESPONSES, **problem_responses(404)},
+    openapi_extra=SCOPED_QUERY.openapi,
 )
 async def list_agreement_decisions(
     request: Request,
@@ -120,25 +138,19 @@ async def list_agreement_decisions(
     database: DatabaseDep,
     settings: SettingsDep,
     principal: Reader,
-    scoped: Annotated[AgreementDecisionFilters, Query()],
-    sort: Annotated[
-        DecisionSort | None, Query(description=service.LIST.sorts.description())
-    ] = None,
-    limit: LimitQuery = DEFAULT_LIMIT,
-    cursor: CursorQuery = None,
-    format: FormatQuery = None,
+    query: ScopedParameters,
 ) -> Response:
     """An agreement's decisions, corrections included, with the filters of the whole list."""
-    filters = await service.of_agreement(database, agreement_id, scoped)
+    filters = await service.of_agreement(database, agreement_id, query.filters)
     return await list_response(
         request,
         settings,
         database,
-        format_=format,
+        format_=query.format,
         page=lambda: service.list_decisions(
-            database, filters, sort=sort, limit=limit, cursor=cursor
+            database, filters, sort=query.sort, limit=query.limit, cursor=query.cursor
         ),
-        export=lambda: service.export(filters, sort),
+        export=lambda: service.export(filters, query.sort),
     )
 
 
@@ -205,31 +217,25 @@ async def declare_interest(
     "/interest-declarations",
     response_model=Page[InterestDeclarationOut],
     responses=LIST_RESPONSES,
+    openapi_extra=DECLARATIONS_QUERY.openapi,
 )
 async def list_interest_declarations(
     request: Request,
     database: DatabaseDep,
     settings: SettingsDep,
     principal: Decider,
-    filters: Annotated[InterestDeclarationFilters, Query()],
-    sort: Annotated[
-        InterestDeclarationSort | None,
-        Query(description=service.DECLARATIONS.sorts.description()),
-    ] = None,
-    limit: LimitQuery = DEFAULT_LIMIT,
-    cursor: CursorQuery = None,
-    format: FormatQuery = None,
+    query: DeclarationParameters,
 ) -> Response:
     """Every member's declared interests, ended ones included."""
     return await list_response(
         request,
         settings,
         database,
-        format_=format,
+        format_=query.format,
         page=lambda: service.list_declarations(
-            database, filters, sort=sort, limit=limit, cursor=cursor
+            database, query.filters, sort=query.sort, limit=query.limit, cursor=query.cursor
         ),
-        export=lambda: service.export_declarations(filters, sort),
+        export=lambda: service.export_declarations(query.filters, query.sort),
     )
 
 

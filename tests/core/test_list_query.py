@@ -21,6 +21,16 @@ from app.core.errors import install_error_handlers
 from app.core.list_query import ListQuery, QueryDependency
 from app.core.listing import FormatQuery
 from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
+from app.decisions.router import DECLARATIONS_QUERY
+from app.decisions.router import LIST_QUERY as DECISIONS
+from app.decisions.router import SCOPED_QUERY as AGREEMENT_DECISIONS
+from app.decisions.schemas import (
+    AgreementDecisionFilters,
+    DecisionFilters,
+    DecisionSort,
+    InterestDeclarationFilters,
+    InterestDeclarationSort,
+)
 from app.interactions.router import LIST_QUERY as INTERACTIONS
 from app.interactions.router import SCOPED_QUERY as ORGANIZATION_INTERACTIONS
 from app.interactions.schemas import (
@@ -37,9 +47,22 @@ LISTS: list[tuple[QueryDependency, type[BaseModel], type[Enum] | None, bool]] = 
     (ORGANIZATION_INTERACTIONS, OrganizationInteractionFilters, InteractionSort, True),
     (AGREEMENTS, AgreementFilters, AgreementSort, True),
     (PARTNER_AGREEMENTS, PartnerAgreementFilters, AgreementSort, True),
+    (DECISIONS, DecisionFilters, DecisionSort, True),
+    (AGREEMENT_DECISIONS, AgreementDecisionFilters, DecisionSort, True),
+    (DECLARATIONS_QUERY, InterestDeclarationFilters, InterestDeclarationSort, True),
     (AUDIT_EVENTS, AuditEventFilters, None, False),
 ]
-IDS = ["organizations", "interactions", "org-interactions", "agreements", "partner", "audit"]
+IDS = [
+    "organizations",
+    "interactions",
+    "org-interactions",
+    "agreements",
+    "partner",
+    "decisions",
+    "agreement-decisions",
+    "declarations",
+    "audit",
+]
 
 
 def _apps(
@@ -142,6 +165,9 @@ QUERIES = [
     "start_date_from=2026-02-30&has_financing=perhaps",
     "organization_id=not-a-uuid&partner_id=00000000-0000-0000-0000-000000000001",
     "resource_type=organization&actor=someone&after_id=-1&after_id=12",
+    "governing_body=bureau&governing_body=pope&outcome=approved&decided_on_from=2026-01-01",
+    "decided_on_to=tomorrow&agreement_id=00000000-0000-0000-0000-000000000002&sort=-decided_on",
+    "member=someone&organization_id=00000000-0000-0000-0000-000000000003&declared_on_from=2026-13-01",
     "unknown=1&limit=3",
     "%ZZ=%E2%82&q=%FF",
 ]
