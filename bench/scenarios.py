@@ -44,6 +44,9 @@ class Fixtures:
     # Every page of the interactions and agreements lists, as paths.
     interaction_pages: list[str] = field(default_factory=list)
     agreement_pages: list[str] = field(default_factory=list)
+    # Every page of the decisions list, and every decision's id, shuffled.
+    decision_pages: list[str] = field(default_factory=list)
+    decision_ids: list[str] = field(default_factory=list)
 
     def bearer(self) -> tuple[tuple[str, str], ...]:
         return (("Authorization", f"Bearer {self.token}"),)
@@ -108,11 +111,26 @@ SCENARIOS: tuple[Scenario, ...] = (
         ],
     ),
     Scenario(
+        "decisions-list",
+        f"GET /v1/decisions?limit={PAGE_SIZE} (latest first), pages from every position",
+        lambda fixtures: [
+            Request("GET", path, fixtures.bearer()) for path in fixtures.decision_pages
+        ],
+    ),
+    Scenario(
         "organization-read",
         "GET /v1/organizations/{id}, every id in turn",
         lambda fixtures: [
             Request("GET", f"/v1/organizations/{id_}", fixtures.bearer())
             for id_ in fixtures.organization_ids
+        ],
+    ),
+    Scenario(
+        "decision-read",
+        "GET /v1/decisions/{id}, every id in turn",
+        lambda fixtures: [
+            Request("GET", f"/v1/decisions/{id_}", fixtures.bearer())
+            for id_ in fixtures.decision_ids
         ],
     ),
 )
@@ -157,8 +175,9 @@ def walk(
 
 
 def prepare(service: httpx.Client, token: str) -> Fixtures:
-    """Walk the organizations, interactions and agreements lists once (every page's path, and
-    every organization's id) and read the strategic objectives' ETag."""
+    """Walk the organizations, interactions, agreements and decisions lists once (every page's
+    path, and every organization's and decision's id) and read the strategic objectives'
+    ETag."""
     fixtures = Fixtures(token=token)
     headers = dict(fixtures.bearer())
     fixtures.organization_pages, fixtures.organization_ids = walk(
@@ -166,7 +185,9 @@ def prepare(service: httpx.Client, token: str) -> Fixtures:
     )
     fixtures.interaction_pages, _ = walk(service, headers, "/v1/interactions", {})
     fixtures.agreement_pages, _ = walk(service, headers, "/v1/agreements", {"sort": "start_date"})
+    fixtures.decision_pages, fixtures.decision_ids = walk(service, headers, "/v1/decisions", {})
     random.Random(0).shuffle(fixtures.organization_ids)  # noqa: S311 (an order, not a secret)
+    random.Random(1).shuffle(fixtures.decision_ids)  # noqa: S311 (an order, not a secret)
     objectives = service.get("/v1/strategic-objectives")
     objectives.raise_for_status()
     fixtures.objectives_etag = objectives.headers["ETag"]

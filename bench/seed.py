@@ -167,14 +167,21 @@ def interaction_rows(
 
 
 def agreement_rows(organization_ids: list[uuid.UUID], count: int, *, seed: int = 20261202) -> Rows:
-    """`count` draft agreements with one or two partners each (a third without dates), and
-    their link rows: {"agreement": [...], "agreement_partner": [...], ...}."""
+    """`count` agreements with one or two partners each (a third without dates), and their
+    link rows: {"agreement": [...], "agreement_partner": [...], ...}. Every other one was
+    approved by the Bureau (one decision: `approved`, or `cpm_review` when the CPM must decide
+    too); the others are drafts."""
     from app.agreements.workflow import ApprovalFacts, required_approvals
     from app.core.text import normalize
 
     draw = random.Random(seed)  # noqa: S311 (test data, not a secret)
     started = datetime(2026, 1, 1, tzinfo=UTC)
-    rows: Rows = {"agreement": [], "agreement_partner": [], "agreement_objective": []}
+    rows: Rows = {
+        "agreement": [],
+        "agreement_partner": [],
+        "agreement_objective": [],
+        "decision": [],
+    }
     for index in range(count):
         row = _record(draw, index, started)
         partners = draw.sample(organization_ids, draw.randint(1, 2))
@@ -184,6 +191,28 @@ def agreement_rows(organization_ids: list[uuid.UUID], count: int, *, seed: int =
         instrument = draw.choice(_INSTRUMENTS)
         start = (started + timedelta(days=draw.randrange(1000))).date() if index % 3 else None
         facts = ApprovalFacts(level, instrument, False, False, None)
+        approvals = [str(body) for body in required_approvals(facts)]
+        status = "draft"
+        if index % 2:
+            status = "approved" if approvals == ["bureau"] else "cpm_review"
+            decided = _record(draw, index, started)
+            rows["decision"].append(
+                {
+                    **decided,
+                    "agreement_id": row["id"],
+                    "governing_body": "bureau",
+                    "outcome": "approved",
+                    "rationale": f"Serves the objectives {', '.join(objectives)}.",
+                    "meeting_reference": f"Bureau, session {index // 40 + 1}, item {index % 40}",
+                    "decided_on": decided["created_at"].date(),
+                    "participants": ["Bureau"],
+                    "supersedes_id": None,
+                    "recorded_by": "bench",
+                    "recorded_by_name": None,
+                    "recusals": [],
+                    "agreement_status": status,
+                }
+            )
         rows["agreement"].append(
             {
                 **row,
@@ -204,8 +233,8 @@ def agreement_rows(organization_ids: list[uuid.UUID], count: int, *, seed: int =
                 "financing_currency": None,
                 "financing_direction": None,
                 "legal_arrangement": None,
-                "status": "draft",
-                "required_approvals": [str(body) for body in required_approvals(facts)],
+                "status": status,
+                "required_approvals": approvals,
                 "signed_on": None,
                 "title_key": normalize(title),
                 "search_key": normalize(title),

@@ -224,6 +224,8 @@ def fixtures() -> Fixtures:
         objectives_etag='"abc"',
         interaction_pages=["/v1/interactions?limit=50"],
         agreement_pages=["/v1/agreements?limit=50&sort=start_date"],
+        decision_pages=["/v1/decisions?limit=50"],
+        decision_ids=["d-1", "d-2"],
     )
 
 
