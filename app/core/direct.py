@@ -17,10 +17,14 @@ booleans; the scaled decimals) is applied as SQLAlchemy's result would, so the v
 same, and the rows are tuples that answer by position, by name and by column (`row._mapping`).
 
 Failures: a driver error invalidates the connection (it may be broken, or mid-statement when a
-request was cancelled) and the statement runs again through SQLAlchemy, on another connection:
-a connection the server dropped costs nothing, and a real error surfaces as SQLAlchemy's (mapped
-to problems like any other). Errors of the pool (none free in time, the server unreachable) are
-SQLAlchemy's already.
+request was cancelled) and the statement runs again through SQLAlchemy, on another connection
+from the pool, so that a real error surfaces as SQLAlchemy's (mapped to problems like any
+other). When one connection was dropped (a backend ended on its own), the read is answered on
+another. When the server dropped them all (a restart), the other is dead too: SQLAlchemy sees
+the disconnection, marks every connection older than it to be replaced, and the request gets a
+503 with `Retry-After` (as a request through a session would); the next ones get new
+connections. Errors of the pool (none free in time, the server unreachable) are SQLAlchemy's
+already.
 """
 
 from __future__ import annotations

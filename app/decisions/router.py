@@ -223,7 +223,7 @@ async def list_interest_declarations(
     request: Request,
     database: DatabaseDep,
     settings: SettingsDep,
-    principal: Decider,
+    principal: Reader,
     query: DeclarationParameters,
 ) -> Response:
     """Every member's declared interests, ended ones included."""
@@ -247,7 +247,7 @@ async def list_interest_declarations(
 async def get_interest_declaration(
     declaration_id: uuid.UUID,
     session: SessionDep,
-    principal: Decider,
+    principal: Reader,
     if_none_match: IfNoneMatchHeader = None,
 ) -> Response:
     """An interest declaration."""

@@ -129,7 +129,13 @@ async def test_declarations_are_read_listed_and_ended_by_their_member(
     assert [item["member_name"] for item in by_organization.json()["items"]] == ["Ben"]
     path = f"{URL}/{declared.json()['id']}"
     assert (await client.get(path, headers=ben)).json() == declared.json()
-    assert (await client.get(path, headers=secretariat)).status_code == 403
+    # Every holder of registry:read reads them, as every decision shows its recusals to them;
+    # declaring and ending one is the members' own (decisions:write).
+    assert (await client.get(path, headers=secretariat)).json() == declared.json()
+    listed = await client.get(URL, params={"member": ana_subject}, headers=secretariat)
+    assert [item["id"] for item in listed.json()["items"]] == [declared.json()["id"]]
+    refused = await _declare(client, secretariat, other["id"])
+    assert refused.status_code == 403
 
     by_other = await merge_patch(client, ben, path, {"ended_on": "2999-01-01"})
     assert by_other.status_code == 403
