@@ -17,10 +17,10 @@ from app.core.idempotency import CreateOnce, idempotent
 from app.core.list_query import ListQuery, list_query
 from app.core.listing import LIST_RESPONSES, list_response
 from app.core.openapi import BODY_ERRORS, COMMON_ERRORS, QUERY_ERRORS, problem_responses
-from app.core.pagination import Page
+from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from app.core.preconditions import IfMatchHeader, IfNoneMatchHeader
 from app.core.session import DatabaseDep, SessionDep, SettingsDep
-from app.core.urls import created_response
+from app.core.urls import created_response, next_link
 from app.decisions import service
 from app.decisions.schemas import (
     AgreementDecisionFilters,
@@ -177,11 +177,19 @@ async def get_decision(
     responses={**QUERY_ERRORS, **problem_responses(404)},
 )
 async def get_agreement_history(
-    agreement_id: uuid.UUID, session: SessionDep, principal: Reader
+    request: Request,
+    agreement_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Reader,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
 ) -> Response:
     """The agreement's transitions and decisions, in the order they were committed, with who
-    acted (subject and name) and their notes."""
-    return json_response(await service.history(session, agreement_id))
+    acted (subject and name) and their notes; paged like every list (`limit`, `cursor`, and a
+    `Link` to the next page)."""
+    page = await service.history(session, agreement_id, limit=limit, cursor=cursor)
+    return json_response(page, headers=next_link(settings, request, page.next_cursor))
 
 
 # --- Interest declarations -----------------------------------------------------------------------

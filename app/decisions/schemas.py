@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from app.agreements.workflow import AgreementStatus, GoverningBody, Outcome
+from app.core.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT
 from app.core.validation import NO_NUL, SOME_TEXT, VISIBLE_TEXT, InputModel, IsoDate, strip_spaces
 from app.models.audit import NOTE_MAX_LENGTH
 from app.models.decisions import MEETING_REFERENCE_MAX_LENGTH, NAME_MAX_LENGTH, SUBJECT_MAX_LENGTH
@@ -227,6 +228,9 @@ class HistoryEntryOut(BaseModel):
 
 
 class HistoryOut(BaseModel):
+    """One page of an agreement's history (`Page`'s shape)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    items: list[HistoryEntryOut]
+    items: list[HistoryEntryOut] = Field(max_length=MAX_LIMIT)
+    next_cursor: str | None = Field(default=None, max_length=MAX_CURSOR_LENGTH)

@@ -542,28 +542,43 @@ def _status_change(changes: dict[str, Any]) -> tuple[str | None, str | None]:
     return None, None
 
 
-async def history(session: AsyncSession, agreement_id: uuid.UUID) -> HistoryOut:
-    """The agreement's transitions and decisions in commit order, read from the audit trail
-    (its events of the workflow's actions), each decision's entry with the decision."""
+# The history is paged like every list: by the audit events' ids, in commit order.
+_EVENT_ID = column_of(AuditEvent.id)
+HISTORY_ORDER = SortOptions(
+    fields={"id": _EVENT_ID}, tiebreaker=_EVENT_ID, default="id", list_name="agreement-history"
+).parse(None)
+
+
+async def history(
+    session: AsyncSession, agreement_id: uuid.UUID, *, limit: int, cursor: str | None
+) -> HistoryOut:
+    """One page of the agreement's transitions and decisions in commit order, read from the
+    audit trail (its events of the workflow's actions), each decision's entry with the
+    decision. Paged, since corrections may make a history long."""
     await get_or_404(session, Agreement, agreement_id, detail=agreements.NOT_FOUND)
-    found = (
-        await session.execute(
-            select(AuditEvent)
-            .where(
-                _column(AuditEvent, "resource_type") == "agreement",
-                _column(AuditEvent, "resource_id") == str(agreement_id),
-                _column(AuditEvent, "action").in_(HISTORY_ACTIONS),
-            )
-            .order_by(_column(AuditEvent, "id"))
-        )
-    ).scalars()
-    events = list(found)
+    statement = HISTORY_ORDER.page(
+        select(AuditEvent).where(
+            _column(AuditEvent, "resource_type") == "agreement",
+            _column(AuditEvent, "resource_id") == str(agreement_id),
+            _column(AuditEvent, "action").in_(HISTORY_ACTIONS),
+        ),
+        limit,
+        cursor,
+    )
+    found = (await session.execute(statement)).scalars()
+    events, next_cursor = HISTORY_ORDER.split(list(found), limit)
+    shown = {
+        str((event.changes.get("last_decision_id") or {}).get("after"))
+        for event in events
+        if event.action not in TRANSITION_ACTIONS
+    }
     decisions = {
         str(row.id): row
         for row in (
             await session.execute(
                 select(*_decision_columns()).where(
-                    _column(Decision, "agreement_id") == agreement_id
+                    _column(Decision, "agreement_id") == agreement_id,
+                    _column(Decision, "id").in_([uuid.UUID(item) for item in shown if item]),
                 )
             )
         )
@@ -597,4 +612,4 @@ async def history(session: AsyncSession, agreement_id: uuid.UUID) -> HistoryOut:
                 audit_event_id=event.id or 0,
             )
         )
-    return HistoryOut(items=items)
+    return HistoryOut(items=items, next_cursor=next_cursor)

@@ -243,6 +243,50 @@ async def test_a_correction_supersedes_once_and_moves_no_status(
     ]
 
 
+async def test_the_history_is_paged(
+    client: httpx.AsyncClient, bureau: dict[str, str], submitted: Make
+) -> None:
+    """Corrections may make a history long: it is paged like every list, in commit order,
+    each page's decisions with it, and a `Link` to the next page."""
+    made = await submitted()
+    decision = (await _decide(client, bureau, made["id"])).json()
+    for reference in ("CPM-8", "CPM-7", "CPM-6"):
+        decision = (
+            await _decide(
+                client,
+                bureau,
+                made["id"],
+                meeting_reference=reference,
+                supersedes_id=decision["id"],
+            )
+        ).json()
+    path = f"{URL}/{made['id']}/history"
+    whole = (await client.get(path, headers=bureau)).json()
+    assert whole["next_cursor"] is None
+    assert [item["action"] for item in whole["items"]] == [
+        "submit",
+        "bureau_approved",
+        "correction",
+        "correction",
+        "correction",
+    ]
+    pages = []
+    response = await client.get(path, params={"limit": 2}, headers=bureau)
+    while True:
+        assert response.status_code == 200, response.text
+        pages.append(response.json()["items"])
+        link = response.links.get("next", {}).get("url")
+        if link is None:
+            assert response.json()["next_cursor"] is None
+            break
+        response = await client.get(link, headers=bureau)
+    assert [len(page) for page in pages] == [2, 2, 1]
+    assert [item for page in pages for item in page] == whole["items"]
+    assert pages[2][0]["decision"]["meeting_reference"] == "CPM-6"
+    for bad in ({"limit": 201}, {"limit": 0}, {"cursor": "forged"}):
+        assert (await client.get(path, params=bad, headers=bureau)).status_code == 422
+
+
 async def test_a_correction_keeps_the_body_outcome_and_agreement(
     client: httpx.AsyncClient, bureau: dict[str, str], submitted: Make
 ) -> None:
