@@ -85,7 +85,7 @@ def _row_type(names: list[str], columns: list[Any]) -> type[tuple[Any, ...]]:
 class _Compiled:
     """A statement compiled for one dialect: its SQL and how to make its rows."""
 
-    __slots__ = ("binds", "compiled", "make", "processors", "width")
+    __slots__ = ("binds", "compiled", "make", "processors")
 
     def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
         self.compiled = statement.compile(dialect=dialect)
@@ -93,7 +93,6 @@ class _Compiled:
         # takes them (the expanded state adds those of the expanded ones).
         self.binds: Mapping[str, Any] = self.compiled._bind_processors
         columns = list(statement.selected_columns)
-        self.width = len(columns)
         processors = []
         for position, column in enumerate(columns):
             processor = column.type.dialect_impl(dialect).result_processor(dialect, None)

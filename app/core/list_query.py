@@ -29,7 +29,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic.json_schema import GenerateJsonSchema
 from starlette.requests import Request
 
-from app.core.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT
+from app.core.listing import FORMAT_DESCRIPTION
+from app.core.pagination import (
+    CURSOR_DESCRIPTION,
+    DEFAULT_LIMIT,
+    LIMIT_DESCRIPTION,
+    MAX_CURSOR_LENGTH,
+    MAX_LIMIT,
+)
 
 F = TypeVar("F", bound=BaseModel)
 S = TypeVar("S", bound=Enum)
@@ -54,21 +61,11 @@ class ListQuery(Generic[F, S]):
 class _PageParameters(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    limit: int = Field(
-        default=DEFAULT_LIMIT,
-        ge=1,
-        le=MAX_LIMIT,
-        description=f"Items per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT}).",
-    )
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=LIMIT_DESCRIPTION)
     cursor: str | None = Field(
-        default=None,
-        max_length=MAX_CURSOR_LENGTH,
-        description="The `next_cursor` of the previous page; omit it for the first page.",
+        default=None, max_length=MAX_CURSOR_LENGTH, description=CURSOR_DESCRIPTION
     )
-    format: Literal["json", "csv"] | None = Field(
-        default=None,
-        description="`csv`: the whole filtered set, as CSV (so does `Accept: text/csv`).",
-    )
+    format: Literal["json", "csv"] | None = Field(default=None, description=FORMAT_DESCRIPTION)
 
 
 def _is_sequence(annotation: Any) -> bool:

@@ -369,10 +369,8 @@ class JsonPage:
 # Lists answer JSON or CSV by the Accept header: a cache must keep them apart.
 LIST_VARY = {"Vary": "Accept"}
 
-FormatQuery = Annotated[
-    Literal["json", "csv"] | None,
-    Query(description="`csv`: the whole filtered set, as CSV (so does `Accept: text/csv`)."),
-]
+FORMAT_DESCRIPTION = "`csv`: the whole filtered set, as CSV (so does `Accept: text/csv`)."
+FormatQuery = Annotated[Literal["json", "csv"] | None, Query(description=FORMAT_DESCRIPTION)]
 
 # The responses a list declares besides its page: the CSV, bad parameters, too many exports.
 LIST_RESPONSES: dict[int | str, dict[str, Any]] = {

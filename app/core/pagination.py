@@ -63,19 +63,22 @@ MAX_CURSOR_LENGTH = 8192
 CURSOR_PARAMETER = "cursor_"
 LIMIT_PARAMETER = "page_limit"
 
+LIMIT_DESCRIPTION = f"Items per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})."
+CURSOR_DESCRIPTION = "The `next_cursor` of the previous page; omit it for the first page."
+
 LimitQuery = Annotated[
     int,
     Query(
         ge=1,
         le=MAX_LIMIT,
-        description=f"Items per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT}).",
+        description=LIMIT_DESCRIPTION,
     ),
 ]
 CursorQuery = Annotated[
     str | None,
     Query(
         max_length=MAX_CURSOR_LENGTH,
-        description="The `next_cursor` of the previous page; omit it for the first page.",
+        description=CURSOR_DESCRIPTION,
     ),
 ]
 
