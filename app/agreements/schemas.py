@@ -307,7 +307,7 @@ class TransitionIn(InputModel):
 
 class ActivationIn(TransitionIn):
     """The optional body of an activation: when it was signed (default today, UTC; not in the
-    future), and a note."""
+    future, nor before a decision on the agreement), and a note."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -51,9 +51,11 @@ from app.agreements.schemas import (
 from app.agreements.workflow import (
     EDITABLE,
     ApprovalFacts,
+    DecisionDate,
     RiskLevel,
     Transition,
     WorkflowFacts,
+    date_bounds,
     find,
     required_approvals,
 )
@@ -78,7 +80,14 @@ from app.core.serialization import dump_rows
 from app.core.text import normalize
 from app.core.tracking import record_action
 from app.core.validation import decimal_text
-from app.models import Agreement, AgreementObjective, AgreementPartner, DueDiligence, Organization
+from app.models import (
+    Agreement,
+    AgreementObjective,
+    AgreementPartner,
+    Decision,
+    DueDiligence,
+    Organization,
+)
 from app.models.agreements import TITLE_MAX_LENGTH
 from app.organizations import service as organizations
 from app.registry.links import (
@@ -546,10 +555,26 @@ def today() -> date:
     return utcnow().date()
 
 
-def _activation_errors(signed_on: date) -> list[FieldError]:
-    if signed_on > today():
-        return [FieldError("Must not be in the future", pointer="/signed_on")]
+def not_in_future(day: date, pointer: str) -> list[FieldError]:
+    if day > today():
+        return [FieldError("Must not be in the future", pointer=pointer)]
     return []
+
+
+async def decision_dates(session: AsyncSession, agreement_id: uuid.UUID) -> list[DecisionDate]:
+    """The agreement's decisions in the order they were recorded, as `date_bounds` reads them.
+    Decisions of one agreement are recorded under its row lock, one at a time."""
+    query = (
+        select(_decision("id"), _decision("supersedes_id"), _decision("decided_on"))
+        .where(_decision("agreement_id") == agreement_id)
+        .order_by(_decision("created_at"), _decision("id"))
+    )
+    rows = (await session.execute(query)).all()
+    return [DecisionDate(row.id, row.supersedes_id, row.decided_on) for row in rows]
+
+
+def _decision(name: str) -> ColumnElement[Any]:
+    return column_of(getattr(Decision, name))
 
 
 async def transition(
@@ -573,7 +598,8 @@ async def transition(
     signed_on: date | None = None
     if isinstance(body, ActivationIn):
         signed_on = body.signed_on or today()
-        refuse(_activation_errors(signed_on))
+        bounds = date_bounds(await decision_dates(session, agreement_id))
+        refuse(not_in_future(signed_on, "/signed_on") + bounds.errors(signed_on, "/signed_on"))
     elif action == "activate":
         signed_on = today()
 

@@ -15,12 +15,20 @@ A decision that corrects another (`supersedes_id`) moves no status and is not in
 
 `required_approvals` is computed here, from the fields it depends on, and stored with the
 agreement whenever one of them changes.
+
+The dates people give (`decided_on`, `signed_on`) keep the order of the events they date
+(`date_bounds`): none is in the future, a decision is not dated before a decision in force on the
+same agreement, a correction stays between its neighbours, and a signature is not dated before
+the decisions. Submission sets no lower bound: it is dated by the service when it is recorded,
+and agreements decided years ago are recorded today with their real dates.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 from app.auth.scopes import Scope
@@ -239,3 +247,73 @@ def find(action: str, status: str, facts: WorkflowFacts) -> Transition:
         current_status=status,
         allowed_actions=allowed,
     )
+
+
+# --- The order of dates --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecisionDate:
+    """One decision of an agreement as the order of dates reads it."""
+
+    id: uuid.UUID
+    supersedes_id: uuid.UUID | None
+    decided_on: date
+
+
+@dataclass(frozen=True)
+class DateBounds:
+    """The earliest and latest date (None: unbounded) that keeps an agreement's events in order."""
+
+    earliest: date | None = None
+    latest: date | None = None
+
+    def errors(self, value: date, pointer: str) -> list[FieldError]:
+        if self.earliest is not None and value < self.earliest:
+            detail = (
+                f"Must not be before {self.earliest.isoformat()}, the date of an earlier decision"
+            )
+            return [FieldError(detail, pointer=pointer)]
+        if self.latest is not None and value > self.latest:
+            detail = (
+                f"Must not be after {self.latest.isoformat()}, the date of a later decision "
+                "or of the signature"
+            )
+            return [FieldError(detail, pointer=pointer)]
+        return []
+
+
+def date_bounds(
+    decisions: Sequence[DecisionDate],
+    *,
+    correcting: uuid.UUID | None = None,
+    signed_on: date | None = None,
+) -> DateBounds:
+    """Where a new date fits among the agreement's decisions, given in the order they were
+    recorded.
+
+    A decision in force is one no correction supersedes; it stands in the place of the decision
+    its chain of corrections began with. A new decision (and a signature) comes after every
+    decision in force. A correction of `correcting` comes after the decisions in force that stand
+    before that place and before those that stand after it, and not after the signature.
+    """
+    place: dict[uuid.UUID, int] = {}
+    for position, decision in enumerate(decisions):
+        origin = decision.supersedes_id
+        place[decision.id] = place.get(origin, position) if origin is not None else position
+    superseded = {decision.supersedes_id for decision in decisions}
+    in_force = [
+        (place[decision.id], decision.decided_on)
+        for decision in decisions
+        if decision.id not in superseded
+    ]
+    if correcting is None:
+        return DateBounds(earliest=max((day for _, day in in_force), default=None))
+    here = place.get(correcting)
+    if here is None:
+        return DateBounds()
+    before = [day for at, day in in_force if at < here]
+    after = [day for at, day in in_force if at > here]
+    if signed_on is not None:
+        after.append(signed_on)
+    return DateBounds(earliest=max(before, default=None), latest=min(after, default=None))

@@ -52,7 +52,12 @@ class DecisionIn(InputModel):
         Field(max_length=MEETING_REFERENCE_MAX_LENGTH, examples=["CPM-8 (2013), paragraph 42"]),
     ]
     decided_on: IsoDate | None = Field(
-        default=None, description="When it was decided (default today, UTC); not in the future."
+        default=None,
+        description=(
+            "When it was decided (default today, UTC); not in the future, nor before a decision "
+            "in force on the agreement (a correction: between the decisions in force on either "
+            "side of the one it corrects, and not after the signature)."
+        ),
     )
     participants: Annotated[
         list[Participant],

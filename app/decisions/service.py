@@ -45,6 +45,7 @@ from app.agreements import service as agreements
 from app.agreements.workflow import (
     DECISION_ACTIONS,
     TRANSITION_ACTIONS,
+    date_bounds,
     decision_action,
     find,
 )
@@ -279,12 +280,6 @@ def _recusals(declarations: Sequence[InterestDeclaration]) -> list[dict[str, Any
     return list(recusals.values())
 
 
-def _decided_on_errors(decided_on: date) -> list[FieldError]:
-    if decided_on > agreements.today():
-        return [FieldError("Must not be in the future", pointer="/decided_on")]
-    return []
-
-
 async def _superseded(
     session: AsyncSession, agreement: Agreement, data: DecisionIn
 ) -> tuple[Decision | None, list[FieldError]]:
@@ -331,7 +326,16 @@ async def record_decision(
     check_if_match(if_match, agreements.etag(agreements.agreement_out(agreement)), required=False)
     decided_on = data.decided_on or agreements.today()
     earlier, errors = await _superseded(session, agreement, data)
-    refuse(errors + _decided_on_errors(decided_on))
+    bounds = date_bounds(
+        await agreements.decision_dates(session, agreement_id),
+        correcting=data.supersedes_id,
+        signed_on=agreement.signed_on,
+    )
+    refuse(
+        errors
+        + agreements.not_in_future(decided_on, "/decided_on")
+        + bounds.errors(decided_on, "/decided_on")
+    )
     status_before: str = agreement.status
     status_after: str
     if earlier is None:

@@ -46,7 +46,9 @@ async def test_an_informal_partnership_is_approved_by_the_bureau_alone(
     assert refused.json()["organization_ids"] == [partner["id"]]
 
     approved = await client.post(
-        f"{path}/decisions", json=decision("bureau", "approved"), headers=ben
+        f"{path}/decisions",
+        json=decision("bureau", "approved", decided_on="2026-10-20"),
+        headers=ben,
     )
     assert approved.status_code == 201, approved.text
     recorded = approved.json()
