@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from starlette.routing import BaseRoute
 
 from app.agreements.router import router as agreements_router
 from app.audit.router import router as audit_router
@@ -14,12 +14,14 @@ from app.ops.router import router as ops_router
 from app.organizations.router import router as organizations_router
 from app.strategic_objectives.router import router as strategic_objectives_router
 
-# Every resource of the API, under /v1, in the order of the contract. They are included in
-# the application one by one with the prefix, rather than through a `/v1` router: this FastAPI
-# keeps an included router as a node that is matched, then matched again to be entered, so each
-# level of nesting walks the routes below it once more for every request.
-V1 = "/v1"
-V1_ROUTERS = (
+# Every router of the service, in the order of the contract: the operations, the embedded
+# issuer, then every resource under /v1. Each router carries its whole prefix
+# (`core.openapi.api_router`), so that its routes are complete at import and every application
+# adds the same route objects to its own flat list (`routes`): a request is matched against the
+# routes directly, with no router node to enter, and no application builds a route again.
+ROUTERS = (
+    ops_router,
+    issuer_router,
     me_router,
     strategic_objectives_router,
     organizations_router,
@@ -59,6 +61,6 @@ def default_cache_control(path: str) -> str:
     return "private, no-cache"
 
 
-def routers() -> list[tuple[APIRouter, str]]:
-    """Each router and the prefix it is mounted under."""
-    return [(ops_router, ""), (issuer_router, ""), *((router, V1) for router in V1_ROUTERS)]
+def routes() -> list[BaseRoute]:
+    """Every route of the service, in the routers' order."""
+    return [route for router in ROUTERS for route in router.routes]

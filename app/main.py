@@ -126,7 +126,6 @@ def create_app(
     install_database_error_handlers(app)
     install_openapi(app)
     install_docs(app)
-    for router, prefix in api.routers():
-        app.include_router(router, prefix=prefix)
+    app.router.routes.extend(api.routes())
     check_routes(app.routes)
     return app

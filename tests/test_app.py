@@ -6,8 +6,10 @@ import gc
 from typing import Any
 
 import pytest
+from fastapi.routing import APIRoute
+from starlette.routing import Mount, Route
 
-from app import main
+from app import api, main
 from app.core.config import Settings
 
 
@@ -61,13 +63,21 @@ def test_the_telemetry_setting_comes_from_the_environment(
     assert Settings(_env_file=None).opentelemetry is True
 
 
-def test_routers_are_included_one_level_deep(settings: Settings) -> None:
-    """Each resource router is included in the application itself (with its `/v1` prefix),
-    never through another router: this FastAPI matches an included router and then matches
-    again inside it, so every level of nesting walks its routes once more per request."""
-    app = main.create_app(settings)
-    included = [route for route in app.router.routes if hasattr(route, "original_router")]
-    assert included
-    for route in included:
-        inner = route.original_router.routes
-        assert not any(hasattr(child, "original_router") for child in inner), route
+def test_every_application_shares_the_process_routes(settings: Settings) -> None:
+    """The service's routes are the routers' own route objects, in one flat list: no included
+    router node to match and enter on each request, and nothing an application builds again
+    (`core.openapi.api_router`)."""
+    first = main.create_app(settings)
+    second = main.create_app(settings)
+    service = [route for route in first.router.routes if isinstance(route, APIRoute)]
+    assert len(service) == len(api.routes()) > 40
+    assert all(isinstance(route, (APIRoute, Route, Mount)) for route in first.router.routes)
+    assert [id(route) for route in service] == [
+        id(route) for route in second.router.routes if isinstance(route, APIRoute)
+    ]
+    assert all(
+        route.path.startswith(
+            ("/v1/", "/healthz", "/readyz", "/problems", "/.well-known", "/oauth")
+        )
+        for route in service
+    )

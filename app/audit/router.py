@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Never
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import Path, Request, Response
 
 from app.audit import service
 from app.audit.schemas import MAX_EVENT_ID, AuditEventFilters, AuditEventOut
@@ -12,7 +12,7 @@ from app.auth.dependencies import AUTH_ERRORS, require
 from app.auth.scopes import Principal, Scope
 from app.core.http import conditional_json, json_response
 from app.core.list_query import ListQuery, list_query
-from app.core.openapi import COMMON_ERRORS, QUERY_ERRORS, problem_responses
+from app.core.openapi import COMMON_ERRORS, QUERY_ERRORS, V1, api_router, problem_responses
 from app.core.pagination import Page
 from app.core.session import SessionDep, SettingsDep
 from app.core.urls import next_link
@@ -21,8 +21,8 @@ AuditReader = Annotated[Principal, require(Scope.audit_read)]
 LIST_QUERY = list_query(AuditEventFilters, csv=False)
 ListParameters = Annotated[ListQuery[AuditEventFilters, Never], LIST_QUERY.dependency]
 
-router = APIRouter(
-    prefix="/audit-events", tags=["Audit events"], responses={**COMMON_ERRORS, **AUTH_ERRORS}
+router = api_router(
+    f"{V1}/audit-events", tags=["Audit events"], responses={**COMMON_ERRORS, **AUTH_ERRORS}
 )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
 from app.auth import issuer
@@ -16,7 +16,7 @@ from app.auth.schemas import JWKSOut, MeOut, OAuthErrorOut, ServerMetadataOut, T
 from app.auth.scopes import Principal
 from app.core.errors import PROBLEM_MEDIA_TYPE, problem_for_status
 from app.core.http import cacheable_json
-from app.core.openapi import COMMON_ERRORS, problem_responses
+from app.core.openapi import COMMON_ERRORS, V1, api_router, problem_responses
 from app.core.session import SessionDep, SettingsDep
 
 KEYS_MAX_AGE_SECONDS = 60
@@ -27,7 +27,7 @@ class OAuthJSONResponse(JSONResponse):
     media_type = "application/json;charset=UTF-8"
 
 
-me_router = APIRouter(tags=["Access"], responses={**COMMON_ERRORS, **AUTH_ERRORS})
+me_router = api_router(V1, tags=["Access"], responses={**COMMON_ERRORS, **AUTH_ERRORS})
 
 
 @me_router.get("/me", response_model=MeOut)
@@ -41,7 +41,7 @@ async def get_me(principal: Annotated[Principal, require()]) -> MeOut:
     )
 
 
-issuer_router = APIRouter(tags=["Access"], dependencies=[PublicAccess])
+issuer_router = api_router(tags=["Access"], dependencies=[PublicAccess])
 
 
 def _problems_beside_oauth_json(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import Body, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.dependencies import AUTH_ERRORS, require
@@ -16,7 +16,14 @@ from app.core.http import NOT_MODIFIED, conditional_body, conditional_json, json
 from app.core.idempotency import CreateOnce, idempotent
 from app.core.list_query import ListQuery, list_query
 from app.core.listing import LIST_RESPONSES, list_response
-from app.core.openapi import BODY_ERRORS, COMMON_ERRORS, QUERY_ERRORS, problem_responses
+from app.core.openapi import (
+    BODY_ERRORS,
+    COMMON_ERRORS,
+    QUERY_ERRORS,
+    V1,
+    api_router,
+    problem_responses,
+)
 from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from app.core.preconditions import IfMatchHeader, IfNoneMatchHeader
 from app.core.session import DatabaseDep, SessionDep, SettingsDep
@@ -36,7 +43,7 @@ from app.decisions.schemas import (
     InterestDeclarationSort,
 )
 
-router = APIRouter(tags=["Decisions"], responses={**COMMON_ERRORS, **AUTH_ERRORS})
+router = api_router(V1, tags=["Decisions"], responses={**COMMON_ERRORS, **AUTH_ERRORS})
 
 Reader = Annotated[Principal, require(Scope.registry_read)]
 Decider = Annotated[Principal, require(Scope.decisions_write)]

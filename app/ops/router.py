@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import Path, Response
 
 from app.auth.dependencies import PublicAccess
-from app.core.openapi import COMMON_ERRORS, QUERY_ERRORS, problem_responses
+from app.core.openapi import COMMON_ERRORS, QUERY_ERRORS, api_router, problem_responses
 from app.core.session import SessionDep
 from app.ops import service
 from app.ops.schemas import Health, ProblemTypeOut
 
-router = APIRouter(tags=["Operations"], dependencies=[PublicAccess], responses=COMMON_ERRORS)
+router = api_router(tags=["Operations"], dependencies=[PublicAccess], responses=COMMON_ERRORS)
 
 # Problem types never change meaning once published: their pages may be kept a day.
 PROBLEM_PAGE_CACHE_CONTROL = "public, max-age=86400"

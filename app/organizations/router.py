@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import Body, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.dependencies import AUTH_ERRORS, require
@@ -14,7 +14,14 @@ from app.core.http import NOT_MODIFIED, conditional_body, json_response
 from app.core.idempotency import CreateOnce, idempotent
 from app.core.list_query import ListQuery, list_query
 from app.core.listing import LIST_RESPONSES, list_response
-from app.core.openapi import BODY_ERRORS, COMMON_ERRORS, QUERY_ERRORS, problem_responses
+from app.core.openapi import (
+    BODY_ERRORS,
+    COMMON_ERRORS,
+    QUERY_ERRORS,
+    V1,
+    api_router,
+    problem_responses,
+)
 from app.core.pagination import Page
 from app.core.preconditions import IfMatchHeader, IfNoneMatchHeader
 from app.core.session import DatabaseDep, SessionDep, SettingsDep
@@ -29,8 +36,8 @@ from app.organizations.schemas import (
     OrganizationSort,
 )
 
-router = APIRouter(
-    prefix="/organizations",
+router = api_router(
+    f"{V1}/organizations",
     tags=["Organizations"],
     responses={**COMMON_ERRORS, **AUTH_ERRORS},
 )

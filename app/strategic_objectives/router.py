@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import Depends, Path, Query, Request, Response
 
 from app.auth.dependencies import PublicAccess
 from app.core.http import NOT_MODIFIED, prepared_response
 from app.core.kept import keep_for_process
-from app.core.openapi import COMMON_ERRORS, QUERY_ERRORS, problem_responses
+from app.core.openapi import COMMON_ERRORS, QUERY_ERRORS, V1, api_router, problem_responses
 from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from app.core.session import SettingsDep, database_of, per_app
 from app.core.urls import next_link
@@ -29,8 +29,8 @@ async def get_catalogue(request: Request) -> service.Catalogue:
 
 CatalogueDep = Annotated[service.Catalogue, Depends(get_catalogue)]
 
-router = APIRouter(
-    prefix="/strategic-objectives",
+router = api_router(
+    f"{V1}/strategic-objectives",
     tags=["Strategic objectives"],
     dependencies=[PublicAccess],
     responses={**COMMON_ERRORS, **NOT_MODIFIED},
