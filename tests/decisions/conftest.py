@@ -62,6 +62,14 @@ def decision(body: str, outcome: str, **fields: Any) -> dict[str, Any]:
     }
 
 
+async def decide(
+    client: httpx.AsyncClient, headers: dict[str, str], agreement_id: str, **fields: Any
+) -> httpx.Response:
+    """Record a decision (`body` and `outcome` default to a Bureau approval)."""
+    body = decision(fields.pop("body", "bureau"), fields.pop("outcome", "approved"), **fields)
+    return await client.post(f"/v1/agreements/{agreement_id}/decisions", json=body, headers=headers)
+
+
 @pytest.fixture
 def ready(
     client: httpx.AsyncClient, secretariat: dict[str, str], organization: Make, agreement: Make

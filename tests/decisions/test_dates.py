@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Any
 
 import httpx
 import pytest
 
 from app.agreements.workflow import DateBounds, DecisionDate, date_bounds
-from tests.decisions.conftest import decision
+from tests.decisions.conftest import decide
 from tests.registry import Make, pointers
 
 URL = "/v1/agreements"
@@ -70,24 +69,17 @@ def test_the_bounds_name_the_field_and_the_date() -> None:
     assert "2026-05-01" in late.detail
 
 
-async def _decide(
-    client: httpx.AsyncClient, headers: dict[str, str], agreement_id: str, **fields: Any
-) -> httpx.Response:
-    body = decision(fields.pop("body", "bureau"), fields.pop("outcome", "approved"), **fields)
-    return await client.post(f"{URL}/{agreement_id}/decisions", json=body, headers=headers)
-
-
 async def test_the_cpm_does_not_decide_before_the_bureau(
     client: httpx.AsyncClient, bureau: dict[str, str], submitted: Make
 ) -> None:
     made = await submitted(instrument="letter_of_intent")
-    first = await _decide(client, bureau, made["id"], decided_on="2013-03-20")
+    first = await decide(client, bureau, made["id"], decided_on="2013-03-20")
     assert first.status_code == 201, first.text
-    early = await _decide(client, bureau, made["id"], body="cpm", decided_on="2013-03-19")
+    early = await decide(client, bureau, made["id"], body="cpm", decided_on="2013-03-19")
     assert early.status_code == 422
     assert pointers(early) == ["/decided_on"]
     assert "2013-03-20" in early.json()["errors"][0]["detail"]
-    same_day = await _decide(client, bureau, made["id"], body="cpm", decided_on="2013-03-20")
+    same_day = await decide(client, bureau, made["id"], body="cpm", decided_on="2013-03-20")
     assert same_day.status_code == 201, same_day.text
 
 
@@ -95,15 +87,13 @@ async def test_a_decision_after_a_return_comes_after_it(
     client: httpx.AsyncClient, secretariat: dict[str, str], bureau: dict[str, str], submitted: Make
 ) -> None:
     made = await submitted()
-    returned = await _decide(
-        client, bureau, made["id"], outcome="returned", decided_on="2020-06-01"
-    )
+    returned = await decide(client, bureau, made["id"], outcome="returned", decided_on="2020-06-01")
     assert returned.status_code == 201, returned.text
     again = await client.post(f"{URL}/{made['id']}/submit", headers=secretariat)
     assert again.status_code == 200, again.text
-    early = await _decide(client, bureau, made["id"], decided_on="2020-05-31")
+    early = await decide(client, bureau, made["id"], decided_on="2020-05-31")
     assert pointers(early) == ["/decided_on"]
-    later = await _decide(client, bureau, made["id"], decided_on="2020-07-01")
+    later = await decide(client, bureau, made["id"], decided_on="2020-07-01")
     assert later.status_code == 201, later.text
 
 
@@ -111,7 +101,7 @@ async def test_a_signature_comes_after_the_approval(
     client: httpx.AsyncClient, secretariat: dict[str, str], bureau: dict[str, str], submitted: Make
 ) -> None:
     made = await submitted()
-    approved = await _decide(client, bureau, made["id"], decided_on="2019-09-10")
+    approved = await decide(client, bureau, made["id"], decided_on="2019-09-10")
     assert approved.status_code == 201, approved.text
     path = f"{URL}/{made['id']}/activate"
     early = await client.post(path, json={"signed_on": "2019-09-09"}, headers=secretariat)
@@ -141,18 +131,16 @@ async def test_a_correction_keeps_the_order(
     accepted: bool,
 ) -> None:
     made = await submitted()
-    returned = await _decide(
-        client, bureau, made["id"], outcome="returned", decided_on="2018-02-01"
-    )
+    returned = await decide(client, bureau, made["id"], outcome="returned", decided_on="2018-02-01")
     assert returned.status_code == 201, returned.text
     assert (await client.post(f"{URL}/{made['id']}/submit", headers=secretariat)).status_code == 200
-    approved = await _decide(client, bureau, made["id"], decided_on="2018-03-01")
+    approved = await decide(client, bureau, made["id"], decided_on="2018-03-01")
     assert approved.status_code == 201, approved.text
     signed = await client.post(
         f"{URL}/{made['id']}/activate", json={"signed_on": "2018-06-30"}, headers=secretariat
     )
     assert signed.status_code == 200, signed.text
-    correction = await _decide(
+    correction = await decide(
         client,
         bureau,
         made["id"],

@@ -10,17 +10,10 @@ import pytest
 from fastapi import FastAPI
 
 from app.models import Agreement
-from tests.decisions.conftest import Member, decision
+from tests.decisions.conftest import Member, decide, decision
 from tests.registry import Make, csv_rows, etag_of, pointers, set_columns
 
 URL = "/v1/agreements"
-
-
-async def _decide(
-    client: httpx.AsyncClient, headers: dict[str, str], agreement_id: str, **fields: Any
-) -> httpx.Response:
-    body = decision(fields.pop("body", "bureau"), fields.pop("outcome", "approved"), **fields)
-    return await client.post(f"{URL}/{agreement_id}/decisions", json=body, headers=headers)
 
 
 @pytest.mark.parametrize(
@@ -43,7 +36,7 @@ async def test_a_bureau_decision_on_a_submitted_agreement(
     status: str,
 ) -> None:
     made = await submitted(instrument=instrument)
-    response = await _decide(client, bureau, made["id"], body=body, outcome=outcome)
+    response = await decide(client, bureau, made["id"], body=body, outcome=outcome)
     assert response.status_code == 201, response.text
     assert response.json()["agreement_status"] == status
     after = (await client.get(f"{URL}/{made['id']}", headers=secretariat)).json()
@@ -65,7 +58,7 @@ async def test_a_cpm_decision_in_cpm_review(
 ) -> None:
     made = await submitted(instrument="letter_of_intent")
     await set_columns(app, Agreement, made["id"], status="cpm_review", version=10)
-    response = await _decide(client, bureau, made["id"], body="cpm", outcome=outcome)
+    response = await decide(client, bureau, made["id"], body="cpm", outcome=outcome)
     assert response.status_code == 201, response.text
     assert response.json()["agreement_status"] == status
 
@@ -92,7 +85,7 @@ async def test_a_decision_in_the_wrong_status_is_refused(
 ) -> None:
     made = await agreement()
     await set_columns(app, Agreement, made["id"], status=status, version=2)
-    response = await _decide(client, bureau, made["id"], body=body)
+    response = await decide(client, bureau, made["id"], body=body)
     assert response.status_code == 409, response.text
     assert response.json()["type"] == "/problems/invalid-transition"
     assert response.json()["current_status"] == status
@@ -137,7 +130,7 @@ async def test_a_decision_is_audited_on_the_agreement_and_as_itself(
     client: httpx.AsyncClient, bureau: dict[str, str], submitted: Make
 ) -> None:
     made = await submitted()
-    recorded = (await _decide(client, bureau, made["id"])).json()
+    recorded = (await decide(client, bureau, made["id"])).json()
     events = await client.get(
         "/v1/audit-events",
         params={"resource_type": "agreement", "resource_id": made["id"]},
@@ -161,9 +154,9 @@ async def test_a_stale_if_match_is_412(
 ) -> None:
     made = await submitted()
     stale = {**bureau, "If-Match": etag_of({**made, "version": made["version"] - 1})}
-    assert (await _decide(client, stale, made["id"])).status_code == 412
+    assert (await decide(client, stale, made["id"])).status_code == 412
     current = {**bureau, "If-Match": etag_of(made)}
-    assert (await _decide(client, current, made["id"])).status_code == 201
+    assert (await decide(client, current, made["id"])).status_code == 201
 
 
 async def test_recording_is_idempotent(
@@ -171,12 +164,12 @@ async def test_recording_is_idempotent(
 ) -> None:
     made = await submitted()
     keyed = {**bureau, "Idempotency-Key": "decision-1"}
-    first = await _decide(client, keyed, made["id"])
-    again = await _decide(client, keyed, made["id"])
+    first = await decide(client, keyed, made["id"])
+    again = await decide(client, keyed, made["id"])
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json()
     assert again.headers["idempotent-replayed"] == "true"
-    other = await _decide(client, keyed, made["id"], outcome="rejected")
+    other = await decide(client, keyed, made["id"], outcome="rejected")
     assert other.status_code == 422
     listed = await client.get("/v1/decisions", headers=bureau)
     assert len(listed.json()["items"]) == 1
@@ -190,7 +183,7 @@ async def test_a_decision_is_never_changed_nor_deleted_through_the_api(
     client: httpx.AsyncClient, bureau: dict[str, str], submitted: Make, method: str
 ) -> None:
     made = await submitted()
-    recorded = (await _decide(client, bureau, made["id"])).json()
+    recorded = (await decide(client, bureau, made["id"])).json()
     path = f"/v1/decisions/{recorded['id']}"
     response = await client.request(
         method, path, json={"rationale": "Rewritten"}, headers={**bureau, "If-Match": "*"}
@@ -211,10 +204,10 @@ async def test_a_correction_supersedes_once_and_moves_no_status(
     submitted: Make,
 ) -> None:
     made = await submitted()
-    wrong = (await _decide(client, bureau, made["id"], meeting_reference="CPM-9")).json()
+    wrong = (await decide(client, bureau, made["id"], meeting_reference="CPM-9")).json()
     activated = await client.post(f"{URL}/{made['id']}/activate", headers=secretariat)
     assert activated.status_code == 200
-    corrected = await _decide(
+    corrected = await decide(
         client, bureau, made["id"], meeting_reference="CPM-8", supersedes_id=wrong["id"]
     )
     assert corrected.status_code == 201, corrected.text
@@ -227,11 +220,11 @@ async def test_a_correction_supersedes_once_and_moves_no_status(
     assert first.json()["superseded_by_id"] == corrected.json()["id"]
     assert first.json()["meeting_reference"] == "CPM-9"
 
-    again = await _decide(client, bureau, made["id"], supersedes_id=wrong["id"])
+    again = await decide(client, bureau, made["id"], supersedes_id=wrong["id"])
     assert again.status_code == 409
     assert again.json()["type"] == "/problems/decision-superseded"
     assert again.json()["superseded_by_id"] == corrected.json()["id"]
-    chained = await _decide(client, bureau, made["id"], supersedes_id=corrected.json()["id"])
+    chained = await decide(client, bureau, made["id"], supersedes_id=corrected.json()["id"])
     assert chained.status_code == 201
     history = await client.get(f"{URL}/{made['id']}/history", headers=bureau)
     assert [item["action"] for item in history.json()["items"]] == [
@@ -249,10 +242,10 @@ async def test_the_history_is_paged(
     """Corrections may make a history long: it is paged like every list, in commit order,
     each page's decisions with it, and a `Link` to the next page."""
     made = await submitted()
-    decision = (await _decide(client, bureau, made["id"])).json()
+    decision = (await decide(client, bureau, made["id"])).json()
     for reference in ("CPM-8", "CPM-7", "CPM-6"):
         decision = (
-            await _decide(
+            await decide(
                 client,
                 bureau,
                 made["id"],
@@ -292,15 +285,15 @@ async def test_a_correction_keeps_the_body_outcome_and_agreement(
 ) -> None:
     made = await submitted()
     other = await submitted("Other")
-    earlier = (await _decide(client, bureau, made["id"])).json()
-    assert (await _decide(client, bureau, other["id"])).status_code == 201
-    changed = await _decide(
+    earlier = (await decide(client, bureau, made["id"])).json()
+    assert (await decide(client, bureau, other["id"])).status_code == 201
+    changed = await decide(
         client, bureau, made["id"], body="cpm", outcome="rejected", supersedes_id=earlier["id"]
     )
     assert pointers(changed) == ["/governing_body", "/outcome"]
-    elsewhere = await _decide(client, bureau, other["id"], supersedes_id=earlier["id"])
+    elsewhere = await decide(client, bureau, other["id"], supersedes_id=earlier["id"])
     assert pointers(elsewhere) == ["/supersedes_id"]
-    unknown = await _decide(
+    unknown = await decide(
         client, bureau, made["id"], supersedes_id="00000000-0000-4000-8000-000000000000"
     )
     assert pointers(unknown) == ["/supersedes_id"]
@@ -314,9 +307,9 @@ async def test_decisions_are_filtered_and_exported(
 ) -> None:
     one = await submitted("One")
     two = await submitted("Two", instrument="letter_of_intent")
-    await _decide(client, bureau, one["id"], outcome="rejected", decided_on="2026-01-10")
-    await _decide(client, bureau, two["id"], decided_on="2026-02-10")
-    await _decide(client, bureau, two["id"], body="cpm", decided_on="2026-03-10")
+    await decide(client, bureau, one["id"], outcome="rejected", decided_on="2026-01-10")
+    await decide(client, bureau, two["id"], decided_on="2026-02-10")
+    await decide(client, bureau, two["id"], body="cpm", decided_on="2026-03-10")
 
     async def outcomes(**params: Any) -> list[tuple[str, str]]:
         response = await client.get("/v1/decisions", params=params, headers=bureau)
@@ -350,7 +343,7 @@ async def test_a_decision_is_read_by_its_id(
 ) -> None:
     made = await submitted()
     subject, headers = await member("Dana")
-    recorded = (await _decide(client, headers, made["id"], participants=["Dana", "Eli"])).json()
+    recorded = (await decide(client, headers, made["id"], participants=["Dana", "Eli"])).json()
     read = await client.get(f"/v1/decisions/{recorded['id']}", headers=integration)
     assert read.status_code == 200
     assert read.json() == recorded
@@ -370,9 +363,9 @@ async def test_an_agreements_decisions(
 ) -> None:
     one = await submitted("One", instrument="letter_of_intent")
     two = await submitted("Two")
-    await _decide(client, bureau, one["id"], decided_on="2026-02-10")
-    await _decide(client, bureau, one["id"], body="cpm", outcome="rejected")
-    await _decide(client, bureau, two["id"])
+    await decide(client, bureau, one["id"], decided_on="2026-02-10")
+    await decide(client, bureau, one["id"], body="cpm", outcome="rejected")
+    await decide(client, bureau, two["id"])
     path = f"{URL}/{one['id']}/decisions"
     listed = await client.get(path, headers=integration)
     assert listed.status_code == 200, listed.text

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.decisions.conftest import Member, decision
+from tests.decisions.conftest import Member, decide
 from tests.registry import Make, etag_of, merge_patch, pointers
 
 URL = "/v1/interest-declarations"
@@ -20,16 +20,6 @@ async def _declare(
 ) -> httpx.Response:
     body = {"organization_id": organization_id, "nature": "Adviser to its board", **fields}
     return await client.post(URL, json=body, headers=headers)
-
-
-async def _decide(
-    client: httpx.AsyncClient, headers: dict[str, str], agreement_id: str, **fields: Any
-) -> httpx.Response:
-    return await client.post(
-        f"/v1/agreements/{agreement_id}/decisions",
-        json=decision("bureau", "approved", **fields),
-        headers=headers,
-    )
 
 
 @pytest.mark.parametrize(
@@ -58,7 +48,7 @@ async def test_a_member_with_an_interest_in_force_stands_aside(
     declared = await _declare(client, headers, partner["id"], **period)
     assert declared.status_code == 201, declared.text
     dated = {} if decided_on is None else {"decided_on": decided_on}
-    response = await _decide(client, headers, made["id"], **dated)
+    response = await decide(client, headers, made["id"], **dated)
     if recused:
         assert response.status_code == 409, response.text
         assert response.json()["type"] == "/problems/recusal-required"
@@ -81,12 +71,12 @@ async def test_an_interest_in_another_organization_is_no_bar_but_one_in_any_part
     assert (await _declare(client, ana, elsewhere["id"])).status_code == 201
     other = await submitted("Other", partner=elsewhere)
     assert (await _declare(client, ana, second["id"])).status_code == 201
-    refused = await _decide(client, ana, made["id"])
+    refused = await decide(client, ana, made["id"])
     assert refused.status_code == 409
     assert refused.json()["organization_ids"] == [second["id"]]
-    assert (await _decide(client, ana, other["id"])).status_code == 409
+    assert (await decide(client, ana, other["id"])).status_code == 409
     unrelated = await submitted("Unrelated")
-    assert (await _decide(client, ana, unrelated["id"])).status_code == 201
+    assert (await decide(client, ana, unrelated["id"])).status_code == 201
 
 
 async def test_the_recusals_are_kept_with_the_decision(
@@ -97,7 +87,7 @@ async def test_the_recusals_are_kept_with_the_decision(
     ana_subject, ana = await member("Ana")
     _ben_subject, ben = await member("Ben")
     declared = (await _declare(client, ana, partner["id"])).json()
-    recorded = await _decide(client, ben, made["id"])
+    recorded = await decide(client, ben, made["id"])
     assert recorded.status_code == 201
     expected = [{"member": ana_subject, "member_name": "Ana", "organization_ids": [partner["id"]]}]
     assert recorded.json()["recusals"] == expected
