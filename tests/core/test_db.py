@@ -15,7 +15,13 @@ from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.util import greenlet_spawn
 
-from app.core.db import Database, async_url, column_of, hold_transaction_lock
+from app.core.db import (
+    Database,
+    _sqlite_utc_datetime,
+    async_url,
+    column_of,
+    hold_transaction_lock,
+)
 from app.models import StrategicObjective
 from tests.core.probe import PROBE_CODE
 
@@ -153,6 +159,23 @@ async def test_datetimes_come_back_utc_aware(database: Database) -> None:
     assert read == written
     assert read.tzinfo is UTC  # what the rows written straight to JSON rely on (`Z`)
     assert read.hour == 12
+
+
+@pytest.mark.parametrize(
+    ("stored", "read"),
+    [
+        ("2026-06-01 12:30:15.123456", datetime(2026, 6, 1, 12, 30, 15, 123456, tzinfo=UTC)),
+        ("2026-06-01 12:30:15", datetime(2026, 6, 1, 12, 30, 15, tzinfo=UTC)),  # SQL defaults
+        ("2026-06-01T14:30:15+02:00", datetime(2026, 6, 1, 12, 30, 15, tzinfo=UTC)),
+        (None, None),
+    ],
+)
+def test_sqlite_text_is_read_as_utc(stored: str | None, read: datetime | None) -> None:
+    """SQLite keeps naive UTC text; it is read in one step as an aware UTC datetime, and text
+    that names an offset is read as it says."""
+    value = _sqlite_utc_datetime(stored)
+    assert value == read
+    assert value is None or value.tzinfo is UTC
 
 
 async def test_naive_datetimes_are_refused(database: Database) -> None:
