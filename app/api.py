@@ -62,5 +62,6 @@ def default_cache_control(path: str) -> str:
 
 
 def routes() -> list[BaseRoute]:
-    """Every route of the service, in the routers' order."""
+    """Every route of the service, in the routers' order. Only the routes are taken: a router's
+    own lifespan or event handlers would not be (none has any; the application owns them)."""
     return [route for router in ROUTERS for route in router.routes]

@@ -67,6 +67,8 @@ def test_every_application_shares_the_process_routes(settings: Settings) -> None
     """The service's routes are the routers' own route objects, in one flat list: no included
     router node to match and enter on each request, and nothing an application builds again
     (`core.openapi.api_router`)."""
+    # Only routes are taken from the routers: none may carry event handlers of its own.
+    assert not any(router.on_startup or router.on_shutdown for router in api.ROUTERS)
     first = main.create_app(settings)
     second = main.create_app(settings)
     service = [route for route in first.router.routes if isinstance(route, APIRoute)]

@@ -81,11 +81,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         return super().result_processor(dialect, coltype)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        return None if value is None else _as_utc(value)
+
+
+def _as_utc(value: datetime) -> datetime:
+    """Naive values are UTC (as SQLite keeps them); aware ones are moved to UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _sqlite_utc_datetime(value: str | None) -> datetime | None:
@@ -99,8 +100,7 @@ def _sqlite_utc_datetime(value: str | None) -> datetime | None:
     try:
         return datetime.fromisoformat(value + "+00:00")
     except ValueError:
-        parsed = datetime.fromisoformat(value)
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        return _as_utc(datetime.fromisoformat(value))
 
 
 class ScaledDecimal(TypeDecorator[Decimal]):

@@ -326,11 +326,8 @@ async def record_decision(
     check_if_match(if_match, agreements.etag(agreements.agreement_out(agreement)), required=False)
     decided_on = data.decided_on or agreements.today()
     earlier, errors = await _superseded(session, agreement, data)
-    bounds = date_bounds(
-        await agreements.decision_dates(session, agreement_id),
-        correcting=data.supersedes_id,
-        signed_on=agreement.signed_on,
-    )
+    recorded = await agreements.decision_dates(session, agreement_id)
+    bounds = date_bounds(recorded, correcting=data.supersedes_id, signed_on=agreement.signed_on)
     refuse(
         errors
         + agreements.not_in_future(decided_on, "/decided_on")
@@ -345,7 +342,9 @@ async def record_decision(
         status_after = row.target
     else:
         action, status_after = CORRECTION, status_before
-        correction = await _correction_of(session, earlier.id)
+        # The agreement's decisions were read under its lock: a correction of `earlier` is
+        # among them if there is one (a racing one is caught by the unique index below).
+        correction = next((item.id for item in recorded if item.supersedes_id == earlier.id), None)
         if correction is not None:
             raise _already_superseded(earlier.id, correction)
     partners = [uuid.UUID(str(partner)) for partner in agreement.partner_ids]
