@@ -6,19 +6,21 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
 from starlette.types import ASGIApp
 
 from app import api
+from app.audit import service as audit
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.docs import install_docs
 from app.core.edge import Edge
 from app.core.errors import install_error_handlers
 from app.core.idempotency import check_routes
-from app.core.kept import KeptAnswers
+from app.core.kept import DataVersion, KeptAnswers
 from app.core.logging import configure_logging
 from app.core.openapi import CONTRACT_SERVERS, install_openapi, operation_id
 from app.core.rows import install_database_error_handlers
@@ -60,6 +62,7 @@ class IppcApp(FastAPI):
             max_body_bytes=settings.max_body_bytes,
             form_paths=api.FORM_PATHS,
             kept=self.state.kept_answers,
+            versions=self.state.data_version,
         )
 
 
@@ -122,6 +125,8 @@ def create_app(
     app.state.database = database
     # The answers routes keep for the life of the process (`core/kept.py`), served by the edge.
     app.state.kept_answers = KeptAnswers()
+    # The data's version, for answers kept while nothing changes (the public register).
+    app.state.data_version = DataVersion(partial(audit.last_event_id, database))
     install_error_handlers(app)
     install_database_error_handlers(app)
     install_openapi(app)

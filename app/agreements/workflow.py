@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Any, Protocol, TypeVar
 
 from app.auth.scopes import Scope
 from app.core.errors import FieldError, InvalidTransition, problem_type
@@ -261,6 +262,54 @@ class DecisionDate:
     decided_on: date
 
 
+class Chained(Protocol):
+    """A decision as its chain of corrections reads it."""
+
+    @property
+    def id(self) -> Any: ...
+
+    @property
+    def supersedes_id(self) -> Any: ...
+
+
+C = TypeVar("C", bound=Chained)
+
+
+def _places(decisions: Sequence[Chained]) -> dict[Any, int]:
+    """Each decision's place: that of the decision its chain of corrections began with, in the
+    order they were recorded."""
+    place: dict[Any, int] = {}
+    for position, decision in enumerate(decisions):
+        origin = decision.supersedes_id
+        place[decision.id] = place.get(origin, position) if origin is not None else position
+    return place
+
+
+def _standing(decisions: Sequence[C]) -> list[C]:
+    superseded = {decision.supersedes_id for decision in decisions}
+    return [decision for decision in decisions if decision.id not in superseded]
+
+
+def in_force(decisions: Sequence[C]) -> list[C]:
+    """The decisions no correction supersedes, given in the order they were recorded, each at
+    the place of the decision its chain of corrections began with."""
+    place = _places(decisions)
+    return sorted(_standing(decisions), key=lambda decision: place[decision.id])
+
+
+def chain_origin(decisions: Sequence[DecisionDate], decision_id: uuid.UUID) -> uuid.UUID:
+    """The decision the chain of corrections of `decision_id` began with (itself when it
+    corrects nothing): the place every correction in the chain stands in."""
+    supersedes = {decision.id: decision.supersedes_id for decision in decisions}
+    current = decision_id
+    for _ in range(len(supersedes)):
+        earlier = supersedes.get(current)
+        if earlier is None:
+            break
+        current = earlier
+    return current
+
+
 @dataclass(frozen=True)
 class DateBounds:
     """The earliest and latest date (None: unbounded) that keeps an agreement's events in order."""
@@ -297,16 +346,8 @@ def date_bounds(
     decision in force. A correction of `correcting` comes after the decisions in force that stand
     before that place and before those that stand after it, and not after the signature.
     """
-    place: dict[uuid.UUID, int] = {}
-    for position, decision in enumerate(decisions):
-        origin = decision.supersedes_id
-        place[decision.id] = place.get(origin, position) if origin is not None else position
-    superseded = {decision.supersedes_id for decision in decisions}
-    in_force = [
-        (place[decision.id], decision.decided_on)
-        for decision in decisions
-        if decision.id not in superseded
-    ]
+    place = _places(decisions)
+    in_force = [(place[decision.id], decision.decided_on) for decision in _standing(decisions)]
     if correcting is None:
         return DateBounds(earliest=max((day for _, day in in_force), default=None))
     here = place.get(correcting)

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -34,7 +34,7 @@ from app.audit.schemas import (
     FieldChangeOut,
 )
 from app.core.actor import Actor
-from app.core.db import column_of, transaction_lock, utcnow
+from app.core.db import Database, column_of, transaction_lock, utcnow
 from app.core.errors import NotFound
 from app.core.listing import ListSpec, equal_to, greater_than, in_range, one_of
 from app.core.pagination import Page, SortOptions
@@ -222,6 +222,20 @@ async def list_events(
     listing. Both may be given (events after both)."""
     rows, next_cursor = await LIST.page(session, filters, sort=None, limit=limit, cursor=cursor)
     return Page[AuditEventOut](items=[_as_out(row) for row in rows], next_cursor=next_cursor)
+
+
+_LAST_EVENT = select(func.max(column_of(AuditEvent.id)))
+
+
+async def last_event_id(database: Database) -> int:
+    """The id of the last event committed (0 before the first).
+
+    Every committed change of a resource appends its events in its own transaction, and ids rise
+    in commit order (module docstring): this rises with every committed change, on any instance,
+    and is the data's version for answers kept while nothing changes (`core.kept.DataVersion`).
+    One read of the primary key's last entry."""
+    rows = await database.read(_LAST_EVENT)
+    return int(rows[0][0] or 0)
 
 
 async def get_event(session: AsyncSession, event_id: int) -> AuditEventOut:

@@ -12,8 +12,9 @@ order, the first that applies answers:
 3. A NUL character in the URL: 404 in the path, 422 naming the query parameter.
 4. A declared body over the configured limit: 413; a body that is not JSON: 415, except on the
    form-encoded paths.
-5. A GET or HEAD whose answer a route kept for the life of the process (`core/kept.py`): 200
-   with the kept body, or 304 when `If-None-Match` matches its `ETag`, without entering FastAPI.
+5. A GET or HEAD whose answer a route kept (`core/kept.py`), for the life of the process or
+   while the data's version is unchanged (read from the database first): 200 with the kept
+   body, or 304 when `If-None-Match` matches its `ETag`, without entering FastAPI.
 6. The application. HEAD runs as GET (`core/head.py` holds the mark); chunked bodies are counted
    as they arrive and refused past the limit (413, from the application's error handlers).
 
@@ -56,7 +57,14 @@ from app.core.errors import (
     problem_response,
 )
 from app.core.head import as_get, head_request_var
-from app.core.kept import KEEP_KEY, MAX_KEPT_BODY_BYTES, KeptAnswer, KeptAnswers
+from app.core.kept import (
+    KEEP_KEY,
+    MAX_KEPT_BODY_BYTES,
+    VERSION_KEY,
+    DataVersion,
+    KeptAnswer,
+    KeptAnswers,
+)
 from app.core.logging import request_id_var
 from app.core.preconditions import none_match
 from app.core.validation import NUL_MESSAGE, holds_nul
@@ -163,7 +171,8 @@ class Edge:
     `cache_control(path)` gives the `Cache-Control` of a response that set none (routes that
     want caching, such as the public ones, set theirs); `is_public_path(path)` chooses the CORS
     policy; `internal_origins` are the front ends the internal API answers; `form_paths` take
-    form-encoded bodies; `kept` holds the answers routes kept for the life of the process."""
+    form-encoded bodies; `kept` holds the answers routes kept; `versions` reads the data's
+    version, which the answers kept with one must still have to be served."""
 
     public_methods = ("GET", "HEAD", "OPTIONS")
     internal_methods = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -189,6 +198,7 @@ class Edge:
         max_body_bytes: int,
         form_paths: Sequence[str] = (),
         kept: KeptAnswers | None = None,
+        versions: DataVersion | None = None,
     ) -> None:
         self.app = app
         self.cache_control = cache_control
@@ -197,6 +207,7 @@ class Edge:
         self.max_body_bytes = max_body_bytes
         self.form_paths = frozenset(form_paths)
         self.kept = kept if kept is not None else KeptAnswers()
+        self.versions = versions
         self._exposed = ", ".join(self.exposed_headers).encode("latin-1")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -266,7 +277,9 @@ class Edge:
                     if kept_size > MAX_KEPT_BODY_BYTES:
                         kept_body = None
                     elif not message.get("more_body", False):
-                        self.kept.keep(keep_key, kept_headers, b"".join(kept_body))
+                        self.kept.keep(
+                            keep_key, kept_headers, b"".join(kept_body), state.get(VERSION_KEY)
+                        )
                         kept_body = None
                 if head:
                     if body_sent:
@@ -293,7 +306,7 @@ class Edge:
                 return
             if keep_key is not None:
                 kept = self.kept.get(keep_key)
-                if kept is not None:
+                if kept is not None and await self._still_current(kept):
                     await self._answer_kept(kept, found[_IF_NONE_MATCH], edge_send)
                     return
             has_body = found[_TRANSFER_ENCODING] is not None or found[_CONTENT_LENGTH] not in (
@@ -395,6 +408,19 @@ class Edge:
                     headers={"Accept-Post": "application/json"},
                 )
         return None
+
+    async def _still_current(self, kept: KeptAnswer) -> bool:
+        """Whether a kept answer may be served: always, when kept for the life of the process;
+        else when the data's version is still the one it was made from. When the version
+        cannot be read, the application answers (and says why, as any read would)."""
+        if kept.version is None:
+            return True
+        if self.versions is None:
+            return False
+        try:
+            return await self.versions.current() == kept.version
+        except Exception:
+            return False
 
     @staticmethod
     async def _answer_kept(kept: KeptAnswer, if_none_match: bytes | None, send: Send) -> None:

@@ -45,6 +45,9 @@ from app.agreements import service as agreements
 from app.agreements.workflow import (
     DECISION_ACTIONS,
     TRANSITION_ACTIONS,
+    AgreementStatus,
+    DecisionDate,
+    chain_origin,
     date_bounds,
     decision_action,
     find,
@@ -300,6 +303,16 @@ async def _superseded(
     return earlier, errors
 
 
+async def _corrects_the_approval(
+    session: AsyncSession, recorded: Sequence[DecisionDate], earlier: Decision
+) -> bool:
+    """Whether a correction of `earlier` stands in the place of the decision that approved the
+    agreement: the first of its chain left the agreement `approved`."""
+    origin_id = chain_origin(recorded, earlier.id)
+    origin = earlier if origin_id == earlier.id else await session.get(Decision, origin_id)
+    return origin is not None and origin.agreement_status == AgreementStatus.approved
+
+
 async def _correction_of(session: AsyncSession, decision_id: uuid.UUID) -> uuid.UUID | None:
     query = select(_column(Decision, "id")).where(_column(Decision, "supersedes_id") == decision_id)
     return (await session.execute(query)).scalar_one_or_none()
@@ -372,11 +385,19 @@ async def record_decision(
         agreement_status=status_after,
     )
 
+    approving = (
+        status_after == AgreementStatus.approved
+        if earlier is None
+        else await _corrects_the_approval(session, recorded, earlier)
+    )
+
     async def change() -> None:
         session.add(decision)
         await session.flush()
         agreement.status = status_after
         agreement.last_decision_id = decision.id
+        if approving:
+            agreement.approved_on = decided_on
 
     async def lost_correction_race() -> Conflict:
         assert earlier is not None

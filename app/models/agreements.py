@@ -31,7 +31,7 @@ AMOUNT_INTEGER_DIGITS = 14
 AMOUNT_PLACES = 4
 
 
-@tracked("agreement", ignore=("title_key", "search_key", "due_diligence_revision"))
+@tracked("agreement", ignore=("title_key", "search_key", "due_diligence_revision", "approved_on"))
 class Agreement(StoredResource, table=True):
     __tablename__ = "agreement"
     __table_args__ = (
@@ -50,6 +50,7 @@ class Agreement(StoredResource, table=True):
         Index("ix_agreement_end_date_id", "end_date", "id"),
         Index("ix_agreement_created_at_id", "created_at", "id"),
         Index("ix_agreement_updated_at_id", "updated_at", "id"),
+        Index("ix_agreement_approved_on_id", "approved_on", "id"),
     )
 
     title: str = Field(max_length=TITLE_MAX_LENGTH, nullable=False)
@@ -90,6 +91,10 @@ class Agreement(StoredResource, table=True):
     # Set by each decision, corrections included, so that the agreement's version rises and its
     # audit event names the decision (the history reads it there).
     last_decision_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid, nullable=True))
+    # The day it was approved: that of the decision that approved it, or of the correction that
+    # stands in its place. Kept by the decisions' service; the public register filters and
+    # sorts by it. The decision itself is in the audit trail, so this copy of its date is not.
+    approved_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
 
 
 class AgreementPartner(SQLModel, table=True):

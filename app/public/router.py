@@ -1,0 +1,182 @@
+"""`/v1/public/*`: the public register (design §5). Anonymous, read-only, open to any origin.
+
+Every answer is cacheable by anyone for a short while (`Cache-Control: public, max-age`, the
+`IPPC_PUBLIC_MAX_AGE_SECONDS` setting) with a strong `ETag` made from its body, and 304 to a
+matching `If-None-Match`. The service keeps each JSON answer too (`core/kept.py`), under the
+version of the data it was read at: the version is read first, then the data, and the edge
+serves the kept answer again only while the version read at the next request is the same. A
+change committed through any instance raises the version, so every instance answers afresh
+from the next request on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
+
+from app.auth.dependencies import PublicAccess
+from app.core.csv_export import csv_response, wants_csv
+from app.core.http import NOT_MODIFIED, PreparedBody, prepared_response
+from app.core.kept import DataVersion, keep_while
+from app.core.list_query import ListQuery, list_query
+from app.core.listing import LIST_RESPONSES
+from app.core.openapi import COMMON_ERRORS, QUERY_ERRORS, V1, api_router, problem_responses
+from app.core.pagination import Page
+from app.core.session import DatabaseDep, SettingsDep
+from app.core.urls import next_link
+from app.public import service
+from app.public.schemas import (
+    PublicAgreement,
+    PublicAgreementFilters,
+    PublicAgreementSort,
+    PublicInteraction,
+    PublicInteractionFilters,
+    PublicInteractionSort,
+    PublicOrganization,
+)
+
+
+async def data_version(request: Request) -> int:
+    """The version of the data, read before the data itself (module docstring)."""
+    versions: DataVersion = request.app.state.data_version
+    return await versions.current()
+
+
+Version = Annotated[int, Depends(data_version)]
+
+router = api_router(
+    f"{V1}/public",
+    tags=["Public register"],
+    dependencies=[PublicAccess],
+    responses={**COMMON_ERRORS, **NOT_MODIFIED},
+)
+
+AGREEMENTS_QUERY = list_query(
+    PublicAgreementFilters,
+    PublicAgreementSort,
+    sort_description=service.AGREEMENTS.sorts.description(),
+)
+AgreementsQuery = Annotated[
+    ListQuery[PublicAgreementFilters, PublicAgreementSort], AGREEMENTS_QUERY.dependency
+]
+INTERACTIONS_QUERY = list_query(
+    PublicInteractionFilters,
+    PublicInteractionSort,
+    sort_description=service.INTERACTIONS.sorts.description(),
+)
+InteractionsQuery = Annotated[
+    ListQuery[PublicInteractionFilters, PublicInteractionSort], INTERACTIONS_QUERY.dependency
+]
+NOT_PUBLIC = {**QUERY_ERRORS, **problem_responses(404)}
+
+
+def _answer(
+    request: Request, settings: SettingsDep, version: int, prepared: PreparedBody
+) -> Response:
+    """A public answer, kept under the version it was read at."""
+    keep_while(request, version)
+    return prepared_response(
+        request,
+        prepared,
+        max_age=settings.public_max_age_seconds,
+        headers=next_link(settings, request, prepared.next_cursor),
+    )
+
+
+@router.get(
+    "/agreements",
+    response_model=Page[PublicAgreement],
+    responses=LIST_RESPONSES,
+    openapi_extra=AGREEMENTS_QUERY.openapi,
+)
+async def list_public_agreements(
+    request: Request,
+    version: Version,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    query: AgreementsQuery,
+) -> Response:
+    """Approved agreements (approved, active, suspended, ended or terminated), with their
+    partners and decisions. `format=csv` (or `Accept: text/csv`): every one the filters keep."""
+    if wants_csv(query.format, request.headers.get("accept")):
+        export = service.export_agreements(
+            query.filters, query.sort, max_age=settings.public_max_age_seconds
+        )
+        return csv_response(request, database, settings, export)
+    page = await service.list_agreements(
+        database, query.filters, sort=query.sort, limit=query.limit, cursor=query.cursor
+    )
+    return _answer(request, settings, version, page)
+
+
+@router.get("/agreements/{agreement_id}", response_model=PublicAgreement, responses=NOT_PUBLIC)
+async def get_public_agreement(
+    request: Request,
+    agreement_id: uuid.UUID,
+    version: Version,
+    database: DatabaseDep,
+    settings: SettingsDep,
+) -> Response:
+    """An approved agreement. Any other id, that of an agreement not approved included, is
+    the same 404."""
+    agreement = await service.get_agreement(database, agreement_id)
+    return _answer(request, settings, version, agreement)
+
+
+@router.get(
+    "/interactions",
+    response_model=Page[PublicInteraction],
+    responses=LIST_RESPONSES,
+    openapi_extra=INTERACTIONS_QUERY.openapi,
+)
+async def list_public_interactions(
+    request: Request,
+    version: Version,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    query: InteractionsQuery,
+) -> Response:
+    """The liaison interactions the Secretariat made public: whom the IPPC met, when and on
+    what. `format=csv` (or `Accept: text/csv`): every one the filters keep."""
+    if wants_csv(query.format, request.headers.get("accept")):
+        export = service.export_interactions(
+            query.filters, query.sort, max_age=settings.public_max_age_seconds
+        )
+        return csv_response(request, database, settings, export)
+    page = await service.list_interactions(
+        database, query.filters, sort=query.sort, limit=query.limit, cursor=query.cursor
+    )
+    return _answer(request, settings, version, page)
+
+
+@router.get(
+    "/interactions/{interaction_id}", response_model=PublicInteraction, responses=NOT_PUBLIC
+)
+async def get_public_interaction(
+    request: Request,
+    interaction_id: uuid.UUID,
+    version: Version,
+    database: DatabaseDep,
+    settings: SettingsDep,
+) -> Response:
+    """A public interaction. Any other id, that of an internal one included, is the same 404."""
+    interaction = await service.get_interaction(database, interaction_id)
+    return _answer(request, settings, version, interaction)
+
+
+@router.get(
+    "/organizations/{organization_id}", response_model=PublicOrganization, responses=NOT_PUBLIC
+)
+async def get_public_organization(
+    request: Request,
+    organization_id: uuid.UUID,
+    version: Version,
+    database: DatabaseDep,
+    settings: SettingsDep,
+) -> Response:
+    """An organization's public profile, with its latest public agreements and interactions:
+    only for an organization in at least one of them; any other id is the same 404."""
+    organization = await service.get_organization(database, organization_id)
+    return _answer(request, settings, version, organization)

@@ -1,0 +1,387 @@
+"""The public register (design §5): what is public, and nothing else, in allowlisted fields."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import BaseModel
+
+from app.public.schemas import (
+    PublicAgreement,
+    PublicDecision,
+    PublicInteraction,
+    PublicOrganization,
+    PublicOrganizationRef,
+)
+from tests.public.conftest import decide
+from tests.registry import Make, csv_rows, every_page, pointers
+
+SECRET = "internal-only-text"
+
+
+def keys_of(model: type[BaseModel]) -> set[str]:
+    return set(model.model_fields)
+
+
+def assert_allowlisted_agreement(item: dict[str, Any]) -> None:
+    assert set(item) == keys_of(PublicAgreement)
+    for partner in item["partners"]:
+        assert set(partner) == keys_of(PublicOrganizationRef)
+    for decision in item["decisions"]:
+        assert set(decision) == keys_of(PublicDecision)
+    PublicAgreement.model_validate(item)
+
+
+def assert_allowlisted_interaction(item: dict[str, Any]) -> None:
+    assert set(item) == keys_of(PublicInteraction)
+    for organization in item["organizations"]:
+        assert set(organization) == keys_of(PublicOrganizationRef)
+    PublicInteraction.model_validate(item)
+
+
+async def problem_of(client: httpx.AsyncClient, path: str) -> dict[str, Any]:
+    response = await client.get(path)
+    assert response.status_code == 404, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_only_approved_agreements_are_public(
+    client: httpx.AsyncClient,
+    secretariat: dict[str, str],
+    bureau: dict[str, str],
+    agreement: Make,
+    submitted: Make,
+    approved: Make,
+) -> None:
+    draft = await agreement("A draft")
+    waiting = await submitted("Waiting")
+    refused = await submitted("Refused")
+    assert (await decide(client, bureau, refused["id"], outcome="rejected")).status_code == 201
+    withdrawn = await submitted("Withdrawn")
+    response = await client.post(f"/v1/agreements/{withdrawn['id']}/withdraw", headers=secretariat)
+    assert response.status_code == 200
+    made = await approved("Approved one")
+    active = await approved("Signed one")
+    response = await client.post(
+        f"/v1/agreements/{active['id']}/activate",
+        json={"signed_on": "2025-04-01"},
+        headers=secretariat,
+    )
+    assert response.status_code == 200, response.text
+
+    listed = await client.get("/v1/public/agreements")
+    assert listed.status_code == 200
+    assert [item["title"] for item in listed.json()["items"]] == ["Approved one", "Signed one"]
+    assert [item["status"] for item in listed.json()["items"]] == ["approved", "active"]
+
+    missing = await problem_of(client, f"/v1/public/agreements/{uuid.uuid4()}")
+    for hidden in (draft, waiting, refused, withdrawn):
+        assert await problem_of(client, f"/v1/public/agreements/{hidden['id']}") == missing
+    shown = await client.get(f"/v1/public/agreements/{made['id']}")
+    assert shown.status_code == 200
+    assert shown.json() == listed.json()["items"][0]
+
+
+async def test_a_public_agreement_shows_its_allowlist_and_nothing_internal(
+    client: httpx.AsyncClient,
+    secretariat: dict[str, str],
+    organization: Make,
+    approved: Make,
+) -> None:
+    partner = await organization(
+        "Réseau phytosanitaire",
+        acronym="RP",
+        category="ngo",
+        sector="private",
+        description=SECRET,
+        website="https://rp.example.org",
+    )
+    made = await approved(
+        "Seed health",
+        partner=partner,
+        purpose=SECRET,
+        scope_of_work=SECRET,
+        legal_arrangement=None,
+        public_summary="Training on seed health.",
+        financing={"amount": "12500.50", "currency": "EUR", "direction": "to_ippc"},
+        start_date="2025-05-01",
+    )
+    response = await client.get(f"/v1/public/agreements/{made['id']}")
+    assert response.status_code == 200
+    item = response.json()
+    assert_allowlisted_agreement(item)
+    assert SECRET not in response.text
+    assert "weighed the due diligence" not in response.text  # the decision's rationale
+    assert "undue_influence" not in response.text
+    assert item["partners"] == [
+        {
+            "id": partner["id"],
+            "name": "Réseau phytosanitaire",
+            "acronym": "RP",
+            "category": "ngo",
+            "country": None,
+        }
+    ]
+    assert item["financing"] == {"amount": "12500.50", "currency": "EUR", "direction": "to_ippc"}
+    # Financed: the Bureau, then the CPM.
+    assert item["decisions"] == [
+        {
+            "governing_body": body,
+            "outcome": "approved",
+            "decided_on": "2025-03-14",
+            "meeting_reference": "CPM-8 (2013), paragraph 42",
+        }
+        for body in ("bureau", "cpm")
+    ]
+    listed = (await client.get("/v1/public/agreements")).json()["items"]
+    assert listed == [item]
+
+
+async def test_decisions_show_as_corrected_in_the_order_taken(
+    client: httpx.AsyncClient,
+    secretariat: dict[str, str],
+    bureau: dict[str, str],
+    submitted: Make,
+) -> None:
+    made = await submitted("Corrected")
+    returned = await decide(client, bureau, made["id"], outcome="returned", decided_on="2024-01-10")
+    assert returned.status_code == 201
+    again = await client.post(f"/v1/agreements/{made['id']}/submit", headers=secretariat)
+    assert again.status_code == 200, again.text
+    approval = await decide(client, bureau, made["id"], decided_on="2024-06-01")
+    assert approval.status_code == 201
+    # The return's date and reference were wrong: its correction takes its place.
+    correction = await decide(
+        client,
+        bureau,
+        made["id"],
+        outcome="returned",
+        decided_on="2024-01-11",
+        supersedes_id=returned.json()["id"],
+        meeting_reference="Bureau, January 2024, item 4",
+    )
+    assert correction.status_code == 201, correction.text
+
+    item = (await client.get(f"/v1/public/agreements/{made['id']}")).json()
+    assert item["decisions"] == [
+        {
+            "governing_body": "bureau",
+            "outcome": "returned",
+            "decided_on": "2024-01-11",
+            "meeting_reference": "Bureau, January 2024, item 4",
+        },
+        {
+            "governing_body": "bureau",
+            "outcome": "approved",
+            "decided_on": "2024-06-01",
+            "meeting_reference": "CPM-8 (2013), paragraph 42",
+        },
+    ]
+
+
+async def test_the_public_filters(
+    client: httpx.AsyncClient,
+    bureau: dict[str, str],
+    organization: Make,
+    approved: Make,
+) -> None:
+    ngo = await organization("Field NGO", category="ngo", country="KE", geographic_scope="national")
+    rppo = await organization("Regional body", category="rppo")
+    first = await approved(
+        "Pest alerts", partner=ngo, strategic_objectives=["2020-2030.B"], decided_on="2024-02-01"
+    )
+    second = await approved(
+        "Trade facilitation",
+        partner=rppo,
+        level="cooperation",
+        instrument="memorandum_of_understanding",
+        decided_on="2024-11-01",
+        cpm_on="2025-06-20",
+    )
+
+    async def titles(query: str) -> list[str]:
+        response = await client.get(f"/v1/public/agreements?{query}")
+        assert response.status_code == 200, response.text
+        return [item["title"] for item in response.json()["items"]]
+
+    assert await titles("") == ["Pest alerts", "Trade facilitation"]
+    assert await titles("strategic_objective=2020-2030.B") == ["Pest alerts"]
+    assert await titles("level=cooperation") == ["Trade facilitation"]
+    assert await titles("instrument=informal_arrangement") == ["Pest alerts"]
+    assert await titles("partner_category=rppo") == ["Trade facilitation"]
+    assert await titles("partner_category=rppo&partner_category=ngo") == [
+        "Pest alerts",
+        "Trade facilitation",
+    ]
+    assert await titles("country=KE") == ["Pest alerts"]
+    assert await titles(f"partner_id={ngo['id']}") == ["Pest alerts"]
+    assert await titles("status=approved") == ["Pest alerts", "Trade facilitation"]
+    assert await titles("status=active") == []
+    # The year of approval is the final approval's: the CPM's in 2025, not the Bureau's in 2024.
+    assert await titles("approval_year=2024") == ["Pest alerts"]
+    assert await titles("approval_year=2025") == ["Trade facilitation"]
+    assert await titles("approval_year=2023&approval_year=2025") == ["Trade facilitation"]
+    assert await titles("q=PEST") == ["Pest alerts"]
+    assert await titles("sort=-approved_on") == ["Trade facilitation", "Pest alerts"]
+    assert first["id"] != second["id"]
+
+    for bad in ("status=draft", "status=submitted", "approval_year=1200", "level=secret"):
+        response = await client.get(f"/v1/public/agreements?{bad}")
+        assert response.status_code == 422, bad
+        assert response.headers["content-type"] == "application/problem+json"
+    assert pointers(await client.get("/v1/public/agreements?sort=purpose")) == ["sort"]
+
+
+async def test_public_agreements_page_with_cursors(
+    client: httpx.AsyncClient, approved: Make
+) -> None:
+    for number in range(5):
+        await approved(f"Agreement {number}")
+    titles = await every_page(client, {}, "/v1/public/agreements?limit=2", "title")
+    assert titles == [f"Agreement {number}" for number in range(5)]
+    forged = await client.get("/v1/public/agreements?cursor=not-a-cursor")
+    assert forged.status_code == 422
+    assert (await client.get("/v1/public/agreements?limit=201")).status_code == 422
+
+
+async def test_only_public_interactions_are_public(
+    client: httpx.AsyncClient, organization: Make, interaction: Make
+) -> None:
+    partner = await organization(
+        "Seed traders",
+        category="industry_association",
+        country="NL",
+        geographic_scope="national",
+        description=SECRET,
+    )
+    public = await interaction(
+        "Annual meeting",
+        [partner["id"]],
+        visibility="public",
+        summary=SECRET,
+        ippc_participants=["Officer A"],
+        location="Rome",
+        follow_up=SECRET,
+        strategic_objectives=["2020-2030.C"],
+    )
+    internal = await interaction("Private call", [partner["id"]], channel="call")
+
+    listed = await client.get("/v1/public/interactions")
+    assert listed.status_code == 200
+    items = listed.json()["items"]
+    assert [item["id"] for item in items] == [public["id"]]
+    assert_allowlisted_interaction(items[0])
+    assert SECRET not in listed.text
+    assert "Officer A" not in listed.text
+    assert items[0]["organizations"] == [
+        {
+            "id": partner["id"],
+            "name": "Seed traders",
+            "acronym": None,
+            "category": "industry_association",
+            "country": "NL",
+        }
+    ]
+    assert items[0]["strategic_objectives"] == ["2020-2030.C"]
+
+    read = await client.get(f"/v1/public/interactions/{public['id']}")
+    assert read.json() == items[0]
+    missing = await problem_of(client, f"/v1/public/interactions/{uuid.uuid4()}")
+    assert await problem_of(client, f"/v1/public/interactions/{internal['id']}") == missing
+
+    async def subjects(query: str) -> list[str]:
+        response = await client.get(f"/v1/public/interactions?{query}")
+        assert response.status_code == 200, response.text
+        return [item["subject"] for item in response.json()["items"]]
+
+    assert await subjects("channel=meeting") == ["Annual meeting"]
+    assert await subjects("channel=call") == []
+    assert await subjects("organization_category=industry_association") == ["Annual meeting"]
+    assert await subjects("country=NL") == ["Annual meeting"]
+    assert await subjects("country=KE") == []
+    assert await subjects(f"organization_id={partner['id']}") == ["Annual meeting"]
+    assert await subjects("strategic_objective=2020-2030.A") == []
+    assert await subjects("occurred_on_from=2026-11-03") == []
+    assert await subjects("q=annual") == ["Annual meeting"]
+    assert (await client.get("/v1/public/interactions?visibility=internal")).status_code == 200
+    assert await subjects("visibility=internal") == ["Annual meeting"]  # not a filter here
+
+
+async def test_an_organization_has_a_public_profile_only_when_in_the_register(
+    client: httpx.AsyncClient,
+    organization: Make,
+    interaction: Make,
+    agreement: Make,
+    approved: Make,
+) -> None:
+    partner = await organization(
+        "Plant Health Alliance",
+        category="ngo",
+        sector="private",
+        country="KE",
+        geographic_scope="national",
+        website="https://pha.example.org",
+        description=SECRET,
+    )
+    quiet = await organization("Quiet partner", category="other")
+    await agreement("Only a draft", partner_ids=[quiet["id"]])
+    await interaction("Internal chat", [quiet["id"]])
+    made = await approved("Joint surveillance", partner=partner)
+    met = await interaction("Public visit", [partner["id"]], visibility="public", channel="visit")
+
+    response = await client.get(f"/v1/public/organizations/{partner['id']}")
+    assert response.status_code == 200, response.text
+    profile = response.json()
+    assert set(profile) == keys_of(PublicOrganization)
+    PublicOrganization.model_validate(profile)
+    assert SECRET not in response.text
+    assert profile["name"] == "Plant Health Alliance"
+    assert profile["website"] == "https://pha.example.org"
+    assert profile["agreement_count"] == 1
+    assert [item["id"] for item in profile["agreements"]] == [made["id"]]
+    assert profile["interaction_count"] == 1
+    assert [item["id"] for item in profile["interactions"]] == [met["id"]]
+    for item in profile["agreements"]:
+        assert_allowlisted_agreement(item)
+
+    missing = await problem_of(client, f"/v1/public/organizations/{uuid.uuid4()}")
+    assert await problem_of(client, f"/v1/public/organizations/{quiet['id']}") == missing
+
+
+async def test_the_open_data_is_every_filtered_item_as_csv(
+    client: httpx.AsyncClient, organization: Make, approved: Make, interaction: Make
+) -> None:
+    partner = await organization("=HYPERLINK(1)", category="ngo")
+    for number in range(3):
+        await approved(f"Agreement {number}", partner=partner)
+    await approved("=SUM(A1)")
+    await interaction("@public meeting", [partner["id"]], visibility="public")
+    await interaction("Internal one", [partner["id"]])
+
+    rows = csv_rows(await client.get("/v1/public/agreements?format=csv&limit=1"))
+    assert [row["title"] for row in rows] == ["'=SUM(A1)", *(f"Agreement {n}" for n in range(3))]
+    assert rows[1]["partners"] == "'=HYPERLINK(1)"
+    assert rows[1]["partner_categories"] == "ngo"
+    assert rows[1]["decisions"] == "2025-03-14 bureau approved (CPM-8 (2013), paragraph 42)"
+    assert SECRET not in str(rows)
+    assert set(rows[0]) >= {"id", "status", "partner_ids", "strategic_objectives"}
+    assert "purpose" not in rows[0]
+    assert "rationale" not in rows[0]
+
+    accept = await client.get("/v1/public/interactions", headers={"Accept": "text/csv"})
+    interactions = csv_rows(accept)
+    assert [row["subject"] for row in interactions] == ["'@public meeting"]
+    assert accept.headers["cache-control"].startswith("public, max-age=")
+    assert accept.headers["access-control-allow-origin"] == "*"
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+async def test_the_register_is_read_only(client: httpx.AsyncClient, method: str) -> None:
+    response = await client.request(method, "/v1/public/agreements")
+    assert response.status_code == 405
+    assert response.headers["access-control-allow-origin"] == "*"
