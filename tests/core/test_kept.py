@@ -3,10 +3,13 @@ the process, and the edge answers the same GET or HEAD again without running the
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
+import pytest
 from fastapi import FastAPI
 
-from app.core.kept import MAX_KEPT_ANSWERS, KeptAnswers
+from app.core.kept import MAX_KEPT_ANSWERS, DataVersion, KeptAnswers
 
 KEPT = "/v1/public/kept"
 FRONT_END = "https://secretariat.example"
@@ -190,3 +193,79 @@ async def test_kept_answers_are_bounded_least_recently_used_out(
     await probe_client.get(KEPT, params={"size": 1})  # the least recently used went first
     assert _calls(probe_app) == calls + 1
     assert len(kept) == MAX_KEPT_ANSWERS
+
+
+# --- The data's version ---------------------------------------------------------------------
+
+
+class Store:
+    """A version held in memory, whose reads can be held back."""
+
+    def __init__(self) -> None:
+        self.value = 1
+        self.reads = 0
+        self.gate: asyncio.Event | None = None
+        self.failing = False
+        self.reading = asyncio.Event()
+
+    async def read(self) -> int:
+        self.reads += 1
+        self.reading.set()
+        seen = self.value
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.failing:
+            raise RuntimeError("the database is away")
+        return seen
+
+
+async def test_callers_at_once_share_one_read() -> None:
+    store = Store()
+    versions = DataVersion(store.read)
+    store.gate = asyncio.Event()
+    first = asyncio.create_task(versions.current())
+    await asyncio.sleep(0)
+    waiting = [asyncio.create_task(versions.current()) for _ in range(10)]
+    await asyncio.sleep(0)
+    store.gate.set()
+    assert await first == 1
+    assert [await task for task in waiting] == [1] * 10
+    assert store.reads == 2  # the first read, and one for all who came while it ran
+
+
+async def test_a_caller_never_takes_a_read_begun_before_it_asked() -> None:
+    store = Store()
+    versions = DataVersion(store.read)
+    store.gate = asyncio.Event()
+    early = asyncio.create_task(versions.current())
+    await store.reading.wait()  # its read has begun, and sees version 1
+    store.value = 2  # a change commits meanwhile
+    late = asyncio.create_task(versions.current())
+    await asyncio.sleep(0)
+    store.gate.set()
+    assert await early == 1
+    assert await late == 2
+
+
+async def test_an_error_reaches_the_callers_and_the_next_read_tries_again() -> None:
+    store = Store()
+    versions = DataVersion(store.read)
+    store.failing = True
+    with pytest.raises(RuntimeError):
+        await versions.current()
+    store.failing = False
+    assert await versions.current() == 1
+
+
+async def test_a_cancelled_caller_leaves_the_read_to_the_others() -> None:
+    store = Store()
+    versions = DataVersion(store.read)
+    store.gate = asyncio.Event()
+    gone = asyncio.create_task(versions.current())
+    staying = asyncio.create_task(versions.current())
+    await asyncio.sleep(0)
+    gone.cancel()
+    await asyncio.sleep(0)
+    store.gate.set()
+    assert await staying == 1
+    assert gone.cancelled()
