@@ -357,7 +357,9 @@ def run(options: Options) -> int:
             credentials = asyncio.run(seed(url, options.rows))
             asyncio.run(settle(options.db, postgres_url, url))
             say(f"seeded {options.rows:,} organizations in {time.perf_counter() - started:.1f} s")
-            service = start_service(url, workdir, token_ttl=TOKEN_TTL_SECONDS)
+            service = start_service(
+                url, workdir, token_ttl=TOKEN_TTL_SECONDS, connections=options.connections
+            )
             servers.callback(service.stop)
             baseline = start_baseline(workdir)
             servers.callback(baseline.stop)

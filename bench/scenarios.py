@@ -47,6 +47,11 @@ class Fixtures:
     # Every page of the decisions list, and every decision's id, shuffled.
     decision_pages: list[str] = field(default_factory=list)
     decision_ids: list[str] = field(default_factory=list)
+    # Every page of the public agreements list, every public agreement's id (shuffled), and the
+    # first page's ETag.
+    public_pages: list[str] = field(default_factory=list)
+    public_ids: list[str] = field(default_factory=list)
+    public_etag: str = ""
 
     def bearer(self) -> tuple[tuple[str, str], ...]:
         return (("Authorization", f"Bearer {self.token}"),)
@@ -67,6 +72,20 @@ BASELINE = Scenario(
     lambda _: [Request("GET", "/hello")],
     server="baseline",
 )
+
+# The public list "uncached": each request's query differs from every other in the cycle (an
+# extra parameter the list ignores), so no answer the service keeps is ever asked for again
+# (the cycle is longer than the answers it keeps, `core.kept.MAX_KEPT_ANSWERS`).
+UNCACHED_CYCLE = 2_000
+
+
+def _uncached_public_pages(fixtures: Fixtures) -> list[Request]:
+    pages = fixtures.public_pages
+    return [
+        Request("GET", f"{pages[index % len(pages)]}&bench-nonce={index}")
+        for index in range(UNCACHED_CYCLE)
+    ]
+
 
 SCENARIOS: tuple[Scenario, ...] = (
     BASELINE,
@@ -133,6 +152,36 @@ SCENARIOS: tuple[Scenario, ...] = (
             for id_ in fixtures.decision_ids
         ],
     ),
+    Scenario(
+        "public-list",
+        f"GET /v1/public/agreements?limit={PAGE_SIZE}, pages from every position, none kept",
+        _uncached_public_pages,
+    ),
+    Scenario(
+        "public-list-repeated",
+        f"GET /v1/public/agreements?limit={PAGE_SIZE}, the same page while nothing changes",
+        lambda fixtures: [Request("GET", fixtures.public_pages[0])],
+    ),
+    Scenario(
+        "public-list-304",
+        f"GET /v1/public/agreements?limit={PAGE_SIZE} with If-None-Match (304)",
+        lambda fixtures: [
+            Request("GET", fixtures.public_pages[0], (("If-None-Match", fixtures.public_etag),))
+        ],
+        expect=304,
+    ),
+    Scenario(
+        "public-read",
+        "GET /v1/public/agreements/{id}, every public id in turn",
+        lambda fixtures: [
+            Request("GET", f"/v1/public/agreements/{id_}") for id_ in fixtures.public_ids
+        ],
+    ),
+    Scenario(
+        "public-csv",
+        "GET /v1/public/agreements?format=csv, every public agreement",
+        lambda _: [Request("GET", "/v1/public/agreements?format=csv")],
+    ),
 )
 
 NAMES = tuple(scenario.name for scenario in SCENARIOS)
@@ -175,9 +224,9 @@ def walk(
 
 
 def prepare(service: httpx.Client, token: str) -> Fixtures:
-    """Walk the organizations, interactions, agreements and decisions lists once (every page's
-    path, and every organization's and decision's id) and read the strategic objectives'
-    ETag."""
+    """Walk the organizations, interactions, agreements, decisions and public agreements lists
+    once (every page's path, and every organization's, decision's and public agreement's id)
+    and read the ETags of the strategic objectives and of the public list's first page."""
     fixtures = Fixtures(token=token)
     headers = dict(fixtures.bearer())
     fixtures.organization_pages, fixtures.organization_ids = walk(
@@ -186,6 +235,11 @@ def prepare(service: httpx.Client, token: str) -> Fixtures:
     fixtures.interaction_pages, _ = walk(service, headers, "/v1/interactions", {})
     fixtures.agreement_pages, _ = walk(service, headers, "/v1/agreements", {"sort": "start_date"})
     fixtures.decision_pages, fixtures.decision_ids = walk(service, headers, "/v1/decisions", {})
+    fixtures.public_pages, fixtures.public_ids = walk(service, {}, "/v1/public/agreements", {})
+    random.Random(2).shuffle(fixtures.public_ids)  # noqa: S311 (an order, not a secret)
+    first_public = service.get(fixtures.public_pages[0])
+    first_public.raise_for_status()
+    fixtures.public_etag = first_public.headers["ETag"]
     random.Random(0).shuffle(fixtures.organization_ids)  # noqa: S311 (an order, not a secret)
     random.Random(1).shuffle(fixtures.decision_ids)  # noqa: S311 (an order, not a secret)
     objectives = service.get("/v1/strategic-objectives")

@@ -236,6 +236,7 @@ def agreement_rows(organization_ids: list[uuid.UUID], count: int, *, seed: int =
                 "status": status,
                 "required_approvals": approvals,
                 "signed_on": None,
+                "approved_on": rows["decision"][-1]["decided_on"] if status == "approved" else None,
                 "title_key": normalize(title),
                 "search_key": normalize(title),
                 "due_diligence_revision": 0,

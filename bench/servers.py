@@ -107,9 +107,10 @@ def start(
         time.sleep(0.1)
 
 
-def start_service(database_url: str, workdir: Path, *, token_ttl: int) -> Server:
+def start_service(database_url: str, workdir: Path, *, token_ttl: int, connections: int) -> Server:
     """`ippc serve --workers 1 --no-migrate` (the bench migrated the database), run from a
-    directory of its own so that no `.env` file is read, logging at WARNING."""
+    directory of its own so that no `.env` file is read, logging at WARNING, with as many CSV
+    exports allowed at once as the load generator opens connections."""
     port = free_port()
     return start(
         "service",
@@ -131,6 +132,7 @@ def start_service(database_url: str, workdir: Path, *, token_ttl: int) -> Server
             DATABASE_URL=database_url,
             IPPC_LOG_LEVEL="WARNING",
             IPPC_ACCESS_TOKEN_TTL_SECONDS=str(token_ttl),
+            IPPC_MAX_CONCURRENT_EXPORTS=str(max(connections, 1)),
         ),
         log=workdir / "service.log",
     )

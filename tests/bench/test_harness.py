@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from app import cli
+from app.core.kept import MAX_KEPT_ANSWERS
 from bench import hello
 from bench.cli import parse_options
 from bench.generators import GeneratorFailed, parse_wrk_output, write_requests
@@ -226,6 +227,9 @@ def fixtures() -> Fixtures:
         agreement_pages=["/v1/agreements?limit=50&sort=start_date"],
         decision_pages=["/v1/decisions?limit=50"],
         decision_ids=["d-1", "d-2"],
+        public_pages=["/v1/public/agreements?limit=50", "/v1/public/agreements?limit=50&cursor=p"],
+        public_ids=["p-1"],
+        public_etag='"def"',
     )
 
 
@@ -247,6 +251,21 @@ def test_every_scenario_has_requests_and_a_unique_name() -> None:
     assert [r.path for r in lists] == [*fixtures().interaction_pages, *fixtures().agreement_pages]
     bearer = (("Authorization", "Bearer t0k3n"),)
     assert all(r.headers == bearer for r in [*pages, *reads, *lists])
+
+
+def test_the_public_scenarios_are_anonymous_and_the_uncached_one_never_repeats() -> None:
+    uncached = by_name("public-list").requests(fixtures())
+    assert len({r.path for r in uncached}) == len(uncached) > MAX_KEPT_ANSWERS
+    assert {r.path.split("&bench-nonce=")[0] for r in uncached} == set(fixtures().public_pages)
+    (repeated,) = by_name("public-list-repeated").requests(fixtures())
+    assert repeated.path == fixtures().public_pages[0]
+    (conditional,) = by_name("public-list-304").requests(fixtures())
+    assert conditional.headers == (("If-None-Match", '"def"'),)
+    assert by_name("public-list-304").expect == 304
+    reads = by_name("public-read").requests(fixtures())
+    assert [r.path for r in reads] == ["/v1/public/agreements/p-1"]
+    public = [*uncached, repeated, *reads, *by_name("public-csv").requests(fixtures())]
+    assert all(r.headers == () for r in public)
 
 
 def test_the_requests_file_renders_to_the_bytes_sent(tmp_path: Path) -> None:
