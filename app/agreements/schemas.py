@@ -166,6 +166,10 @@ class AgreementOut(BaseModel):
         "instrument, financing, legal arrangement and due diligence's risk level."
     )
     signed_on: date | None = Field(description="Read-only: set when it is activated.")
+    approved_on: date | None = Field(
+        description="Read-only: the date of the decision that approved it (the CPM's when the "
+        "CPM decides, else the Bureau's; its correction's when it was corrected)."
+    )
     created_at: datetime
     updated_at: datetime
     version: int
@@ -194,6 +198,8 @@ class PartnerAgreementFilters(InputModel):
     start_date_to: IsoDate | None = None
     end_date_from: IsoDate | None = None
     end_date_to: IsoDate | None = None
+    approved_on_from: IsoDate | None = None
+    approved_on_to: IsoDate | None = None
     has_financing: HasFinancing | None = Field(
         default=None, description="`true`: only financed ones; `false`: only the others."
     )
@@ -221,6 +227,8 @@ class AgreementSort(StrEnum):
     start_date_descending = "-start_date"
     end_date = "end_date"
     end_date_descending = "-end_date"
+    approved_on = "approved_on"
+    approved_on_descending = "-approved_on"
     created_at = "created_at"
     created_at_descending = "-created_at"
     updated_at = "updated_at"

@@ -35,6 +35,15 @@ async def test_the_approving_decision_dates_the_approval(
     assert await approved_on(app, made["id"]) is None
     assert (await decide(client, bureau, made["id"], decided_on="2025-02-03")).status_code == 201
     assert await approved_on(app, made["id"]) == date(2025, 2, 3)
+    read = await client.get(f"/v1/agreements/{made['id']}", headers=bureau)
+    assert read.json()["approved_on"] == "2025-02-03"
+    for query, found in (
+        ("approved_on_from=2025-02-03&approved_on_to=2025-02-03", [made["id"]]),
+        ("approved_on_from=2025-02-04", []),
+        ("approved_on_to=2025-02-02", []),
+    ):
+        listed = await client.get(f"/v1/agreements?{query}", headers=bureau)
+        assert [item["id"] for item in listed.json()["items"]] == found, query
 
 
 async def test_with_the_cpm_the_approval_is_the_cpms(
