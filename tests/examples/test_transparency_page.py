@@ -10,10 +10,8 @@ it fails. `IPPC_PAGE_SCREENSHOT=<file.png>` keeps a screenshot of the page (the 
 from __future__ import annotations
 
 import functools
-import json
 import os
 import shutil
-import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -23,7 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import IPPC, clean_environment, free_port
+from tests.conftest import free_port
+from tests.examples.conftest import every_item
 
 PAGE = Path(__file__).resolve().parents[2] / "examples" / "transparency-page"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -52,53 +51,18 @@ def page_origin() -> Iterator[str]:
         server.server_close()
 
 
-@pytest.fixture
-def demo_service(sync_database_url: str, served: str) -> dict[str, Any]:
-    """The running service with the demo register, and a token of the integration role to
-    read what is not public (to check that the page does not show it)."""
-    environment = clean_environment(DATABASE_URL=sync_database_url, IPPC_LOG_LEVEL="WARNING")
-    subprocess.run([*IPPC, "demo"], env=environment, check=True, capture_output=True, timeout=300)
-    created = subprocess.run(
-        [*IPPC, "clients", "create", "--role", "integration", "--name", "page check", "--json"],
-        env=environment,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    client = json.loads(created.stdout)
-    token = httpx.post(
-        f"{served}/oauth/token",
-        data={"grant_type": "client_credentials"},
-        auth=(client["client_id"], client["client_secret"]),
-        timeout=10,
-    ).json()["access_token"]
-    return {"base": served, "headers": {"Authorization": f"Bearer {token}"}}
-
-
-def _all(base: str, path: str, headers: dict[str, str] | None = None) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    url: str | None = f"{base}{path}"
-    while url:
-        response = httpx.get(url, headers=headers or {}, timeout=10)
-        response.raise_for_status()
-        items += response.json()["items"]
-        url = response.links.get("next", {}).get("url")
-    return items
-
-
 def test_a_visitor_sees_the_public_register_and_nothing_else(
     demo_service: dict[str, Any], page_origin: str
 ) -> None:
     from playwright.sync_api import ConsoleMessage, expect, sync_playwright
 
     base = demo_service["base"]
-    everything = _all(base, "/v1/agreements?limit=200", demo_service["headers"])
-    public = {item["id"] for item in _all(base, "/v1/public/agreements?limit=200")}
+    everything = every_item(base, "/v1/agreements?limit=200", demo_service["headers"])
+    public = {item["id"] for item in every_item(base, "/v1/public/agreements?limit=200")}
     hidden_titles = [item["title"] for item in everything if item["id"] not in public]
     assert public, "the demo register has approved agreements"
     assert hidden_titles, "the demo register has agreements that are not public"
-    interactions = _all(base, "/v1/interactions?limit=200", demo_service["headers"])
+    interactions = every_item(base, "/v1/interactions?limit=200", demo_service["headers"])
     public_subjects = {item["subject"] for item in interactions if item["visibility"] == "public"}
     internal_subjects = {item["subject"] for item in interactions} - public_subjects
     latest = httpx.get(f"{base}/v1/public/agreements?sort=-approved_on&limit=20").json()["items"]
