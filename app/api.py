@@ -12,6 +12,7 @@ from app.decisions.router import router as decisions_router
 from app.interactions.router import router as interactions_router
 from app.ops.router import router as ops_router
 from app.organizations.router import router as organizations_router
+from app.reports.router import router as reports_router
 from app.strategic_objectives.router import router as strategic_objectives_router
 
 # Every router of the service, in the order of the contract: the operations, the embedded
@@ -29,6 +30,7 @@ ROUTERS = (
     agreements_router,
     decisions_router,
     audit_router,
+    reports_router,
 )
 
 # Paths open to any origin (CORS `*`): the public transparency API, public reference data, and

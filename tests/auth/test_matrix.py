@@ -81,6 +81,8 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("PATCH", "/v1/interest-declarations/{declaration_id}"): Scope.decisions_write,
     ("GET", "/v1/audit-events"): Scope.audit_read,
     ("GET", "/v1/audit-events/{event_id}"): Scope.audit_read,
+    ("GET", "/v1/reports/summary"): Scope.registry_read,
+    ("GET", "/v1/reports/engagement-balance"): Scope.registry_read,
 }
 
 # Values for path parameters (a parameter named `id` or `*_id` gets a new UUID).
