@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import Query, Request, Response
@@ -54,13 +56,17 @@ def _responses(csv_shape: str) -> dict[int | str, dict[str, Any]]:
 
 
 def _answer(
-    request: Request, format_: str | None, report: BaseModel, csv: bytes, filename: str
+    request: Request,
+    format_: str | None,
+    report: BaseModel,
+    csv: Callable[[], bytes],
+    filename: str,
 ) -> Response:
     """The report as CSV when asked (`format=csv` or the Accept header), else as JSON. The same
     URL answers both: `Vary: Accept`."""
     if wants_csv(format_, request.headers.get("accept")):
         return Response(
-            csv,
+            csv(),
             media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
             headers={
                 "Content-Disposition": f'attachment; filename="{filename}"',
@@ -91,7 +97,8 @@ async def get_summary_report(
     dated by `occurred_on`, agreements by their approving decision or, not approved, by their
     last status change; partners count once per (item, organization) pair."""
     report = await service.summary(database, from_=from_, to=to)
-    return _answer(request, format_, report, service.summary_csv(report), "summary.csv")
+    csv = partial(service.summary_csv, report)
+    return _answer(request, format_, report, csv, "summary.csv")
 
 
 @router.get(
@@ -114,5 +121,5 @@ async def get_engagement_balance_report(
     sector, per year and strategic objective: whether one kind of interest dominates the
     IPPC's contacts. Shares are of (item, organization) pairs."""
     report = await service.engagement_balance(database, from_=from_, to=to)
-    csv = service.engagement_balance_csv(report)
+    csv = partial(service.engagement_balance_csv, report)
     return _answer(request, format_, report, csv, "engagement-balance.csv")

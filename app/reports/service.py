@@ -447,13 +447,18 @@ async def summary(
     )
 
 
-def _partner_order(key: tuple[str | None, str | None]) -> tuple[int, int]:
-    categories = list(Category)
-    sectors = list(Sector)
+_CATEGORY_RANK = {category.value: rank for rank, category in enumerate(Category)}
+_SECTOR_RANK = {sector.value: rank for rank, sector in enumerate(Sector)}
+
+
+def _partner_order(key: tuple[str | None, str | None]) -> tuple[int, int, str, str]:
+    """Categories, then sectors, in their own order; null (and anything unknown) last."""
     category, sector = key
     return (
-        categories.index(Category(category)) if category is not None else len(categories),
-        sectors.index(Sector(sector)) if sector is not None else len(sectors),
+        _CATEGORY_RANK.get(category or "", len(_CATEGORY_RANK)),
+        _SECTOR_RANK.get(sector or "", len(_SECTOR_RANK)),
+        category or "",
+        sector or "",
     )
 
 
