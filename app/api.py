@@ -13,6 +13,7 @@ from app.interactions.router import router as interactions_router
 from app.ops.router import router as ops_router
 from app.organizations.router import router as organizations_router
 from app.public.router import router as public_router
+from app.reports.router import router as reports_router
 from app.strategic_objectives.router import router as strategic_objectives_router
 
 # Every router of the service, in the order of the contract: the operations, the embedded
@@ -30,6 +31,7 @@ ROUTERS = (
     agreements_router,
     decisions_router,
     audit_router,
+    reports_router,
     public_router,
 )
 

@@ -119,9 +119,12 @@ def _headers(case: schemathesis.Case[Any], tokens: dict[Role, str]) -> dict[str,
 # requirements, dates that must not be in the future (a signature, a decision, a declaration),
 # the end of a declaration (not before today nor its start), an organization that does not
 # exist, and a correction of a decision that is not the agreement's, or of another body or
-# outcome.
+# outcome. For reports: a period that ends before it starts, or names a date outside the years
+# reports cover (the contract's dates have no bounds).
 RULES_BEYOND_THE_SCHEMA = frozenset(
     {
+        "from",
+        "to",
         "/parent_id",
         "/country",
         "cursor",

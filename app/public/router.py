@@ -17,7 +17,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 
 from app.auth.dependencies import PublicAccess
-from app.core.csv_export import csv_response, wants_csv
+from app.core.csv_export import CSV_MEDIA_TYPE, csv_response, wants_csv
 from app.core.http import NOT_MODIFIED, PreparedBody, prepared_response
 from app.core.kept import DataVersion, keep_while
 from app.core.list_query import ListQuery, list_query
@@ -36,6 +36,9 @@ from app.public.schemas import (
     PublicInteractionSort,
     PublicOrganization,
 )
+from app.reports import service as reports
+from app.reports.query import Format, From, To
+from app.reports.schemas import EngagementBalance
 
 
 async def data_version(request: Request) -> int:
@@ -180,3 +183,45 @@ async def get_public_organization(
     only for an organization in at least one of them; any other id is the same 404."""
     organization = await service.get_organization(database, organization_id)
     return _answer(request, settings, version, organization)
+
+
+@router.get(
+    "/engagement-balance",
+    response_model=EngagementBalance,
+    responses={
+        200: {
+            "content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}},
+            "description": "The balance as JSON, or as CSV (one row per year, kind, strategic "
+            "objective, partner category and sector: count, total, share) with `format=csv` or "
+            "`Accept: text/csv`.",
+        },
+        **QUERY_ERRORS,
+    },
+)
+async def get_public_engagement_balance(
+    request: Request,
+    version: Version,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    from_: From = None,
+    to: To = None,
+    format_: Format = None,
+) -> Response:
+    """Whom the IPPC engages with, from public data only: the public interactions and the
+    approved agreements of a period, as (item, organization) pairs by the organizations'
+    category and sector, per year and strategic objective (the Secretariat's report of the
+    same name counts its internal interactions too)."""
+    balance = await reports.engagement_balance(database, from_=from_, to=to, public_only=True)
+    if wants_csv(format_, request.headers.get("accept")):
+        return Response(
+            reports.engagement_balance_csv(balance),
+            media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
+            headers={
+                "Content-Disposition": 'attachment; filename="public-engagement-balance.csv"',
+                "Cache-Control": f"public, max-age={settings.public_max_age_seconds}",
+                "Vary": "Accept",
+            },
+        )
+    return _answer(
+        request, settings, version, service.prepared(balance.model_dump(mode="json", by_alias=True))
+    )

@@ -48,6 +48,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/v1/public/interactions"): PUBLIC,
     ("GET", "/v1/public/interactions/{interaction_id}"): PUBLIC,
     ("GET", "/v1/public/organizations/{organization_id}"): PUBLIC,
+    ("GET", "/v1/public/engagement-balance"): PUBLIC,
     ("GET", "/v1/me"): ANY_TOKEN,
     ("GET", "/v1/organizations"): Scope.registry_read,
     ("POST", "/v1/organizations"): Scope.registry_write,
@@ -86,6 +87,8 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("PATCH", "/v1/interest-declarations/{declaration_id}"): Scope.decisions_write,
     ("GET", "/v1/audit-events"): Scope.audit_read,
     ("GET", "/v1/audit-events/{event_id}"): Scope.audit_read,
+    ("GET", "/v1/reports/summary"): Scope.registry_read,
+    ("GET", "/v1/reports/engagement-balance"): Scope.registry_read,
 }
 
 # Values for path parameters (a parameter named `id` or `*_id` gets a new UUID).

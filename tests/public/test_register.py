@@ -16,6 +16,7 @@ from app.public.schemas import (
     PublicOrganization,
     PublicOrganizationRef,
 )
+from app.reports.schemas import EngagementBalance
 from tests.public.conftest import decide
 from tests.registry import Make, csv_rows, every_page, pointers
 
@@ -385,3 +386,37 @@ async def test_the_register_is_read_only(client: httpx.AsyncClient, method: str)
     response = await client.request(method, "/v1/public/agreements")
     assert response.status_code == 405
     assert response.headers["access-control-allow-origin"] == "*"
+
+
+async def test_the_public_engagement_balance_counts_public_data_only(
+    client: httpx.AsyncClient,
+    organization: Make,
+    approved: Make,
+    interaction: Make,
+    submitted: Make,
+) -> None:
+    ngo = await organization("Field NGO", category="ngo", sector="private")
+    nppo = await organization("A national organization", category="nppo", sector="public")
+    await approved("Approved one", partner=ngo, decided_on="2025-03-14")
+    await submitted("Not approved", partner=nppo)
+    await interaction("Public meeting", [ngo["id"], nppo["id"]], visibility="public")
+    await interaction("Internal call", [nppo["id"]], channel="call", occurred_on="2026-11-03")
+
+    response = await client.get("/v1/public/engagement-balance")
+    assert response.status_code == 200, response.text
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert response.headers["cache-control"].startswith("public, max-age=")
+    balance = response.json()
+    EngagementBalance.model_validate(balance)
+    totals = {(year["year"], year["kind"]): year["total"] for year in balance["years"]}
+    # The public meeting with two organizations: two pairs; the internal call is not counted;
+    # the approved agreement's one partner: one pair; the submitted one is not approved.
+    assert totals == {(2026, "interactions"): 2, (2025, "agreements"): 1}
+    csv_text = (await client.get("/v1/public/engagement-balance?format=csv")).text
+    assert csv_text.splitlines()[0].startswith("year,")
+    revalidated = await client.get(
+        "/v1/public/engagement-balance", headers={"If-None-Match": response.headers["etag"]}
+    )
+    assert revalidated.status_code == 304
+    bad = await client.get("/v1/public/engagement-balance?from=2025-02-01&to=2025-01-01")
+    assert bad.status_code == 422
