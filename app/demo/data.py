@@ -727,19 +727,24 @@ AGREEMENTS: tuple[DemoAgreement, ...] = (
             ),
         ),
     ),
-    # Under CPM review.
+    # Under CPM review; a member with an interest in a partner cannot record the CPM's decision.
     DemoAgreement(
         title="Sharing of pest interception data among trade standards bodies",
         level="cooperation",
         instrument="memorandum_of_understanding",
-        partners=("ifats",),
+        partners=("ifats", "icprm"),
         objectives=("2020-2030.C",),
-        purpose="A common format for reports of intercepted pests.",
+        purpose="A common format for reports of intercepted pests, and their use in models of "
+        "pest spread.",
         public_summary="A shared format for pest interception reports.",
         start_date=date(2027, 4, 1),
         due_diligence=DueDiligence(
             "low",
-            "An intergovernmental forum; no private interest is involved.",
+            "An intergovernmental forum and a public research centre; no private interest is "
+            "involved.",
+            conflicts_of_interest="A Bureau member sits on the research centre's advisory "
+            "board; declared.",
+            mitigation="The member takes no part in the review.",
             assessed_by="Partnerships and liaison officer",
             assessed_on=date(2026, 9, 21),
         ),
@@ -752,7 +757,7 @@ AGREEMENTS: tuple[DemoAgreement, ...] = (
                 "CPM Bureau, October 2026, agenda item 5",
                 "Forwarded to CPM-21.",
                 recorded_by="daniel",
-                participants=bureau(),
+                participants=bureau("jonas"),
             ),
         ),
     ),
