@@ -1,5 +1,5 @@
-"""The `ippc` command: migrate, serve, manage the embedded issuer's clients and keys, and export
-the contract.
+"""The `ippc` command: migrate, serve, manage the embedded issuer's clients and keys, load the
+demo register, and export the contract.
 
 The `clients` and `keys` commands bring the database to the latest schema first, as `serve` does,
 so they work on a database that has never been migrated.
@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from app.auth.scopes import Principal
-from app.core.config import AuthMode, Settings, get_settings
+from app.core.config import AuthMode, Environment, Settings, get_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -210,6 +210,35 @@ def _keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _demo(_args: argparse.Namespace, settings: Settings) -> int:
+    """Load the fictional demo register (app/demo): migrate first, then write what is missing
+    of it through the services, as the operator; never in production."""
+    if settings.environment is Environment.production:
+        raise CommandFailed(
+            "the demo register is fictional data: it is never loaded when "
+            "IPPC_ENVIRONMENT=production"
+        )
+    from app.core.db import Database
+    from app.core.migrate import upgrade
+    from app.demo.loader import DemoFailed, Summary, load
+
+    async def run() -> Summary:
+        url = settings.resolved_database_url()
+        await upgrade(url)
+        database = Database(url)
+        try:
+            return await load(database, operator().subject)
+        finally:
+            await database.dispose()
+
+    try:
+        summary = asyncio.run(run())
+    except DemoFailed as error:
+        raise CommandFailed(f"the demo register could not be loaded: {error}") from error
+    print("\n".join(summary.lines()))
+    return 0
+
+
 def _add_clients_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     clients = commands.add_parser("clients", help="the OAuth clients of the embedded issuer")
     actions = clients.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -262,6 +291,12 @@ def build_parser() -> argparse.ArgumentParser:
     openapi = commands.add_parser("openapi", help="write the contract to openapi/openapi.json")
     openapi.add_argument("--output", help="another file to write it to")
     openapi.set_defaults(handler=_openapi)
+
+    demo = commands.add_parser(
+        "demo",
+        help="load a fictional demo register (not in production); running it again changes nothing",
+    )
+    demo.set_defaults(handler=_demo)
 
     _add_clients_commands(commands)
     return parser
