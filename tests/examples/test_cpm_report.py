@@ -19,13 +19,10 @@ SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "cpm_report.py"
 def run(
     demo: dict[str, Any], *arguments: str, **environment: str
 ) -> subprocess.CompletedProcess[str]:
+    credentials = {"IPPC_CLIENT_ID": demo["client_id"], "IPPC_CLIENT_SECRET": demo["client_secret"]}
     return subprocess.run(
         [sys.executable, str(SCRIPT), "--api", demo["base"], *arguments],
-        env=clean_environment(
-            IPPC_CLIENT_ID=demo["client_id"],
-            IPPC_CLIENT_SECRET=demo["client_secret"],
-            **environment,
-        ),
+        env=clean_environment(**{**credentials, **environment}),
         capture_output=True,
         text=True,
         timeout=300,
