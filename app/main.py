@@ -21,6 +21,7 @@ from app.core.idempotency import check_routes
 from app.core.kept import KeptAnswers
 from app.core.logging import configure_logging
 from app.core.openapi import CONTRACT_SERVERS, install_openapi, operation_id
+from app.core.ratelimit import RateLimits
 from app.core.rows import install_database_error_handlers
 
 DESCRIPTION = """\
@@ -60,6 +61,9 @@ class IppcApp(FastAPI):
             max_body_bytes=settings.max_body_bytes,
             form_paths=api.FORM_PATHS,
             kept=self.state.kept_answers,
+            rate_limits=self.state.rate_limits,
+            unlimited_paths=api.UNLIMITED_PATHS,
+            checks_tokens=api.checks_tokens,
         )
 
 
@@ -90,6 +94,8 @@ def create_app(
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
     )
+    # The rate limits' budgets (`core/ratelimit.py`): in memory, or in the configured Redis.
+    rate_limits = RateLimits(settings) if settings.rate_limit_enabled else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -97,6 +103,8 @@ def create_app(
             gc.collect()
             gc.freeze()
         yield
+        if rate_limits is not None:
+            await rate_limits.close()
         await database.dispose()
 
     app = IppcApp(
@@ -122,9 +130,10 @@ def create_app(
     app.state.database = database
     # The answers routes keep for the life of the process (`core/kept.py`), served by the edge.
     app.state.kept_answers = KeptAnswers()
+    app.state.rate_limits = rate_limits
     install_error_handlers(app)
     install_database_error_handlers(app)
-    install_openapi(app)
+    install_openapi(app, unlimited_paths=api.UNLIMITED_PATHS)
     install_docs(app)
     app.router.routes.extend(api.routes())
     check_routes(app.routes)
