@@ -83,28 +83,21 @@ def parse_limit(text: str) -> RateLimitItem:
     return item
 
 
-@dataclass(frozen=True)
 class Policy:
     """A named quota: `quota` requests every `window` seconds."""
 
-    name: str
-    item: RateLimitItem
+    __slots__ = ("header_item", "item", "name", "quota", "window")
 
-    @property
-    def quota(self) -> int:
-        return self.item.amount
-
-    @property
-    def window(self) -> int:
-        return self.item.get_expiry()
-
-    @property
-    def header_item(self) -> str:
-        """This policy as a member of `RateLimit-Policy` (a structured-field list item)."""
-        return f'"{self.name}";q={self.quota};w={self.window}'
+    def __init__(self, name: str, item: RateLimitItem) -> None:
+        self.name = name
+        self.item = item
+        self.quota = item.amount
+        self.window = item.get_expiry()
+        # This policy as a member of `RateLimit-Policy` (a structured-field list item).
+        self.header_item = f'"{name}";q={self.quota};w={self.window}'
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Decision:
     """What one count said: allowed or not, the quota left and the seconds until it is whole."""
 
@@ -126,6 +119,9 @@ class Decision:
 def header_values(decisions: Iterable[Decision]) -> tuple[bytes, bytes]:
     """The `RateLimit-Policy` and `RateLimit` values of a response."""
     listed = list(decisions)
+    if len(listed) == 1:  # the common case
+        only = listed[0]
+        return only.policy.header_item.encode("ascii"), only.header_item.encode("ascii")
     policy = ", ".join(decision.policy.header_item for decision in listed)
     current = ", ".join(decision.header_item for decision in listed)
     return policy.encode("ascii"), current.encode("ascii")
