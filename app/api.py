@@ -48,6 +48,17 @@ def is_public_path(path: str) -> bool:
     return any(path == public or path.startswith(public + "/") for public in PUBLIC_PATHS)
 
 
+def checks_tokens(path: str) -> bool:
+    """Every route under `/v1` but the public ones requires a token (`tests/auth/test_matrix.py`
+    holds them to it): a request there with a bearer token is counted per client once the token
+    is valid (`core/ratelimit.py`)."""
+    return path.startswith("/v1/") and not is_public_path(path)
+
+
+# Paths no rate limit counts: the health probes, so that an orchestrator is never throttled
+# into restarting a healthy instance (they read nothing a caller could use).
+UNLIMITED_PATHS = ("/healthz", "/readyz")
+
 # The health probes: what they answer is true only now. The token endpoint: what it answers is
 # a token, or why there is none (RFC 6749 §5.1: never stored).
 NO_STORE_PATHS = frozenset({"/healthz", "/readyz", TOKEN_PATH})

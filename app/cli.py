@@ -49,7 +49,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=args.workers,
         log_config=None,
         access_log=False,
-        proxy_headers=True,
+        # The caller's address is read from X-Forwarded-For by the service itself, only from
+        # the proxies of IPPC_TRUSTED_PROXIES (`core/ratelimit.py`); uvicorn's own reading
+        # would trust 127.0.0.1 whatever that setting says.
+        proxy_headers=False,
     )
     return 0
 

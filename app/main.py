@@ -23,6 +23,7 @@ from app.core.idempotency import check_routes
 from app.core.kept import DataVersion, KeptAnswers
 from app.core.logging import configure_logging
 from app.core.openapi import CONTRACT_SERVERS, install_openapi, operation_id
+from app.core.ratelimit import RateLimits
 from app.core.rows import install_database_error_handlers
 
 DESCRIPTION = """\
@@ -63,6 +64,9 @@ class IppcApp(FastAPI):
             form_paths=api.FORM_PATHS,
             kept=self.state.kept_answers,
             versions=self.state.data_version,
+            rate_limits=self.state.rate_limits,
+            unlimited_paths=api.UNLIMITED_PATHS,
+            checks_tokens=api.checks_tokens,
         )
 
 
@@ -93,6 +97,8 @@ def create_app(
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
     )
+    # The rate limits' budgets (`core/ratelimit.py`): in memory, or in the configured Redis.
+    rate_limits = RateLimits(settings) if settings.rate_limit_enabled else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -100,6 +106,8 @@ def create_app(
             gc.collect()
             gc.freeze()
         yield
+        if rate_limits is not None:
+            await rate_limits.close()
         await database.dispose()
 
     app = IppcApp(
@@ -127,9 +135,10 @@ def create_app(
     app.state.kept_answers = KeptAnswers()
     # The data's version, for answers kept while nothing changes (the public register).
     app.state.data_version = DataVersion(partial(audit.last_event_id, database))
+    app.state.rate_limits = rate_limits
     install_error_handlers(app)
     install_database_error_handlers(app)
-    install_openapi(app)
+    install_openapi(app, unlimited_paths=api.UNLIMITED_PATHS)
     install_docs(app)
     app.router.routes.extend(api.routes())
     check_routes(app.routes)

@@ -33,7 +33,7 @@ def server_options(host: str, port: int) -> dict[str, Any]:
         "workers": 1,
         "log_config": None,
         "access_log": False,
-        "proxy_headers": True,
+        "proxy_headers": False,
     }
 
 

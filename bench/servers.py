@@ -22,6 +22,8 @@ import httpx
 from bench.generators import REPOSITORY
 
 STARTUP_SECONDS = 60.0
+# The service's rate limits during the bench (per address and per client): on, never reached.
+BENCH_RATE_LIMIT = "100000000/minute"
 
 
 class ServerFailed(RuntimeError):
@@ -133,6 +135,10 @@ def start_service(database_url: str, workdir: Path, *, token_ttl: int, connectio
             IPPC_LOG_LEVEL="WARNING",
             IPPC_ACCESS_TOKEN_TTL_SECONDS=str(token_ttl),
             IPPC_MAX_CONCURRENT_EXPORTS=str(max(connections, 1)),
+            # Rate limits stay on, so that their cost is measured, with quotas the load
+            # generator cannot spend (one address, one client, thousands of requests a second).
+            IPPC_RATE_LIMIT_ANONYMOUS=BENCH_RATE_LIMIT,
+            IPPC_RATE_LIMIT_CLIENT=BENCH_RATE_LIMIT,
         ),
         log=workdir / "service.log",
     )

@@ -265,6 +265,9 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "environment": Environment.test,
         "log_level": "WARNING",
         "base_url": PUBLIC_BASE_URL,
+        # Rate limits have tests of their own (tests/core/test_ratelimit.py); the others send
+        # as many requests as they need.
+        "rate_limit_enabled": False,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -13,6 +13,11 @@ list `AUTH_ERRORS` in their `responses` so that the contract declares the 401 an
   Authorization header only, never in URLs (which are logged and cached).
 - A token that fails validation: 401 `invalid_token` (see `app.auth.tokens`).
 - A valid token without the scope: 403 `insufficient_scope`, naming the scope needed.
+
+Rate limits (`core/ratelimit.py`): a request with a bearer token is counted here, once its token
+is checked: a valid token against its client's budget (a 429 when it is spent, before the scope
+is looked at), a token that fails validation against the caller's address, like a request
+without one, so that forging tokens earns no fresh budget.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from app.core.config import AuthMode, Settings
 from app.core.db import Database
 from app.core.errors import Forbidden, Unauthorized
 from app.core.openapi import problem_responses
+from app.core.ratelimit import count_client, count_unauthenticated
 from app.core.session import per_app
 
 SECURITY_SCHEME_NAME = "OAuth2"
@@ -146,7 +152,12 @@ async def authenticate(
             "This operation needs a bearer token.",
             headers={"WWW-Authenticate": bearer_challenge()},
         )
-    principal = await token_validator(request).validate(token)
+    try:
+        principal = await token_validator(request).validate(token)
+    except Unauthorized:
+        await count_unauthenticated(request.scope)
+        raise
+    await count_client(request.scope, principal.client_id or principal.subject)
     missing = [name for name in security_scopes.scopes if name not in principal.scopes]
     if missing:
         needed = " ".join(security_scopes.scopes)

@@ -5,6 +5,12 @@ Clients authenticate with client_secret_basic (HTTP Basic, RFC 6749 §2.3.1: id 
 form-encoded, then base64) or client_secret_post (in the form), never both. Errors are RFC 6749
 §5.2 objects raised as `OAuthError`, which the router answers as they are: this endpoint alone
 does not speak problem+json (design §8).
+
+Failed client authentications are counted per client id and per caller address
+(`core.ratelimit.TokenFailures`); while either budget is spent, the request is refused before
+its secret is checked: a 429 problem with `Retry-After`, like every other rate limit (RFC 6749
+has no error code for it, and the endpoint already answers the errors that are not about the
+OAuth request itself, 404, 413 and 500, as problems).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from app.auth.scopes import ROLE_SCOPES, Role, Scope
 from app.auth.tokens import sign_access_token
 from app.core.config import AuthMode, Settings
 from app.core.errors import NotFound
+from app.core.ratelimit import TokenFailures
 
 GRANT_TYPE = "client_credentials"
 AUTH_METHODS = ("client_secret_basic", "client_secret_post")
@@ -124,12 +131,15 @@ async def issue_token(
     content_type: str,
     body: bytes,
     authorization: str | None,
+    failures: TokenFailures,
 ) -> TokenOut:
     ensure_embedded(settings)
     form = parse_form(content_type, body)
     client_id, secret = client_credentials(form, authorization)
+    await failures.check(client_id)
     client = await authenticate_client(session, client_id, secret)
     if client is None:
+        await failures.failed(client_id)
         raise OAuthError("invalid_client", "Client authentication failed.", status=401)
     grant_type = form.get("grant_type")
     if not grant_type:

@@ -17,6 +17,7 @@ from app.auth.scopes import Principal
 from app.core.errors import PROBLEM_MEDIA_TYPE, problem_for_status
 from app.core.http import cacheable_json
 from app.core.openapi import COMMON_ERRORS, V1, api_router, problem_responses
+from app.core.ratelimit import TokenFailures
 from app.core.session import SessionDep, SettingsDep
 
 KEYS_MAX_AGE_SECONDS = 60
@@ -74,7 +75,7 @@ _TOKEN_REQUEST_BODY: dict[str, Any] = {
     responses={
         400: {"model": OAuthErrorOut, "description": "RFC 6749 §5.2 error"},
         401: {"model": OAuthErrorOut, "description": "invalid_client"},
-        **_problems_beside_oauth_json(404, 413, 500),
+        **_problems_beside_oauth_json(404, 413, 429, 500),
     },
     openapi_extra=_TOKEN_REQUEST_BODY,
 )
@@ -92,6 +93,7 @@ async def issue_access_token(
             content_type=request.headers.get("content-type", ""),
             body=await request.body(),
             authorization=request.headers.get("authorization"),
+            failures=TokenFailures.of(request.scope),
         )
     except issuer.OAuthError as error:
         return OAuthJSONResponse(

@@ -86,6 +86,43 @@ class Settings(BaseSettings):
         description="A CSV reader that takes nothing this long is cut off.",
     )
 
+    # Rate limits (docs/http.md, "Rate limits").
+    rate_limit_enabled: bool = Field(
+        default=True,
+        description="Off, nothing is counted and no RateLimit header is sent (the tests and the "
+        "bench of other features turn it off or raise the limits).",
+    )
+    rate_limit_anonymous: str = Field(
+        default="120/minute",
+        description="Requests without a valid token, per caller address (IPv6: per /64).",
+    )
+    rate_limit_client: str = Field(
+        default="600/minute", description="Requests with a valid token, per client."
+    )
+    rate_limit_token_failures: str = Field(
+        default="10/minute",
+        description="Failed client authentications at the token endpoint, per client id and "
+        "per caller address.",
+    )
+    rate_limit_storage: SecretStr | None = Field(
+        default=None,
+        description="Empty: each process counts in its own memory. `redis://host:6379/0` (or "
+        "`rediss://`): every instance counts in that Redis, against one budget.",
+    )
+    rate_limit_key_prefix: str = Field(
+        default="ippc",
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9_.:\-]+$",
+        description="Prefix of the keys in Redis (deployments sharing one Redis each use their "
+        "own).",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses and CIDR blocks of the reverse proxies in front of the service: "
+        "only a request from one of them has its caller read from X-Forwarded-For.",
+    )
+
     # Operations.
     log_level: str = "INFO"
     opentelemetry: bool = Field(
@@ -122,11 +159,43 @@ class Settings(BaseSettings):
             raise ValueError(problem)
         return f"{parts.scheme}://{parts.netloc}"
 
-    @field_validator("cors_allow_origins", mode="before")
+    @field_validator("cors_allow_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str) and not value.lstrip().startswith("["):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("rate_limit_anonymous", "rate_limit_client", "rate_limit_token_failures")
+    @classmethod
+    def _a_rate_limit(cls, value: str) -> str:
+        from app.core.ratelimit import parse_limit
+
+        parse_limit(value)
+        return value
+
+    @field_validator("rate_limit_storage", mode="before")
+    @classmethod
+    def _a_redis_url(cls, value: object) -> object:
+        """Empty is memory; otherwise a redis:// or rediss:// URL."""
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if text is None or (isinstance(text, str) and not text.strip()):
+            return None
+        if not isinstance(text, str) or urlsplit(text.strip()).scheme not in ("redis", "rediss"):
+            raise ValueError("IPPC_RATE_LIMIT_STORAGE must be empty or a redis:// or rediss:// URL")
+        return text.strip()
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        from app.core.ratelimit import parse_networks
+
+        try:
+            parse_networks(value)
+        except ValueError:
+            raise ValueError(
+                "IPPC_TRUSTED_PROXIES lists IP addresses and CIDR blocks, separated by commas"
+            ) from None
         return value
 
     @model_validator(mode="after")

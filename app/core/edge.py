@@ -12,10 +12,15 @@ order, the first that applies answers:
 3. A NUL character in the URL: 404 in the path, 422 naming the query parameter.
 4. A declared body over the configured limit: 413; a body that is not JSON: 415, except on the
    form-encoded paths.
-5. A GET or HEAD whose answer a route kept (`core/kept.py`), for the life of the process or
+5. Rate limits (`core/ratelimit.py`), when on, on every path but the health probes: a request
+   counted against its address (`anonymous`) whose budget is spent: 429. A request with a bearer
+   token to a path whose routes check tokens is left pending for the access layer, which counts
+   it per client once the token is valid; one that no route took up is counted against its
+   address when it is answered.
+6. A GET or HEAD whose answer a route kept (`core/kept.py`), for the life of the process or
    while the data's version is unchanged (read from the database first): 200 with the kept
    body, or 304 when `If-None-Match` matches its `ETag`, without entering FastAPI.
-6. The application. HEAD runs as GET (`core/head.py` holds the mark); chunked bodies are counted
+7. The application. HEAD runs as GET (`core/head.py` holds the mark); chunked bodies are counted
    as they arrive and refused past the limit (413, from the application's error handlers).
 
 Every request gets an id (the caller's `X-Request-ID` when it is 1-128 safe characters, else a
@@ -28,6 +33,7 @@ refusals and 500s included, leaves with, appended to its own headers:
   carries its own.
 - `X-Request-ID`, `X-Content-Type-Options: nosniff`, and a `Cache-Control` (`cache_control(path)`)
   and a `Content-Security-Policy` unless the response set its own.
+- `RateLimit-Policy` and `RateLimit` when a rate limit counted the request (a 200 as a 429).
 A HEAD response leaves without its body.
 """
 
@@ -67,6 +73,17 @@ from app.core.kept import (
 )
 from app.core.logging import request_id_var
 from app.core.preconditions import none_match
+from app.core.ratelimit import (
+    ADDRESS_KEY,
+    ANONYMOUS,
+    DECISIONS_KEY,
+    PENDING_KEY,
+    Decision,
+    RateLimited,
+    RateLimits,
+    count,
+    header_values,
+)
 from app.core.validation import NUL_MESSAGE, holds_nul
 
 access_logger = logging.getLogger("app.access")
@@ -94,6 +111,8 @@ _CONTENT_TYPE = 4
 _TRANSFER_ENCODING = 5
 _ACCEPT = 6
 _IF_NONE_MATCH = 7
+_AUTHORIZATION = 8
+_FORWARDED_FOR = 9  # every line of it is kept, in order (`forwarded`), not only the first
 _READ = {
     b"x-request-id": _REQUEST_ID,
     b"origin": _ORIGIN,
@@ -103,6 +122,8 @@ _READ = {
     b"transfer-encoding": _TRANSFER_ENCODING,
     b"accept": _ACCEPT,
     b"if-none-match": _IF_NONE_MATCH,
+    b"authorization": _AUTHORIZATION,
+    b"x-forwarded-for": _FORWARDED_FOR,
 }
 
 # Response headers the edge sets or defaults: when a response has one already, it is replaced
@@ -134,6 +155,15 @@ def _put(headers: RawHeaders, present: frozenset[bytes], name: bytes, value: byt
         _set(headers, name, value)
     else:
         headers.append((name, value))
+
+
+def _is_bearer(authorization: bytes | None) -> bool:
+    """A bearer token, which the access layer will validate (`Bearer <something>`)."""
+    return (
+        authorization is not None
+        and authorization[:7].lower() == b"bearer "
+        and bool(authorization[7:].strip())
+    )
 
 
 def _is_json_media_type(content_type: str) -> bool:
@@ -185,7 +215,15 @@ class Edge:
         "If-None-Match",
         "X-Request-ID",
     )
-    exposed_headers = ("ETag", "Link", "Location", "X-Request-ID", "Retry-After")
+    exposed_headers = (
+        "ETag",
+        "Link",
+        "Location",
+        "X-Request-ID",
+        "Retry-After",
+        "RateLimit",
+        "RateLimit-Policy",
+    )
     preflight_max_age = "600"
 
     def __init__(
@@ -199,6 +237,9 @@ class Edge:
         form_paths: Sequence[str] = (),
         kept: KeptAnswers | None = None,
         versions: DataVersion | None = None,
+        rate_limits: RateLimits | None = None,
+        unlimited_paths: Sequence[str] = (),
+        checks_tokens: Callable[[str], bool] = lambda _path: False,
     ) -> None:
         self.app = app
         self.cache_control = cache_control
@@ -209,6 +250,9 @@ class Edge:
         self.kept = kept if kept is not None else KeptAnswers()
         self.versions = versions
         self._exposed = ", ".join(self.exposed_headers).encode("latin-1")
+        self.rate_limits = rate_limits
+        self.unlimited_paths = frozenset(unlimited_paths)
+        self.checks_tokens = checks_tokens
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -216,12 +260,16 @@ class Edge:
             return
         headers = scope["headers"]
         found: list[bytes | None] = [None] * len(_READ)
+        forwarded: list[bytes] = []
         size = 0
         for name, value in headers:
             size += len(name) + len(value)
             index = _READ.get(name)
-            if index is not None and found[index] is None:
-                found[index] = value
+            if index is not None:
+                if index == _FORWARDED_FOR:
+                    forwarded.append(value)
+                elif found[index] is None:
+                    found[index] = value
 
         offered = found[_REQUEST_ID]
         request_id = offered.decode("latin-1") if offered is not None else ""
@@ -255,6 +303,7 @@ class Edge:
         kept_headers: tuple[tuple[bytes, bytes], ...] = ()
         kept_body: list[bytes] | None = None
         kept_size = 0
+        limits = self.rate_limits
 
         async def edge_send(message: Message) -> None:
             nonlocal status, response_started, body_sent, kept_headers, kept_body, kept_size
@@ -265,8 +314,18 @@ class Edge:
                 if status == 200 and keep_key is not None and state.get(KEEP_KEY):
                     kept_headers = tuple(response_headers)
                     kept_body = []
+                if limits is not None and state.get(PENDING_KEY):
+                    # A bearer request that no route took up: its address's count.
+                    await count(limits, state, ANONYMOUS, state[ADDRESS_KEY])
+                decisions: dict[str, Decision] | None = state.get(DECISIONS_KEY)
                 self._finish(
-                    response_headers, path, request_id_bytes, with_cors, public, allow_origin
+                    response_headers,
+                    path,
+                    request_id_bytes,
+                    with_cors,
+                    public,
+                    allow_origin,
+                    decisions,
                 )
                 message["headers"] = response_headers
             elif message["type"] == "http.response.body":
@@ -304,6 +363,16 @@ class Edge:
             if refusal is not None:
                 await refusal(scope, receive, edge_send)
                 return
+            if limits is not None and path not in self.unlimited_paths:
+                address = limits.addresses.of(scope, forwarded)
+                state[ADDRESS_KEY] = address
+                if _is_bearer(found[_AUTHORIZATION]) and self.checks_tokens(path):
+                    state[PENDING_KEY] = True
+                else:
+                    decision = await count(limits, state, ANONYMOUS, address)
+                    if decision is not None and not decision.allowed:
+                        await self._too_many(decision)(scope, receive, edge_send)
+                        return
             if keep_key is not None:
                 kept = self.kept.get(keep_key)
                 if kept is not None and await self._still_current(kept):
@@ -348,6 +417,7 @@ class Edge:
         with_cors: bool,
         public: bool,
         allow_origin: bytes | None,
+        decisions: dict[str, Decision] | None,
     ) -> None:
         """Append the edge's headers to a response's own (module docstring)."""
         present = frozenset(name for name, _value in headers if name in _WATCHED)
@@ -367,6 +437,16 @@ class Edge:
             headers.append((b"cache-control", self.cache_control(path).encode("latin-1")))
         if b"content-security-policy" not in present:
             headers.append((b"content-security-policy", _CSP))
+        if decisions:
+            policy, current = header_values(decisions.values())
+            headers.append((b"ratelimit-policy", policy))
+            headers.append((b"ratelimit", current))
+
+    @staticmethod
+    def _too_many(decision: Decision) -> Response:
+        """The 429 of a spent budget, as the application's handlers write a `RateLimited`."""
+        refused = RateLimited(decision)
+        return problem_response(refused.kind, refused.detail, headers=refused.headers)
 
     def _preflight(self, public: bool, allow_origin: bytes, requested: bytes) -> Response:
         methods = self.public_methods if public else self.internal_methods

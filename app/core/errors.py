@@ -126,6 +126,13 @@ PRECONDITION_REQUIRED = problem_type(
     "Precondition required",
     "This change needs an If-Match header carrying the ETag you last read (or `*`).",
 )
+TOO_MANY_REQUESTS = problem_type(
+    "too-many-requests",
+    429,
+    "Too many requests",
+    "A rate limit's quota is spent: retry after the number of seconds in Retry-After. The "
+    "RateLimit-Policy and RateLimit headers name the limit, its quota and its window.",
+)
 HEADERS_TOO_LARGE = problem_type(
     "request-header-fields-too-large",
     431,
@@ -160,6 +167,7 @@ _BY_STATUS: dict[int, ProblemType] = {
         UNSUPPORTED_MEDIA_TYPE,
         VALIDATION,
         PRECONDITION_REQUIRED,
+        TOO_MANY_REQUESTS,
         HEADERS_TOO_LARGE,
         INTERNAL,
         UNAVAILABLE,

@@ -5,6 +5,7 @@ operation. `openapi/openapi.json` is generated from it (`ippc openapi`) and a te
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -173,7 +174,59 @@ def _query_schemas(schema: dict[str, Any]) -> None:
             path[name] = ordered
 
 
-def install_openapi(app: FastAPI) -> None:
+# The rate-limit fields (`core/ratelimit.py`, docs/http.md "Rate limits"), declared once.
+RATE_LIMIT_HEADERS: dict[str, dict[str, Any]] = {
+    "RateLimit-Policy": {
+        "description": "The rate limits that counted this request (IETF "
+        "draft-ietf-httpapi-ratelimit-headers): each a name, its quota `q` and its window `w` "
+        "in seconds. Sent while rate limiting is on and its storage answers.",
+        "schema": {"type": "string"},
+        "example": '"client";q=600;w=60',
+    },
+    "RateLimit": {
+        "description": "What is left of each limit in `RateLimit-Policy`: the requests `r` "
+        "and the seconds `t` until the quota is whole again.",
+        "schema": {"type": "string"},
+        "example": '"client";r=599;t=60',
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer", "minimum": 1},
+    },
+}
+
+
+def _rate_limits(schema: dict[str, Any], unlimited_paths: frozenset[str]) -> None:
+    """Operations that rate limits count declare their 429 (with `Retry-After`), and their
+    successful answers and 429 the RateLimit fields. Errors carry the fields too; the contract
+    names them where a client plans its pace."""
+    headers = schema.setdefault("components", {}).setdefault("headers", {})
+    headers.update(RATE_LIMIT_HEADERS)
+    fields = {name: {"$ref": f"#/components/headers/{name}"} for name in RATE_LIMIT_HEADERS}
+    for path, path_item in schema.get("paths", {}).items():
+        if path in unlimited_paths:
+            continue
+        for operation in path_item.values():
+            responses = operation.setdefault("responses", {})
+            responses.setdefault(
+                "429",
+                {
+                    "description": problem_for_status(429).title,
+                    "content": {
+                        PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}
+                    },
+                },
+            )
+            for status, response in responses.items():
+                if str(status)[0] in "23":
+                    response.setdefault("headers", {}).update(
+                        {name: ref for name, ref in fields.items() if name != "Retry-After"}
+                    )
+                elif str(status) == "429":
+                    response.setdefault("headers", {}).update(fields)
+
+
+def install_openapi(app: FastAPI, *, unlimited_paths: Sequence[str] = ()) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(
@@ -190,6 +243,7 @@ def install_openapi(app: FastAPI) -> None:
             _problem_media_types(schema)
             _explicit_security(schema)
             _required_if_match(schema)
+            _rate_limits(schema, frozenset(unlimited_paths))
             app.openapi_schema = schema
         return app.openapi_schema
 
