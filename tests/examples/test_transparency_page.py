@@ -136,6 +136,7 @@ def test_a_visitor_sees_the_public_register_and_nothing_else(
             screenshot = os.environ.get("IPPC_PAGE_SCREENSHOT")
             if screenshot:
                 page.locator("#close-profile").click()
-                page.screenshot(path=screenshot, full_page=True)
+                page.evaluate("window.scrollTo(0, 0)")
+                page.screenshot(path=screenshot)
         finally:
             browser.close()
