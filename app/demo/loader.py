@@ -279,11 +279,14 @@ class _Loader:
             async with _reading(self.database) as session:
                 if (await session.execute(query)).scalar_one():
                     continue
+            patch = OrganizationPatch.model_validate({"archived": True})
             async with _writing(self.database, self.operator) as session:
-                patch = OrganizationPatch.model_validate({"archived": True})
-                await organizations.update_organization(
-                    session, organization_id, patch, if_match="*"
-                )
+                try:
+                    await organizations.update_organization(
+                        session, organization_id, patch, if_match="*"
+                    )
+                except DomainError as error:
+                    raise _failed(f"archiving organization {item.name!r}", error) from error
 
     # Interest declarations -------------------------------------------------------------------
 
