@@ -26,13 +26,15 @@ ROUTERS = (
     issuer_router,
     me_router,
     strategic_objectives_router,
+    # The public register before the internal routes: its requests, the most frequent, are
+    # matched against fewer routes.
+    public_router,
     organizations_router,
     interactions_router,
     agreements_router,
     decisions_router,
     audit_router,
     reports_router,
-    public_router,
 )
 
 # Paths open to any origin (CORS `*`): the public transparency API, public reference data, and

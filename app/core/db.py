@@ -22,6 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import BigInteger, ColumnElement, DateTime, event, text
 from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
@@ -230,6 +231,9 @@ def create_engine(url: str, *, sqlite_foreign_keys: bool = True, **kwargs: Any) 
     driver_url = async_url(url)
     # Statement parameters are request data (and once a private key): never in an error text.
     kwargs.setdefault("hide_parameters", True)
+    # JSON columns are read by orjson: the same values as the standard library's parser gives,
+    # in a fraction of its time (a page of 50 agreements reads four JSON values a row).
+    kwargs.setdefault("json_deserializer", orjson.loads)
     if is_sqlite(driver_url):
         if make_url(driver_url).database in (None, "", ":memory:"):
             # One connection shared (a static pool): it has no size to set.

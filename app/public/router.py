@@ -3,10 +3,11 @@
 Every answer is cacheable by anyone for a short while (`Cache-Control: public, max-age`, the
 `IPPC_PUBLIC_MAX_AGE_SECONDS` setting) with a strong `ETag` made from its body, and 304 to a
 matching `If-None-Match`. The service keeps each JSON answer too (`core/kept.py`), under the
-version of the data it was read at: the version is read first, then the data, and the edge
-serves the kept answer again only while the version read at the next request is the same. A
+version of the data it was read at: the page's own statement reads the version with the rows
+(one snapshot), or, for the engagement balance, the version is read before the data; the edge
+serves a kept answer again only while the version read at the next request is the same. A
 change committed through any instance raises the version, so every instance answers afresh
-from the next request on.
+from the next request on. An answer that found nothing (an empty page) is not kept.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from fastapi import Depends, Request, Response
 
 from app.auth.dependencies import PublicAccess
 from app.core.csv_export import CSV_MEDIA_TYPE, csv_response, wants_csv
-from app.core.http import NOT_MODIFIED, PreparedBody, prepared_response
+from app.core.http import NOT_MODIFIED, prepare, prepared_response
 from app.core.kept import DataVersion, keep_while
 from app.core.list_query import ListQuery, list_query
 from app.core.listing import LIST_RESPONSES
@@ -42,7 +43,7 @@ from app.reports.schemas import EngagementBalance
 
 
 async def data_version(request: Request) -> int:
-    """The version of the data, read before the data itself (module docstring)."""
+    """The version of the data, read before the data itself (the engagement balance)."""
     versions: DataVersion = request.app.state.data_version
     return await versions.current()
 
@@ -75,11 +76,11 @@ InteractionsQuery = Annotated[
 NOT_PUBLIC = {**QUERY_ERRORS, **problem_responses(404)}
 
 
-def _answer(
-    request: Request, settings: SettingsDep, version: int, prepared: PreparedBody
-) -> Response:
-    """A public answer, kept under the version it was read at."""
-    keep_while(request, version)
+def _answer(request: Request, settings: SettingsDep, published: service.Published) -> Response:
+    """A public answer, kept under the data's version it was read at (when it has one)."""
+    if published.version is not None:
+        keep_while(request, published.version)
+    prepared = published.body
     return prepared_response(
         request,
         prepared,
@@ -96,7 +97,6 @@ def _answer(
 )
 async def list_public_agreements(
     request: Request,
-    version: Version,
     database: DatabaseDep,
     settings: SettingsDep,
     query: AgreementsQuery,
@@ -111,21 +111,20 @@ async def list_public_agreements(
     page = await service.list_agreements(
         database, query.filters, sort=query.sort, limit=query.limit, cursor=query.cursor
     )
-    return _answer(request, settings, version, page)
+    return _answer(request, settings, page)
 
 
 @router.get("/agreements/{agreement_id}", response_model=PublicAgreement, responses=NOT_PUBLIC)
 async def get_public_agreement(
     request: Request,
     agreement_id: uuid.UUID,
-    version: Version,
     database: DatabaseDep,
     settings: SettingsDep,
 ) -> Response:
     """An approved agreement. Any other id, that of an agreement not approved included, is
     the same 404."""
     agreement = await service.get_agreement(database, agreement_id)
-    return _answer(request, settings, version, agreement)
+    return _answer(request, settings, agreement)
 
 
 @router.get(
@@ -136,7 +135,6 @@ async def get_public_agreement(
 )
 async def list_public_interactions(
     request: Request,
-    version: Version,
     database: DatabaseDep,
     settings: SettingsDep,
     query: InteractionsQuery,
@@ -151,7 +149,7 @@ async def list_public_interactions(
     page = await service.list_interactions(
         database, query.filters, sort=query.sort, limit=query.limit, cursor=query.cursor
     )
-    return _answer(request, settings, version, page)
+    return _answer(request, settings, page)
 
 
 @router.get(
@@ -160,13 +158,12 @@ async def list_public_interactions(
 async def get_public_interaction(
     request: Request,
     interaction_id: uuid.UUID,
-    version: Version,
     database: DatabaseDep,
     settings: SettingsDep,
 ) -> Response:
     """A public interaction. Any other id, that of an internal one included, is the same 404."""
     interaction = await service.get_interaction(database, interaction_id)
-    return _answer(request, settings, version, interaction)
+    return _answer(request, settings, interaction)
 
 
 @router.get(
@@ -175,14 +172,13 @@ async def get_public_interaction(
 async def get_public_organization(
     request: Request,
     organization_id: uuid.UUID,
-    version: Version,
     database: DatabaseDep,
     settings: SettingsDep,
 ) -> Response:
     """An organization's public profile, with its latest public agreements and interactions:
     only for an organization in at least one of them; any other id is the same 404."""
     organization = await service.get_organization(database, organization_id)
-    return _answer(request, settings, version, organization)
+    return _answer(request, settings, organization)
 
 
 @router.get(
@@ -222,6 +218,5 @@ async def get_public_engagement_balance(
                 "Vary": "Accept",
             },
         )
-    return _answer(
-        request, settings, version, service.prepared(balance.model_dump(mode="json", by_alias=True))
-    )
+    # One statement of the reports, with no room for the version: it was read before.
+    return _answer(request, settings, service.Published(prepare(balance), version))

@@ -18,12 +18,13 @@ page itself, the organizations it names, and (for agreements) their decisions.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, func, or_, select
+import orjson
+from sqlalchemy import ColumnElement, Table, and_, bindparam, func, literal, or_, select
 
 from app.agreements import service as agreements
 from app.agreements.workflow import in_force
@@ -34,8 +35,9 @@ from app.core.http import PreparedBody, body_etag
 from app.core.listing import ListSpec, custom, in_range, one_of, text_search
 from app.core.pagination import SortOptions
 from app.core.serialization import dump_rows
+from app.core.sql import json_array_agg, json_object, uuid_text
 from app.interactions import service as interactions
-from app.models import Agreement, Decision, Interaction, Organization
+from app.models import Agreement, AuditEvent, Decision, Interaction, Organization
 from app.public.schemas import (
     PublicAgreementFilters,
     PublicAgreementSort,
@@ -104,6 +106,59 @@ def _approved_in(years: Sequence[int]) -> ColumnElement[bool] | None:
 
 # --- Agreements ----------------------------------------------------------------------------------
 
+
+def _named(links: Table, owner: ColumnElement[Any], owner_column: str) -> Any:
+    """The organizations a record names (through `links`), as one JSON array of their public
+    references, read by the record's own statement."""
+    organization = json_object(
+        literal("id"),
+        uuid_text(_organization("id")),
+        literal("name"),
+        _organization("name"),
+        literal("acronym"),
+        _organization("acronym"),
+        literal("category"),
+        _organization("category"),
+        literal("country"),
+        _organization("country"),
+    )
+    return (
+        select(json_array_agg(organization))
+        .select_from(links.join(Organization, _organization("id") == links.c.organization_id))
+        .where(links.c[owner_column] == owner)
+        .scalar_subquery()
+    )
+
+
+_DECISIONS = (
+    select(
+        json_array_agg(
+            json_object(
+                literal("id"),
+                uuid_text(_decision("id")),
+                literal("supersedes_id"),
+                uuid_text(_decision("supersedes_id")),
+                literal("governing_body"),
+                _decision("governing_body"),
+                literal("outcome"),
+                _decision("outcome"),
+                literal("decided_on"),
+                _decision("decided_on"),
+                literal("meeting_reference"),
+                _decision("meeting_reference"),
+                literal("recorded"),
+                _decision("created_at"),
+            )
+        )
+    )
+    .where(_decision("agreement_id") == _agreement("id"))
+    .scalar_subquery()
+)
+
+# The data's version as of the statement's own snapshot (`core.kept`): the answer made from the
+# rows is kept under it.
+DATA_VERSION = select(func.max(column_of(AuditEvent.id))).scalar_subquery().label("data_version")
+
 _AGREEMENT_COLUMNS = (
     "id",
     "title",
@@ -125,9 +180,12 @@ _AGREEMENT_COLUMNS = (
 
 AGREEMENTS = ListSpec(
     name="public_agreements",
-    statement=select(*(_agreement(name) for name in _AGREEMENT_COLUMNS)).where(
-        _agreement("status").in_(PUBLIC_STATUSES)
-    ),
+    statement=select(
+        *(_agreement(name) for name in _AGREEMENT_COLUMNS),
+        _named(PARTNERS, _agreement("id"), "agreement_id").label("partners"),
+        _DECISIONS.label("decisions"),
+        DATA_VERSION,
+    ).where(_agreement("status").in_(PUBLIC_STATUSES)),
     parameters=PublicAgreementFilters,
     filters=(
         text_search("q", _agreement("search_key")),
@@ -167,68 +225,48 @@ AGREEMENTS = ListSpec(
     sort_enum=PublicAgreementSort,
 )
 
-_ORGANIZATIONS = select(
-    *(_organization(name) for name in ("id", "name", "acronym", "category", "country"))
-).where(_organization("id").in_(bindparam("ids", expanding=True)))
 
-_DECISIONS = (
-    select(
-        *(
-            _decision(name)
-            for name in (
-                "agreement_id",
-                "id",
-                "supersedes_id",
-                "governing_body",
-                "outcome",
-                "decided_on",
-                "meeting_reference",
-            )
-        )
-    )
-    .where(_decision("agreement_id").in_(bindparam("ids", expanding=True)))
-    .order_by(_decision("created_at"), _decision("id"))
-)
+def _json(value: Any) -> list[Any]:
+    """A JSON array the statement built: text on SQLite; already read on PostgreSQL (whose
+    driver reads `json` values itself); None for no rows."""
+    if value is None:
+        return []
+    return orjson.loads(value) if isinstance(value, str | bytes) else list(value)
 
 
-def _organization_ref(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "name": row.name,
-        "acronym": row.acronym,
-        "category": row.category,
-        "country": row.country,
-    }
+def _in_order(ids: Sequence[Any], named: Any) -> list[dict[str, Any]]:
+    """The organizations a row's JSON names, in the order of the record's own list of ids."""
+    by_id = {item["id"]: item for item in _json(named)}
+    return [by_id[key] for key in (str(value) for value in ids) if key in by_id]
 
 
-async def _organizations(read: ReadRows, ids: Iterable[Any]) -> dict[str, dict[str, Any]]:
-    """The organizations named, by their id as text."""
-    wanted = sorted({str(value) for value in ids})
-    if not wanted:
-        return {}
-    rows = await read(_ORGANIZATIONS, {"ids": [uuid.UUID(value) for value in wanted]})
-    return {str(row.id): _organization_ref(row) for row in rows}
+class _Recorded(NamedTuple):
+    """A decision as its JSON gives it: in the order recorded, with its place in the chain of
+    corrections (`agreements.workflow.in_force`)."""
+
+    recorded: tuple[str, str]
+    id: str
+    supersedes_id: str | None
+    shown: dict[str, Any]
 
 
-async def _decisions(read: ReadRows, ids: Sequence[Any]) -> dict[str, list[dict[str, Any]]]:
-    """The decisions in force of each agreement, in the order they were taken."""
-    if not ids:
-        return {}
-    recorded: dict[str, list[Any]] = {}
-    for row in await read(_DECISIONS, {"ids": list(ids)}):
-        recorded.setdefault(str(row.agreement_id), []).append(row)
-    return {
-        agreement_id: [
+def _standing(decisions: Any) -> list[dict[str, Any]]:
+    """The decisions of a row's JSON as they stand, in the order they were taken."""
+    recorded = sorted(
+        _Recorded(
+            (str(item["recorded"]), item["id"]),
+            item["id"],
+            item["supersedes_id"],
             {
-                "governing_body": row.governing_body,
-                "outcome": row.outcome,
-                "decided_on": row.decided_on,
-                "meeting_reference": row.meeting_reference,
-            }
-            for row in in_force(rows)
-        ]
-        for agreement_id, rows in recorded.items()
-    }
+                "governing_body": item["governing_body"],
+                "outcome": item["outcome"],
+                "decided_on": item["decided_on"],
+                "meeting_reference": item["meeting_reference"],
+            },
+        )
+        for item in _json(decisions)
+    )
+    return [decision.shown for decision in in_force(recorded)]
 
 
 def _financing(row: Any) -> dict[str, Any] | None:
@@ -241,41 +279,57 @@ def _financing(row: Any) -> dict[str, Any] | None:
     }
 
 
-async def agreement_items(read: ReadRows, rows: Sequence[Any]) -> list[dict[str, Any]]:
-    """Public agreements from their rows: each as `PublicAgreement` writes it."""
-    partners = await _organizations(read, (item for row in rows for item in row.partner_ids))
-    decisions = await _decisions(read, [row.id for row in rows])
-    return [
-        {
-            "id": row.id,
-            "title": row.title,
-            "public_summary": row.public_summary,
-            "level": row.level,
-            "instrument": row.instrument,
-            "partners": [partners[str(item)] for item in row.partner_ids if str(item) in partners],
-            "strategic_objectives": list(row.strategic_objectives),
-            "start_date": row.start_date,
-            "end_date": row.end_date,
-            "signed_on": row.signed_on,
-            "financing": _financing(row),
-            "status": row.status,
-            "decisions": decisions.get(str(row.id), []),
-        }
-        for row in rows
-    ]
+def agreement_item(row: Any) -> dict[str, Any]:
+    """A public agreement from its row: as `PublicAgreement` writes it."""
+    return {
+        "id": row.id,
+        "title": row.title,
+        "public_summary": row.public_summary,
+        "level": row.level,
+        "instrument": row.instrument,
+        "partners": _in_order(row.partner_ids, row.partners),
+        "strategic_objectives": list(row.strategic_objectives),
+        "start_date": row.start_date,
+        "end_date": row.end_date,
+        "signed_on": row.signed_on,
+        "financing": _financing(row),
+        "status": row.status,
+        "decisions": _standing(row.decisions),
+    }
+
+
+async def agreement_items(_read: ReadRows, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """A chunk of an export's rows as public agreements (they carry all they show)."""
+    return [agreement_item(row) for row in rows]
 
 
 @dataclass(frozen=True)
 class Items:
-    """A page of public items, not yet written, and the cursor of the next page."""
+    """A page of public items, not yet written, the cursor of the next page, and the data's
+    version its statement saw (None when it found nothing: no row carried it)."""
 
     items: list[dict[str, Any]]
     next_cursor: str | None
+    version: int | None
 
 
-def prepared(content: Mapping[str, Any], next_cursor: str | None = None) -> PreparedBody:
+@dataclass(frozen=True)
+class Published:
+    """A public answer, written, and the data's version it was read at (None: not to be kept)."""
+
+    body: PreparedBody
+    version: int | None
+
+
+def _version(rows: Sequence[Any]) -> int | None:
+    return int(rows[0].data_version or 0) if rows else None
+
+
+def prepared(
+    content: Any, next_cursor: str | None = None, *, version: int | None = None
+) -> Published:
     body = dump_rows(content)
-    return PreparedBody(body, body_etag(body), next_cursor)
+    return Published(PreparedBody(body, body_etag(body), next_cursor), version)
 
 
 async def _agreements_page(
@@ -288,8 +342,9 @@ async def _agreements_page(
 ) -> Items:
     order = AGREEMENTS.ordering(sort)
     statement, bound = AGREEMENTS.page_statement(filters, order, limit, cursor)
-    rows, next_cursor = order.split(await database.read(statement, bound), limit)
-    return Items(await agreement_items(database.read, rows), next_cursor)
+    found = await database.read(statement, bound)
+    rows, next_cursor = order.split(found, limit)
+    return Items([agreement_item(row) for row in rows], next_cursor, _version(found))
 
 
 async def list_agreements(
@@ -299,21 +354,21 @@ async def list_agreements(
     sort: PublicAgreementSort | None,
     limit: int,
     cursor: str | None,
-) -> PreparedBody:
+) -> Published:
     page = await _agreements_page(database, filters, sort=sort, limit=limit, cursor=cursor)
-    return prepared({"items": page.items, "next_cursor": page.next_cursor}, page.next_cursor)
+    content = {"items": page.items, "next_cursor": page.next_cursor}
+    return prepared(content, page.next_cursor, version=page.version)
 
 
 _ONE_AGREEMENT = AGREEMENTS.statement.where(_agreement("id") == bindparam("agreement_id"))
 
 
-async def get_agreement(database: Database, agreement_id: uuid.UUID) -> PreparedBody:
+async def get_agreement(database: Database, agreement_id: uuid.UUID) -> Published:
     """One public agreement; anything else is the 404 of an id that does not exist."""
     rows = await database.read(_ONE_AGREEMENT, {"agreement_id": agreement_id})
     if not rows:
         raise NotFound(NOT_PUBLIC)
-    (agreement,) = await agreement_items(database.read, rows)
-    return prepared(agreement)
+    return prepared(agreement_item(rows[0]), version=_version(rows))
 
 
 def _partner_cells(row: Mapping[str, Any], field: str) -> list[Any]:
@@ -322,7 +377,7 @@ def _partner_cells(row: Mapping[str, Any], field: str) -> list[Any]:
 
 def _decision_cell(row: Mapping[str, Any]) -> list[str]:
     return [
-        f"{item['decided_on'].isoformat()} {item['governing_body']} {item['outcome']} "
+        f"{item['decided_on']} {item['governing_body']} {item['outcome']} "
         f"({item['meeting_reference']})"
         for item in row["decisions"]
     ]
@@ -389,9 +444,11 @@ _INTERACTION_COLUMNS = (
 
 INTERACTIONS = ListSpec(
     name="public_interactions",
-    statement=select(*(_interaction(name) for name in _INTERACTION_COLUMNS)).where(
-        _interaction("visibility") == "public"
-    ),
+    statement=select(
+        *(_interaction(name) for name in _INTERACTION_COLUMNS),
+        _named(PARTICIPANTS, _interaction("id"), "interaction_id").label("organizations"),
+        DATA_VERSION,
+    ).where(_interaction("visibility") == "public"),
     parameters=PublicInteractionFilters,
     filters=(
         text_search("q", _interaction("search_key")),
@@ -432,22 +489,21 @@ INTERACTIONS = ListSpec(
 )
 
 
-async def interaction_items(read: ReadRows, rows: Sequence[Any]) -> list[dict[str, Any]]:
-    """Public interactions from their rows: each as `PublicInteraction` writes it."""
-    named = await _organizations(read, (item for row in rows for item in row.organization_ids))
-    return [
-        {
-            "id": row.id,
-            "occurred_on": row.occurred_on,
-            "channel": row.channel,
-            "subject": row.subject,
-            "organizations": [
-                named[str(item)] for item in row.organization_ids if str(item) in named
-            ],
-            "strategic_objectives": list(row.strategic_objectives),
-        }
-        for row in rows
-    ]
+def interaction_item(row: Any) -> dict[str, Any]:
+    """A public interaction from its row: as `PublicInteraction` writes it."""
+    return {
+        "id": row.id,
+        "occurred_on": row.occurred_on,
+        "channel": row.channel,
+        "subject": row.subject,
+        "organizations": _in_order(row.organization_ids, row.organizations),
+        "strategic_objectives": list(row.strategic_objectives),
+    }
+
+
+async def interaction_items(_read: ReadRows, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """A chunk of an export's rows as public interactions (they carry all they show)."""
+    return [interaction_item(row) for row in rows]
 
 
 async def _interactions_page(
@@ -460,8 +516,9 @@ async def _interactions_page(
 ) -> Items:
     order = INTERACTIONS.ordering(sort)
     statement, bound = INTERACTIONS.page_statement(filters, order, limit, cursor)
-    rows, next_cursor = order.split(await database.read(statement, bound), limit)
-    return Items(await interaction_items(database.read, rows), next_cursor)
+    found = await database.read(statement, bound)
+    rows, next_cursor = order.split(found, limit)
+    return Items([interaction_item(row) for row in rows], next_cursor, _version(found))
 
 
 async def list_interactions(
@@ -471,20 +528,20 @@ async def list_interactions(
     sort: PublicInteractionSort | None,
     limit: int,
     cursor: str | None,
-) -> PreparedBody:
+) -> Published:
     page = await _interactions_page(database, filters, sort=sort, limit=limit, cursor=cursor)
-    return prepared({"items": page.items, "next_cursor": page.next_cursor}, page.next_cursor)
+    content = {"items": page.items, "next_cursor": page.next_cursor}
+    return prepared(content, page.next_cursor, version=page.version)
 
 
 _ONE_INTERACTION = INTERACTIONS.statement.where(_interaction("id") == bindparam("interaction_id"))
 
 
-async def get_interaction(database: Database, interaction_id: uuid.UUID) -> PreparedBody:
+async def get_interaction(database: Database, interaction_id: uuid.UUID) -> Published:
     rows = await database.read(_ONE_INTERACTION, {"interaction_id": interaction_id})
     if not rows:
         raise NotFound(NOT_PUBLIC)
-    (interaction,) = await interaction_items(database.read, rows)
-    return prepared(interaction)
+    return prepared(interaction_item(rows[0]), version=_version(rows))
 
 
 INTERACTION_CSV_COLUMNS = [
@@ -552,10 +609,11 @@ _PROFILE = select(
     )
     .scalar_subquery()
     .label("interaction_count"),
+    DATA_VERSION,
 ).where(_organization("id") == bindparam("organization_id"))
 
 
-async def get_organization(database: Database, organization_id: uuid.UUID) -> PreparedBody:
+async def get_organization(database: Database, organization_id: uuid.UUID) -> Published:
     """An organization's public profile, when it is in the public register at all."""
     rows = await database.read(_PROFILE, {"organization_id": organization_id})
     if not rows or not (rows[0].agreement_count or rows[0].interaction_count):
@@ -589,5 +647,7 @@ async def get_organization(database: Database, organization_id: uuid.UUID) -> Pr
             "agreements": latest_agreements.items,
             "interaction_count": row.interaction_count,
             "interactions": latest_interactions.items,
-        }
+        },
+        # Read first: the lists read after it are at least as new.
+        version=_version(rows),
     )

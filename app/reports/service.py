@@ -55,6 +55,7 @@ from app.agreements.workflow import AgreementStatus, Instrument, Level
 from app.core.csv_export import cell
 from app.core.db import Database
 from app.core.errors import FieldError, ValidationFailed
+from app.core.sql import uuid_text
 from app.interactions.schemas import Channel, Visibility
 from app.models import (
     Agreement,
@@ -140,29 +141,6 @@ def _utc_date_sqlite(element: utc_date, compiler: SQLCompiler, **kw: Any) -> str
 @compiles(utc_date)
 def _utc_date(element: utc_date, compiler: SQLCompiler, **kw: Any) -> str:
     return f"CAST(timezone('UTC', {compiler.process(element.clauses, **kw)}) AS DATE)"
-
-
-class uuid_text(FunctionElement[str]):
-    """A UUID column as the audit trail writes resource ids: `str(uuid)`, lower case with
-    hyphens (SQLite keeps UUIDs as 32 hexadecimal digits)."""
-
-    type = String()
-    inherit_cache = True
-
-
-@compiles(uuid_text, "sqlite")
-def _uuid_text_sqlite(element: uuid_text, compiler: SQLCompiler, **kw: Any) -> str:
-    hex_ = compiler.process(element.clauses, **kw)
-    parts = "||'-'||".join(
-        f"substr({hex_}, {start}, {length})"
-        for start, length in ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
-    )
-    return f"lower({parts})"
-
-
-@compiles(uuid_text)
-def _uuid_text(element: uuid_text, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST({compiler.process(element.clauses, **kw)} AS VARCHAR)"
 
 
 def _year(column: ColumnElement[Any]) -> ColumnElement[int]:

@@ -54,6 +54,7 @@ async def samples(
             "channel": "call",
             "subject": "Call",
             "organization_ids": [created.json()["id"]],
+            "visibility": "public",
         },
         headers=secretariat,
     )
@@ -73,6 +74,18 @@ async def samples(
         headers=bureau,
     )
     assert decided.status_code == 201
+    # A letter of intent needs the CPM too; once it approves, the agreement is public.
+    adopted = await client.post(
+        f"{agreement_path}/decisions",
+        json={
+            "governing_body": "cpm",
+            "outcome": "approved",
+            "rationale": "Adopted.",
+            "meeting_reference": "CPM-20 (2026), paragraph 3",
+        },
+        headers=bureau,
+    )
+    assert adopted.status_code == 201
     declared = await client.post(
         "/v1/interest-declarations",
         json={"organization_id": created.json()["id"], "nature": "Adviser"},
