@@ -10,7 +10,8 @@ whole filtered set is sent, not one page:
   was when its chunk was read (each row once, in order, unless its sort value moves across the
   export's position meanwhile);
 - at most `IPPC_MAX_CONCURRENT_EXPORTS` exports stream at once in a process; past that a request
-  is refused with a 429 problem and `Retry-After`;
+  is refused with a 429 problem and `Retry-After`. The public register's anonymous exports have
+  slots of their own (as many), so that no anonymous reader can take the internal ones;
 - a reader that takes nothing for `IPPC_EXPORT_SEND_TIMEOUT_SECONDS` is cut off (the connection
   is closed); a reader that goes away stops the export.
 
@@ -315,15 +316,27 @@ class CsvStream(StreamingResponse):
             await self.chunks.aclose()  # type: ignore[attr-defined]
 
 
-def _slots(request: Request, settings: Settings) -> ExportSlots:
-    return per_app(request, "export_slots", lambda: ExportSlots(settings.max_concurrent_exports))
+def _slots(request: Request, settings: Settings, pool: str) -> ExportSlots:
+    return per_app(request, pool, lambda: ExportSlots(settings.max_concurrent_exports))
+
+
+# Anonymous exports (the public register's open data) take slots of their own, so that anyone
+# holding every slot of theirs leaves the Secretariat's and its systems' exports untouched.
+INTERNAL_EXPORTS = "export_slots"
+PUBLIC_EXPORTS = "public_export_slots"
 
 
 def csv_response(
-    request: Request, database: Database, settings: Settings, export: Export
+    request: Request,
+    database: Database,
+    settings: Settings,
+    export: Export,
+    *,
+    pool: str = INTERNAL_EXPORTS,
 ) -> CsvStream:
-    """The export as a streamed response, or a 429 when too many already stream."""
-    slots = _slots(request, settings)
+    """The export as a streamed response, or a 429 when too many of its pool already stream
+    (`IPPC_MAX_CONCURRENT_EXPORTS` in each pool)."""
+    slots = _slots(request, settings, pool)
     slots.take()
     return CsvStream(
         export_chunks(database, export, CHUNK_ROWS),

@@ -18,7 +18,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 
 from app.auth.dependencies import PublicAccess
-from app.core.csv_export import CSV_MEDIA_TYPE, csv_response, wants_csv
+from app.core.csv_export import CSV_MEDIA_TYPE, PUBLIC_EXPORTS, csv_response, wants_csv
 from app.core.http import NOT_MODIFIED, prepare, prepared_response
 from app.core.kept import DataVersion, keep_while
 from app.core.list_query import ListQuery, list_query
@@ -107,7 +107,7 @@ async def list_public_agreements(
         export = service.export_agreements(
             query.filters, query.sort, max_age=settings.public_max_age_seconds
         )
-        return csv_response(request, database, settings, export)
+        return csv_response(request, database, settings, export, pool=PUBLIC_EXPORTS)
     page = await service.list_agreements(
         database, query.filters, sort=query.sort, limit=query.limit, cursor=query.cursor
     )
@@ -145,7 +145,7 @@ async def list_public_interactions(
         export = service.export_interactions(
             query.filters, query.sort, max_age=settings.public_max_age_seconds
         )
-        return csv_response(request, database, settings, export)
+        return csv_response(request, database, settings, export, pool=PUBLIC_EXPORTS)
     page = await service.list_interactions(
         database, query.filters, sort=query.sort, limit=query.limit, cursor=query.cursor
     )

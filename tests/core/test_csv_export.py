@@ -50,21 +50,19 @@ async def token(app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.Mon
     return bearer
 
 
-def _scope(token: str) -> dict[str, Any]:
+def _scope(token: str | None, path: str = URL) -> dict[str, Any]:
+    authorization = [] if token is None else [(b"authorization", f"Bearer {token}".encode())]
     return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.4"},
         "http_version": "1.1",
         "method": "GET",
         "scheme": "http",
-        "path": URL,
-        "raw_path": URL.encode(),
+        "path": path,
+        "raw_path": path.encode(),
         "query_string": b"format=csv",
         "root_path": "",
-        "headers": [
-            (b"host", b"testserver"),
-            (b"authorization", f"Bearer {token}".encode()),
-        ],
+        "headers": [(b"host", b"testserver"), *authorization],
         "client": ("127.0.0.1", 5000),
         "server": ("testserver", 80),
         "state": {},
@@ -154,6 +152,28 @@ async def test_exports_past_the_cap_are_429_until_one_ends(
     )
     assert served.status_code == 200
     assert served.text.count("\r\n") == ROWS + 1
+
+
+async def test_anonymous_exports_cannot_take_the_internal_ones(
+    app: FastAPI, client: httpx.AsyncClient, token: str
+) -> None:
+    """The public register's open data has export slots of its own: an anonymous reader who
+    holds them all leaves the internal exports free."""
+    reader = Reader(stall_at_start=True)
+    anonymous = asyncio.create_task(
+        app(_scope(None, "/v1/public/interactions"), reader.receive, reader.send)
+    )
+    await asyncio.wait_for(reader.stalled.wait(), 5)
+    assert app.state.public_export_slots.active == 1
+    another = await client.get("/v1/public/interactions", params={"format": "csv"})
+    assert another.status_code == 429
+    assert another.json()["type"] == "/problems/too-many-exports"
+    internal = await client.get(
+        URL, params={"format": "csv"}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert internal.status_code == 200
+    await asyncio.wait_for(anonymous, 5)  # cut off at the send timeout
+    assert app.state.public_export_slots.active == 0
 
 
 async def test_a_reader_that_goes_away_stops_the_export(
