@@ -60,20 +60,37 @@ def sign_in(api: str, client_id: str, secret: str) -> httpx.Client:
     return httpx.Client(base_url=api, headers={"Authorization": f"Bearer {token}"}, timeout=60)
 
 
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return (url.scheme, url.host, url.port)
+
+
 def every_item(http: httpx.Client, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Every item of a list, page after page (the `Link: rel="next"` header)."""
+    """Every item of a list, page after page (the `Link: rel="next"` header). A next page on
+    another origin than the API's is refused: the token is sent to the API alone."""
     url: str | None = path
     query: dict[str, Any] | None = {**params, "limit": PAGE}
     while url:
         response = http.get(url, params=query)
         yield from _checked(response)["items"]
         url = response.links.get("next", {}).get("url")
+        if url is not None and httpx.URL(url).copy_with(
+            path="/", query=None
+        ) != http.base_url.copy_with(path="/", query=None):
+            raise ReportFailed(f"the next page of {path} is on another origin: {url}")
         query = None  # the next page's link carries the query
 
 
+# Characters Markdown (or the HTML a renderer lets through) would read as markup inside a table
+# cell: each is written escaped, so that a title reads as the text it is, never as a link, an
+# image, emphasis or a tag. (`-`, `+`, `#` and `.` mark up only at the start of a line, which a
+# cell never is; `(` only after `]`, escaped already.)
+MARKUP = "\\`*_[]<>!|&~"
+
+
 def cell(value: Any) -> str:
-    """Text for a Markdown table cell: no line breaks, pipes escaped."""
-    return " ".join(str(value).split()).replace("|", "\\|")
+    """Text for a Markdown table cell: one line, every markup character escaped."""
+    text = " ".join(str(value).split())
+    return "".join("\\" + char if char in MARKUP else char for char in text)
 
 
 def table(header: list[str], rows: list[list[Any]]) -> list[str]:
@@ -187,7 +204,7 @@ def engagement_balance(http: httpx.Client, start: date, end: date) -> list[str]:
                     counted.items(), key=lambda entry: (-entry[1], str(entry[0]))
                 )
             ]
-            + [["**All**", "", total, "100.0%"]],
+            + [["All", "", total, "100.0%"]],
         )
         lines.append("")
     lines.append(

@@ -44,6 +44,7 @@ def prepared_response(
     *,
     max_age: int,
     headers: Mapping[str, str] | None = None,
+    media_type: str = JSON_MEDIA_TYPE,
 ) -> Response:
     """A prepared public answer, or 304 when the caller already has it."""
     all_headers = {
@@ -54,7 +55,7 @@ def prepared_response(
     }
     if none_match(request.headers.get("if-none-match"), prepared.etag):
         return Response(status_code=304, headers=all_headers)
-    return Response(prepared.body, media_type=JSON_MEDIA_TYPE, headers=all_headers)
+    return Response(prepared.body, media_type=media_type, headers=all_headers)
 
 
 def cacheable_json(

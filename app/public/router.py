@@ -19,7 +19,7 @@ from fastapi import Depends, Request, Response
 
 from app.auth.dependencies import PublicAccess
 from app.core.csv_export import CSV_MEDIA_TYPE, PUBLIC_EXPORTS, csv_response, wants_csv
-from app.core.http import NOT_MODIFIED, prepare, prepared_response
+from app.core.http import NOT_MODIFIED, PreparedBody, body_etag, prepare, prepared_response
 from app.core.kept import DataVersion, keep_while
 from app.core.list_query import ListQuery, list_query
 from app.core.listing import LIST_RESPONSES
@@ -209,14 +209,15 @@ async def get_public_engagement_balance(
     same name counts its internal interactions too)."""
     balance = await reports.engagement_balance(database, from_=from_, to=to, public_only=True)
     if wants_csv(format_, request.headers.get("accept")):
-        return Response(
-            reports.engagement_balance_csv(balance),
+        # Written whole (it is small): a strong ETag from its bytes, 304, kept like the JSON.
+        body = reports.engagement_balance_csv(balance)
+        keep_while(request, version)
+        return prepared_response(
+            request,
+            PreparedBody(body, body_etag(body)),
+            max_age=settings.public_max_age_seconds,
+            headers={"Content-Disposition": 'attachment; filename="public-engagement-balance.csv"'},
             media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
-            headers={
-                "Content-Disposition": 'attachment; filename="public-engagement-balance.csv"',
-                "Cache-Control": f"public, max-age={settings.public_max_age_seconds}",
-                "Vary": "Accept",
-            },
         )
     # One statement of the reports, with no room for the version: it was read before.
     return _answer(request, settings, service.Published(prepare(balance), version))

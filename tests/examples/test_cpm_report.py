@@ -3,6 +3,7 @@ demo register: the Markdown tables it writes hold what the API holds."""
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,30 @@ from tests.conftest import clean_environment
 from tests.examples.conftest import every_item
 
 SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "cpm_report.py"
+
+
+def _script() -> Any:
+    spec = importlib.util.spec_from_file_location("cpm_report", SCRIPT)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+cpm_report = _script()
+
+
+def test_cells_are_text_never_markup() -> None:
+    cell = cpm_report.cell
+    assert cell("Plain text, 2019-2021 (phase 2).") == "Plain text, 2019-2021 (phase 2)."
+    assert cell("<img src=x onerror=alert(1)>") == "\\<img src=x onerror=alert(1)\\>"
+    assert cell("[x](javascript:alert(1)) ![t](http://a/b.png)") == (
+        "\\[x\\](javascript:alert(1)) \\!\\[t\\](http://a/b.png)"
+    )
+    assert cell("a | b\nc *d* _e_ `f` ~g~ &amp;") == (
+        "a \\| b c \\*d\\* \\_e\\_ \\`f\\` \\~g\\~ \\&amp;"
+    )
 
 
 def run(
@@ -62,7 +87,7 @@ def test_the_script_writes_the_tables_of_a_cpm_paper(demo_service: dict[str, Any
     for kind, title in (("interactions", "Interactions"), ("agreements", "Approved agreements")):
         total = sum(year["total"] for year in report["years"] if year["kind"] == kind)
         section = paper.split(f"### {title}")[1]
-        assert f"| **All** |  | {total} | 100.0% |" in section
+        assert f"| All |  | {total} | 100.0% |" in section
 
 
 def test_a_period_without_approvals_says_so(demo_service: dict[str, Any]) -> None:

@@ -412,8 +412,14 @@ async def test_the_public_engagement_balance_counts_public_data_only(
     # The public meeting with two organizations: two pairs; the internal call is not counted;
     # the approved agreement's one partner: one pair; the submitted one is not approved.
     assert totals == {(2026, "interactions"): 2, (2025, "agreements"): 1}
-    csv_text = (await client.get("/v1/public/engagement-balance?format=csv")).text
-    assert csv_text.splitlines()[0].startswith("year,")
+    as_csv = await client.get("/v1/public/engagement-balance?format=csv")
+    assert as_csv.text.splitlines()[0].startswith("year,")
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    kept_csv = await client.get(
+        "/v1/public/engagement-balance?format=csv",
+        headers={"If-None-Match": as_csv.headers["etag"]},
+    )
+    assert kept_csv.status_code == 304
     revalidated = await client.get(
         "/v1/public/engagement-balance", headers={"If-None-Match": response.headers["etag"]}
     )
