@@ -15,6 +15,8 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
+from pydantic import ValidationError
+
 from app.auth.scopes import Principal
 from app.core.config import AuthMode, Environment, Settings, get_settings
 
@@ -309,7 +311,17 @@ def main(argv: Sequence[str] | None = None, *, settings: Settings | None = None)
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace, Settings], int] = args.handler
     try:
-        return handler(args, settings or get_settings())
+        settings = settings or get_settings()
+    except ValidationError as error:
+        # The settings' own messages name the variable and what is wrong; never its value
+        # (it may be a secret).
+        reasons = "; ".join(
+            str(item["msg"]).removeprefix("Value error, ") for item in error.errors()
+        )
+        print(f"ippc: the settings are not valid: {reasons}", file=sys.stderr)
+        return 2
+    try:
+        return handler(args, settings)
     except CommandFailed as error:
         print(f"ippc: {error}", file=sys.stderr)
         return 1

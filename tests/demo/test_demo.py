@@ -345,3 +345,15 @@ def test_production_is_refused(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "never loaded when IPPC_ENVIRONMENT=production" in result.stderr
     assert not target.exists()  # refused before touching any database
+
+
+@pytest.mark.sqlite_only
+def test_production_with_the_embedded_issuer_is_refused_with_a_message(tmp_path: Path) -> None:
+    """Production refuses the embedded issuer before anything else: the command says so in one
+    line, not with a traceback."""
+    target = tmp_path / "production.db"
+    result = _ippc_demo(tmp_path, DATABASE_URL=f"sqlite:///{target}", IPPC_ENVIRONMENT="production")
+    assert result.returncode == 2
+    assert result.stderr.startswith("ippc: the settings are not valid: IPPC_AUTH_MODE=embedded")
+    assert "Traceback" not in result.stderr
+    assert not target.exists()
