@@ -37,6 +37,7 @@ from app.core.serialization import dump_rows
 from app.interactions import service as interactions
 from app.models import Agreement, Decision, Interaction, Organization
 from app.public.schemas import (
+    PROFILE_ITEMS,
     PublicAgreementFilters,
     PublicAgreementSort,
     PublicInteractionFilters,
@@ -46,9 +47,6 @@ from app.public.schemas import (
 from app.registry.links import linked_to
 
 NOT_PUBLIC = "Nothing in the public register has this id."
-
-# How many of an organization's latest public agreements and interactions its profile shows.
-PROFILE_ITEMS = 20
 
 PUBLIC_STATUSES = tuple(status.value for status in PublicStatus)
 PARTNERS: Table = agreements.PARTNERS
