@@ -57,10 +57,6 @@ def checks_tokens(path: str) -> bool:
     return path.startswith("/v1/") and not is_public_path(path)
 
 
-# Paths no rate limit counts: the health probes, so that an orchestrator is never throttled
-# into restarting a healthy instance (they read nothing a caller could use).
-UNLIMITED_PATHS = ("/healthz", "/readyz")
-
 # The health probes: what they answer is true only now. The token endpoint: what it answers is
 # a token, or why there is none (RFC 6749 §5.1: never stored).
 NO_STORE_PATHS = frozenset({"/healthz", "/readyz", TOKEN_PATH})

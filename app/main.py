@@ -65,7 +65,6 @@ class IppcApp(FastAPI):
             kept=self.state.kept_answers,
             versions=self.state.data_version,
             rate_limits=self.state.rate_limits,
-            unlimited_paths=api.UNLIMITED_PATHS,
             checks_tokens=api.checks_tokens,
         )
 
@@ -138,7 +137,7 @@ def create_app(
     app.state.rate_limits = rate_limits
     install_error_handlers(app)
     install_database_error_handlers(app)
-    install_openapi(app, unlimited_paths=api.UNLIMITED_PATHS)
+    install_openapi(app)
     install_docs(app)
     app.router.routes.extend(api.routes())
     check_routes(app.routes)

@@ -80,15 +80,28 @@ def test_every_operation_states_its_security(app: FastAPI) -> None:
         assert "security" in operation, f"{method.upper()} {path}"
         if operation["security"] == []:
             anonymous.append(operation["operationId"])
-    assert {"get_health", "list_strategic_objectives", "issue_access_token"} <= set(anonymous)
+    assert {"get_health", "list_strategic_objectives"} <= set(anonymous)
     assert "list_organizations" not in anonymous
+
+
+def test_the_token_endpoint_declares_its_client_authentication(app: FastAPI) -> None:
+    """HTTP Basic (client_secret_basic), or nothing in the headers (client_secret_post: the id
+    and secret are in the form)."""
+    schema = app.openapi()
+    (operation,) = [op for _, _, op in _operations(app) if op["operationId"] == TOKEN_ENDPOINT]
+    assert operation["security"] == [{"ClientSecretBasic": []}, {}]
+    scheme = schema["components"]["securitySchemes"]["ClientSecretBasic"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "basic")
+    oauth2 = schema["components"]["securitySchemes"]["OAuth2"]
+    assert oauth2["flows"]["clientCredentials"]["refreshUrl"] == "/oauth/token"
+    assert "RFC8725" in oauth2["description"]
 
 
 def test_the_contract_does_not_depend_on_the_deployment(app: FastAPI, database_url: str) -> None:
     """One fixed, relative server: the contract is the same whatever IPPC_BASE_URL says."""
-    assert app.openapi()["servers"] == [
-        {"url": "/", "description": "This service: the address the contract was fetched from."}
-    ]
+    (server,) = app.openapi()["servers"]
+    assert server["url"] == "/"
+    assert server["x-internal"] is False
     elsewhere = create_app(make_settings(database_url, base_url="https://elsewhere.example"))
     assert render_contract(elsewhere) == render_contract(app)
 

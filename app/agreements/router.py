@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 
 from fastapi import Body, Request, Response
@@ -39,6 +38,7 @@ from app.core.pagination import Page
 from app.core.preconditions import IfMatchHeader, IfNoneMatchHeader
 from app.core.session import DatabaseDep, SessionDep, SettingsDep
 from app.core.urls import created_response
+from app.core.validation import UUIDText
 
 router = api_router(V1, tags=["Agreements"], responses={**COMMON_ERRORS, **AUTH_ERRORS})
 
@@ -114,7 +114,7 @@ async def list_agreements(
 )
 async def list_organization_agreements(
     request: Request,
-    organization_id: uuid.UUID,
+    organization_id: UUIDText,
     database: DatabaseDep,
     settings: SettingsDep,
     principal: Reader,
@@ -140,7 +140,7 @@ async def list_organization_agreements(
     responses={**QUERY_ERRORS, **NOT_MODIFIED, **problem_responses(404)},
 )
 async def get_agreement(
-    agreement_id: uuid.UUID,
+    agreement_id: UUIDText,
     database: DatabaseDep,
     principal: Reader,
     if_none_match: IfNoneMatchHeader = None,
@@ -156,7 +156,7 @@ async def get_agreement(
     responses={**BODY_ERRORS, **problem_responses(404, 409, 412, 428)},
 )
 async def update_agreement(
-    agreement_id: uuid.UUID,
+    agreement_id: UUIDText,
     patch: Annotated[AgreementPatch, Body(media_type="application/merge-patch+json")],
     session: SessionDep,
     principal: Writer,
@@ -173,7 +173,7 @@ async def update_agreement(
     responses={**QUERY_ERRORS, **problem_responses(404, 409, 412, 428)},
 )
 async def delete_agreement(
-    agreement_id: uuid.UUID,
+    agreement_id: UUIDText,
     session: SessionDep,
     principal: Writer,
     if_match: IfMatchHeader = None,
@@ -189,7 +189,7 @@ async def delete_agreement(
     responses={**QUERY_ERRORS, **NOT_MODIFIED, **problem_responses(404)},
 )
 async def get_due_diligence(
-    agreement_id: uuid.UUID,
+    agreement_id: UUIDText,
     session: SessionDep,
     principal: Reader,
     if_none_match: IfNoneMatchHeader = None,
@@ -212,7 +212,7 @@ async def get_due_diligence(
 )
 async def put_due_diligence(
     request: Request,
-    agreement_id: uuid.UUID,
+    agreement_id: UUIDText,
     body: DueDiligenceIn,
     session: SessionDep,
     settings: SettingsDep,
@@ -247,7 +247,7 @@ OptionalNote = Annotated[TransitionIn | None, Body()]
 async def _transition(
     session: AsyncSession,
     principal: Principal,
-    agreement_id: uuid.UUID,
+    agreement_id: UUIDText,
     action: str,
     body: TransitionIn | None,
     if_match: str | None,
@@ -264,7 +264,7 @@ async def _transition(
     responses=TRANSITION_RESPONSES,
 )
 async def submit_agreement(
-    agreement_id: uuid.UUID,
+    agreement_id: UUIDText,
     session: SessionDep,
     principal: Writer,
     body: OptionalNote = None,
@@ -282,7 +282,7 @@ async def submit_agreement(
     responses=TRANSITION_RESPONSES,
 )
 async def withdraw_agreement(
-    agreement_id: uuid.UUID,
+    agreement_id: UUIDText,
     session: SessionDep,
     principal: Writer,
     body: OptionalNote = None,
@@ -299,7 +299,7 @@ async def withdraw_agreement(
     responses=TRANSITION_RESPONSES,
 )
 async def activate_agreement(
-    agreement_id: uuid.UUID,
+    agreement_id: UUIDText,
     session: SessionDep,
     principal: Writer,
     body: Annotated[ActivationIn | None, Body()] = None,
@@ -316,7 +316,7 @@ async def activate_agreement(
     responses=TRANSITION_RESPONSES,
 )
 async def suspend_agreement(
-    agreement_id: uuid.UUID,
+    agreement_id: UUIDText,
     session: SessionDep,
     principal: Writer,
     body: OptionalNote = None,
@@ -332,7 +332,7 @@ async def suspend_agreement(
     responses=TRANSITION_RESPONSES,
 )
 async def resume_agreement(
-    agreement_id: uuid.UUID,
+    agreement_id: UUIDText,
     session: SessionDep,
     principal: Writer,
     body: OptionalNote = None,
@@ -348,7 +348,7 @@ async def resume_agreement(
     responses=TRANSITION_RESPONSES,
 )
 async def terminate_agreement(
-    agreement_id: uuid.UUID,
+    agreement_id: UUIDText,
     session: SessionDep,
     principal: Writer,
     body: OptionalNote = None,
@@ -365,7 +365,7 @@ async def terminate_agreement(
     responses=TRANSITION_RESPONSES,
 )
 async def close_agreement(
-    agreement_id: uuid.UUID,
+    agreement_id: UUIDText,
     session: SessionDep,
     principal: Writer,
     body: OptionalNote = None,

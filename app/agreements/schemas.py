@@ -18,6 +18,7 @@ from app.agreements.workflow import (
     RiskLevel,
 )
 from app.core.currencies import CurrencyCode
+from app.core.numbers import Version
 from app.core.params import QueryDatetime
 from app.core.validation import (
     NO_NUL,
@@ -26,12 +27,20 @@ from app.core.validation import (
     InputModel,
     IsoDate,
     PositiveDecimal,
+    UUIDText,
     strip_spaces,
 )
 from app.models.agreements import AMOUNT_INTEGER_DIGITS, AMOUNT_PLACES, TITLE_MAX_LENGTH
 from app.models.audit import NOTE_MAX_LENGTH
 from app.organizations.schemas import Category
-from app.registry.schemas import ObjectiveCode, ObjectiveCodes, OrganizationIds, no_repeats
+from app.registry.schemas import (
+    MAX_OBJECTIVES,
+    MAX_ORGANIZATIONS,
+    ObjectiveCode,
+    ObjectiveCodes,
+    OrganizationIds,
+    no_repeats,
+)
 
 TEXT_MAX_LENGTH = 10_000
 LONG_TEXT_MAX_LENGTH = 50_000
@@ -150,8 +159,8 @@ class AgreementOut(BaseModel):
     public_summary: str | None = Field(max_length=TEXT_MAX_LENGTH)
     level: Level
     instrument: Instrument
-    partner_ids: list[uuid.UUID]
-    strategic_objectives: list[str]
+    partner_ids: list[uuid.UUID] = Field(max_length=MAX_ORGANIZATIONS)
+    strategic_objectives: list[ObjectiveCode] = Field(max_length=MAX_OBJECTIVES)
     scope_of_work: str | None = Field(max_length=LONG_TEXT_MAX_LENGTH)
     start_date: date | None
     end_date: date | None
@@ -162,8 +171,9 @@ class AgreementOut(BaseModel):
     legal_arrangement: str | None = Field(max_length=TEXT_MAX_LENGTH)
     status: AgreementStatus = Field(description="Read-only: moved by the workflow.")
     required_approvals: list[GoverningBody] = Field(
+        max_length=len(GoverningBody),
         description="Read-only: the bodies that must approve it, computed from its level, "
-        "instrument, financing, legal arrangement and due diligence's risk level."
+        "instrument, financing, legal arrangement and due diligence's risk level.",
     )
     signed_on: date | None = Field(description="Read-only: set when it is activated.")
     approved_on: date | None = Field(
@@ -172,7 +182,7 @@ class AgreementOut(BaseModel):
     )
     created_at: datetime
     updated_at: datetime
-    version: int
+    version: Version
 
 
 HasFinancing = Literal["true", "false"]
@@ -212,7 +222,7 @@ class PartnerAgreementFilters(InputModel):
 class AgreementFilters(PartnerAgreementFilters):
     """The filters of the agreements list."""
 
-    partner_id: list[uuid.UUID] = Field(
+    partner_id: list[UUIDText] = Field(
         default_factory=list, description="Agreements with any of these partners."
     )
 
@@ -283,7 +293,7 @@ class DueDiligenceOut(BaseModel):
 
     agreement_id: uuid.UUID
     risk_level: RiskLevel
-    risk_categories: list[RiskCategory]
+    risk_categories: list[RiskCategory] = Field(max_length=len(RiskCategory))
     undue_influence_assessment: str = Field(max_length=TEXT_MAX_LENGTH)
     conflicts_of_interest: str | None = Field(max_length=TEXT_MAX_LENGTH)
     mitigation: str | None = Field(max_length=TEXT_MAX_LENGTH)
@@ -292,7 +302,7 @@ class DueDiligenceOut(BaseModel):
     assessed_on: date | None
     created_at: datetime
     updated_at: datetime
-    version: int
+    version: Version
 
 
 # --- Workflow transitions ------------------------------------------------------------------------

@@ -17,6 +17,9 @@ from app.models.audit import (
     SUBJECT_MAX_LENGTH,
 )
 
+# Ids are PostgreSQL `integer`s: a larger number cannot name any event.
+MAX_EVENT_ID = 2**31 - 1
+
 
 class ActorOut(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -41,7 +44,9 @@ class FieldChangeOut(BaseModel):
 class AuditEventOut(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: int = Field(ge=1, description="Rises in commit order: the position in the change feed.")
+    id: int = Field(
+        ge=1, le=MAX_EVENT_ID, description="Rises in commit order: the position in the change feed."
+    )
     occurred_at: datetime
     actor: ActorOut
     action: str = Field(max_length=ACTION_MAX_LENGTH, examples=["create", "update", "delete"])
@@ -57,9 +62,6 @@ class AuditEventOut(BaseModel):
         description="Why, in the words of whoever made the change, if they said.",
     )
 
-
-# Ids are PostgreSQL `integer`s: a larger number cannot name any event.
-MAX_EVENT_ID = 2**31 - 1
 
 ResourceType = Annotated[
     str, StringConstraints(min_length=1, max_length=RESOURCE_TYPE_MAX_LENGTH, pattern=NO_NUL)

@@ -52,13 +52,24 @@ oauth2_scheme = OAuth2(
     flows=OAuthFlows(
         clientCredentials=OAuthFlowClientCredentials(
             tokenUrl=TOKEN_PATH,
+            # The client credentials grant has no refresh token (RFC 6749 §4.4.3): a client
+            # gets a new short-lived token at the token endpoint itself.
+            refreshUrl=TOKEN_PATH,
             scopes={scope.value: text for scope, text in SCOPE_DESCRIPTIONS.items()},
         )
     ),
     scheme_name=SECURITY_SCHEME_NAME,
     description=(
         "OAuth 2.0 client credentials. In the embedded mode this service issues the tokens at "
-        "/oauth/token; in the external mode the organization's identity provider does."
+        "/oauth/token; in the external mode the organization's identity provider does. Tokens "
+        "are short-lived JWT access tokens (RFC 9068; embedded ones live "
+        "`IPPC_ACCESS_TOKEN_TTL_SECONDS`, 5 minutes by default, at most an hour). The client "
+        "credentials grant issues no refresh token (RFC 6749 §4.4.3): `refreshUrl` is the "
+        "token endpoint itself, where a client whose token expires gets a new one with its "
+        "credentials. Tokens are validated as RFC8725 (JSON Web Token Best Current Practices) "
+        "asks: pinned signature algorithms (never `none` nor HMAC), keys of the algorithm's "
+        "type, explicit typing (`at+jwt`) of embedded tokens, issuer and audience, and expiry "
+        'required (docs/auth.md, "Claims policy").'
     ),
     auto_error=False,
 )

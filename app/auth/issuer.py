@@ -29,7 +29,7 @@ from app.auth.schemas import JWKOut, JWKSOut, ServerMetadataOut, TokenOut, Token
 from app.auth.scopes import ROLE_SCOPES, Role, Scope
 from app.auth.tokens import sign_access_token
 from app.core.config import AuthMode, Settings
-from app.core.errors import NotFound
+from app.core.errors import FIELD_DETAIL_MAX_LENGTH, NotFound, bounded
 from app.core.ratelimit import TokenFailures
 
 GRANT_TYPE = "client_credentials"
@@ -51,7 +51,10 @@ class OAuthError(Exception):
         self.status = status
 
     def body(self) -> dict[str, str]:
-        return {"error": self.error, "error_description": self.description}
+        return {
+            "error": self.error,
+            "error_description": bounded(self.description, FIELD_DETAIL_MAX_LENGTH),
+        }
 
     def headers(self) -> dict[str, str]:
         if self.status == 401:

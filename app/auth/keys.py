@@ -47,6 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.core.db import column_of, hold_transaction_lock, utcnow
+from app.core.errors import Conflict
 from app.models.auth import SigningKey
 
 SIGNING_ALGORITHM = "ES256"
@@ -211,11 +212,25 @@ async def rotate_signing_key(
                 column_of(SigningKey.retired_at) < now - publication_window(settings)
             )
         )
+        published = len(await published_keys(session, settings))
+        if published >= MAX_PUBLISHED_KEYS:
+            raise Conflict(
+                f"{published} signing keys are published already, at most "
+                f"{MAX_PUBLISHED_KEYS}: rotate again once the oldest is withdrawn (within "
+                f"{int(publication_window(settings).total_seconds())} seconds), or withdraw "
+                "every previous key (--withdraw-previous)."
+            )
         await seal_plain_keys(session, settings.key_secret)
     key = new_signing_key(settings.key_secret, now=now)
     session.add(key)
     await session.flush()
     return key
+
+
+# The keys the JWKS publishes at most: the current one and those retired within a token's
+# lifetime. A rotation that would publish more is refused (wait until the oldest is withdrawn,
+# or withdraw them all): the key set, and what a validator fetches, stay small.
+MAX_PUBLISHED_KEYS = 10
 
 
 def _published(settings: Settings, now: datetime | None = None) -> ColumnElement[bool]:

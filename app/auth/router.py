@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Request, Response
+from fastapi import Request, Response, Security
+from fastapi.openapi.models import HTTPBase
 from fastapi.responses import JSONResponse
+from fastapi.security.base import SecurityBase
 
 from app.auth import issuer
 from app.auth.dependencies import AUTH_ERRORS, PublicAccess, require
@@ -56,7 +58,29 @@ def _problems_beside_oauth_json(*statuses: int) -> dict[int | str, dict[str, Any
     }
 
 
+class ClientSecretBasic(SecurityBase):
+    """The token endpoint's client authentication with HTTP Basic (client_secret_basic, RFC 6749
+    §2.3.1), declared for the contract: the issuer reads the header itself, so that its errors
+    stay RFC 6749's (`issuer.issue_token`). The other way, client_secret_post, puts the id and
+    secret in the form, which no security scheme can express: the endpoint's `security` lists
+    this scheme or nothing (`{}`), and its request body documents the form's fields."""
+
+    def __init__(self) -> None:
+        self.model = HTTPBase(
+            scheme="basic",
+            description="The token endpoint's client authentication (RFC 6749 §2.3.1): "
+            "client_secret_basic, the client id and secret as HTTP Basic credentials, over "
+            "TLS. Or client_secret_post: `client_id` and `client_secret` in the form instead.",
+        )
+        self.scheme_name = "ClientSecretBasic"
+
+    async def __call__(self) -> None:
+        """Reads nothing (see the class)."""
+
+
 _TOKEN_REQUEST_BODY: dict[str, Any] = {
+    # With ClientSecretBasic's requirement, which FastAPI writes: HTTP Basic, or the form.
+    "security": [{}],
     "requestBody": {
         "required": True,
         "content": {
@@ -64,7 +88,7 @@ _TOKEN_REQUEST_BODY: dict[str, Any] = {
                 "schema": issuer.TokenRequestSchema,
             }
         },
-    }
+    },
 }
 
 
@@ -80,7 +104,10 @@ _TOKEN_REQUEST_BODY: dict[str, Any] = {
     openapi_extra=_TOKEN_REQUEST_BODY,
 )
 async def issue_access_token(
-    request: Request, session: SessionDep, settings: SettingsDep
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    _client: Annotated[None, Security(ClientSecretBasic())],
 ) -> Response:
     """The client credentials grant: a short-lived RFC 9068 access token (embedded mode only).
 

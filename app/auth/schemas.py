@@ -6,7 +6,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.auth.keys import MAX_PUBLISHED_KEYS
 from app.auth.scopes import Role, Scope
+from app.core.config import MAX_TOKEN_TTL_SECONDS, MIN_TOKEN_TTL_SECONDS
+from app.core.errors import FIELD_DETAIL_MAX_LENGTH
 
 
 class MeOut(BaseModel):
@@ -46,7 +49,9 @@ class TokenOut(BaseModel):
 
     access_token: str = Field(max_length=8192)
     token_type: Literal["Bearer"] = "Bearer"  # noqa: S105
-    expires_in: int = Field(description="Seconds the token lives.")
+    expires_in: int = Field(
+        ge=MIN_TOKEN_TTL_SECONDS, le=MAX_TOKEN_TTL_SECONDS, description="Seconds the token lives."
+    )
     scope: str = Field(max_length=512, description="The granted scopes, space-separated.")
 
 
@@ -61,7 +66,7 @@ class OAuthErrorOut(BaseModel):
         "unsupported_grant_type",
         "invalid_scope",
     ]
-    error_description: str | None = None
+    error_description: str | None = Field(default=None, max_length=FIELD_DETAIL_MAX_LENGTH)
 
 
 class JWKOut(BaseModel):
@@ -76,7 +81,7 @@ class JWKOut(BaseModel):
 class JWKSOut(BaseModel):
     """The public keys that verify this service's tokens (RFC 7517)."""
 
-    keys: list[JWKOut]
+    keys: list[JWKOut] = Field(max_length=MAX_PUBLISHED_KEYS)
 
 
 class ServerMetadataOut(BaseModel):

@@ -18,6 +18,14 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path("var") / "ippc.db"
 
+# The lifetime of the embedded issuer's tokens: from half a minute to an hour.
+MIN_TOKEN_TTL_SECONDS = 30
+MAX_TOKEN_TTL_SECONDS = 3600
+
+# The longest front-end origin IPPC_CORS_ALLOW_ORIGINS may name (scheme, a host of at most 253
+# characters, a port): the contract bounds `Access-Control-Allow-Origin`, which echoes one.
+MAX_ORIGIN_LENGTH = 300
+
 
 class Environment(StrEnum):
     development = "development"
@@ -62,7 +70,9 @@ class Settings(BaseSettings):
     audience: str = Field(default="ippc-partnerships-api", min_length=1, max_length=1024)
     jwks_url: str | None = None
     key_secret: SecretStr | None = None
-    access_token_ttl_seconds: int = Field(default=300, ge=30, le=3600)
+    access_token_ttl_seconds: int = Field(
+        default=300, ge=MIN_TOKEN_TTL_SECONDS, le=MAX_TOKEN_TTL_SECONDS
+    )
     clock_leeway_seconds: int = Field(default=30, ge=0, le=300)
 
     # HTTP.
@@ -164,6 +174,15 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str) and not value.lstrip().startswith("["):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("cors_allow_origins")
+    @classmethod
+    def _short_origins(cls, value: list[str]) -> list[str]:
+        if any(len(origin) > MAX_ORIGIN_LENGTH for origin in value):
+            raise ValueError(
+                f"IPPC_CORS_ALLOW_ORIGINS names origins of at most {MAX_ORIGIN_LENGTH} characters"
+            )
         return value
 
     @field_validator("rate_limit_anonymous", "rate_limit_client", "rate_limit_token_failures")

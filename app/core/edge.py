@@ -6,17 +6,18 @@ order, the first that applies answers:
 
 1. CORS preflights (`OPTIONS` with `Origin` and `Access-Control-Request-Method`) on a path whose
    policy admits the origin: 204, or 405 for a method the path does not allow.
-2. Too many or too large request headers: 431, before the application reads them (each lookup of
+2. Rate limits (`core/ratelimit.py`), when on, on every path, the health probes included: a
+   request counted against its address (`anonymous`) whose budget is spent: 429. A request with
+   a bearer token to a path whose routes check tokens is left pending for the access layer,
+   which counts it per client once the token is valid; one that no route took up (an early
+   refusal below included) is counted against its address when it is answered. Counting comes
+   before the refusals, so that every answer the contract lists carries the RateLimit fields.
+3. Too many or too large request headers: 431, before the application reads them (each lookup of
    a header scans them all). The server has already read them: a proxy in front of the service
    bounds them before that (docs/http.md).
-3. A NUL character in the URL: 404 in the path, 422 naming the query parameter.
-4. A declared body over the configured limit: 413; a body that is not JSON: 415, except on the
+4. A NUL character in the URL: 404 in the path, 422 naming the query parameter.
+5. A declared body over the configured limit: 413; a body that is not JSON: 415, except on the
    form-encoded paths.
-5. Rate limits (`core/ratelimit.py`), when on, on every path but the health probes: a request
-   counted against its address (`anonymous`) whose budget is spent: 429. A request with a bearer
-   token to a path whose routes check tokens is left pending for the access layer, which counts
-   it per client once the token is valid; one that no route took up is counted against its
-   address when it is answered.
 6. A GET or HEAD whose answer a route kept (`core/kept.py`), for the life of the process or
    while the data's version is unchanged (read from the database first): 200 with the kept
    body, or 304 when `If-None-Match` matches its `ETag`, without entering FastAPI.
@@ -238,7 +239,6 @@ class Edge:
         kept: KeptAnswers | None = None,
         versions: DataVersion | None = None,
         rate_limits: RateLimits | None = None,
-        unlimited_paths: Sequence[str] = (),
         checks_tokens: Callable[[str], bool] = lambda _path: False,
     ) -> None:
         self.app = app
@@ -251,7 +251,6 @@ class Edge:
         self.versions = versions
         self._exposed = ", ".join(self.exposed_headers).encode("latin-1")
         self.rate_limits = rate_limits
-        self.unlimited_paths = frozenset(unlimited_paths)
         self.checks_tokens = checks_tokens
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -359,11 +358,7 @@ class Edge:
                 requested = found[_PREFLIGHT_METHOD] or b""
                 await self._preflight(public, allow_origin, requested)(scope, receive, edge_send)
                 return
-            refusal = self._refusal(scope, len(headers), size, found)
-            if refusal is not None:
-                await refusal(scope, receive, edge_send)
-                return
-            if limits is not None and path not in self.unlimited_paths:
+            if limits is not None:
                 address = limits.addresses.of(scope, forwarded)
                 state[ADDRESS_KEY] = address
                 if _is_bearer(found[_AUTHORIZATION]) and self.checks_tokens(path):
@@ -373,6 +368,10 @@ class Edge:
                     if decision is not None and not decision.allowed:
                         await self._too_many(decision)(scope, receive, edge_send)
                         return
+            refusal = self._refusal(scope, len(headers), size, found)
+            if refusal is not None:
+                await refusal(scope, receive, edge_send)
+                return
             if keep_key is not None:
                 kept = self.kept.get(keep_key)
                 if kept is not None and await self._still_current(kept):

@@ -181,10 +181,31 @@ def problem_for_status(status: int) -> ProblemType:
     )
 
 
+# The longest `detail` a problem says, and the longest of a field error's `detail` and
+# `pointer`: the service writes them, and cuts a longer one there (a pointer at its last whole
+# step, so that it still points at the value's parent), so that the contract can bound them.
+DETAIL_MAX_LENGTH = 2000
+FIELD_DETAIL_MAX_LENGTH = 500
+POINTER_MAX_LENGTH = 512
+
+
+def bounded(text: str, limit: int) -> str:
+    """`text`, cut at `limit` characters (the last one an ellipsis) when it is longer."""
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def bounded_pointer(pointer: str) -> str:
+    """A JSON pointer of at most POINTER_MAX_LENGTH characters: a longer one is cut back to the
+    longest of its ancestors that fits."""
+    if len(pointer) <= POINTER_MAX_LENGTH:
+        return pointer
+    return pointer[: pointer.rfind("/", 0, POINTER_MAX_LENGTH + 1)]
+
+
 def problem_body(kind: ProblemType, detail: str | None = None, **extensions: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"type": kind.uri, "title": kind.title, "status": kind.status}
     if detail:
-        body["detail"] = detail
+        body["detail"] = bounded(detail, DETAIL_MAX_LENGTH)
     body.update({key: value for key, value in extensions.items() if value is not None})
     return body
 
@@ -269,9 +290,9 @@ class FieldError:
     parameter: str | None = None
 
     def as_dict(self) -> dict[str, str]:
-        item = {"detail": self.detail}
+        item = {"detail": bounded(self.detail, FIELD_DETAIL_MAX_LENGTH)}
         if self.pointer is not None:
-            item["pointer"] = self.pointer
+            item["pointer"] = bounded_pointer(self.pointer)
         if self.parameter is not None:
             item["parameter"] = self.parameter
         return item

@@ -9,6 +9,11 @@ validates the filters with their model and the page's parameters with theirs, an
 route a `ListQuery`. The parameters are the same, and so are the answers to bad ones (FastAPI's
 `RequestValidationError`, located in the query, which the service writes as a 422 problem).
 
+A repeated filter (`category=ngo&category=rppo`) takes at most `MAX_FILTER_VALUES` values, on
+every list: more is a 422 naming the parameter, refused before any value is validated (a query
+string of 10,000 values would otherwise cost 10,000 validations). The contract states the cap
+as the parameter's `maxItems`.
+
 The contract still documents every parameter: the dependency's `openapi` entry (the route's
 `openapi_extra`) lists them, written from the models' JSON schemas as FastAPI writes declared
 parameters, and `QUERY_SCHEMAS` holds the schemas they refer to, which `core.openapi` adds to
@@ -42,6 +47,10 @@ F = TypeVar("F", bound=BaseModel)
 S = TypeVar("S", bound=Enum)
 
 REF_TEMPLATE = "#/components/schemas/{model}"
+
+# The values a repeated filter takes at most, on every list (docs/http.md, "Lists").
+MAX_FILTER_VALUES = 50
+TOO_MANY_VALUES = f"At most {MAX_FILTER_VALUES} values: repeat the parameter fewer times"
 
 # Schemas the documented parameters refer to (enums of filters and sorts), by name.
 QUERY_SCHEMAS: dict[str, dict[str, Any]] = {}
@@ -106,8 +115,20 @@ class _ParameterSchemas(GenerateJsonSchema):
         return result
 
 
-def _documented(models: tuple[type[BaseModel], ...], order: list[str]) -> list[dict[str, Any]]:
-    """The contract's `parameters` for the fields of `models`, in `order`."""
+def _capped(field_schema: dict[str, Any]) -> dict[str, Any]:
+    """A repeated filter's schema with its cap (`MAX_FILTER_VALUES`) as `maxItems`."""
+    if field_schema.get("type") == "array":
+        return {**field_schema, "maxItems": MAX_FILTER_VALUES}
+    if "anyOf" in field_schema:
+        return {**field_schema, "anyOf": [_capped(option) for option in field_schema["anyOf"]]}
+    return field_schema
+
+
+def _documented(
+    models: tuple[type[BaseModel], ...], order: list[str], repeated: frozenset[str]
+) -> list[dict[str, Any]]:
+    """The contract's `parameters` for the fields of `models`, in `order`; the `repeated` ones
+    say their cap."""
     parameters: dict[str, dict[str, Any]] = {}
     for model in models:
         schema = model.model_json_schema(
@@ -118,6 +139,8 @@ def _documented(models: tuple[type[BaseModel], ...], order: list[str]) -> list[d
             if known != definition:
                 raise ValueError(f"two query schemas are named {name!r}")
         for name, field_schema in schema["properties"].items():
+            if name in repeated:
+                field_schema = _capped(field_schema)
             parameter: dict[str, Any] = {
                 "name": name,
                 "in": "query",
@@ -169,6 +192,12 @@ def list_query(
             elif name in filter_fields:
                 given[name] = value
         errors: list[Any] = []
+        for name in sorted(repeated.intersection(given)):
+            if len(given[name]) > MAX_FILTER_VALUES:
+                del given[name]
+                errors.append(
+                    {"type": "too_long", "loc": (name,), "msg": TOO_MANY_VALUES, "input": None}
+                )
         try:
             parsed_filters = filters.model_validate(given)
         except ValidationError as error:
@@ -191,5 +220,5 @@ def list_query(
 
     return QueryDependency(
         dependency=Depends(read),
-        openapi={"parameters": _documented((filters, page_model), order)},
+        openapi={"parameters": _documented((filters, page_model), order, repeated)},
     )

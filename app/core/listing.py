@@ -375,7 +375,9 @@ FormatQuery = Annotated[Literal["json", "csv"] | None, Query(description=FORMAT_
 # The responses a list declares besides its page: the CSV, bad parameters, too many exports.
 LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
-        "content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}},
+        # The CSV has no schema: it streams the whole filtered set, whose length no bound
+        # holds (docs/architecture.md, "The contract").
+        "content": {CSV_MEDIA_TYPE: {}},
         "description": "A page as JSON, or the whole filtered set as CSV "
         "(`format=csv` or `Accept: text/csv`).",
     },

@@ -5,7 +5,7 @@ operation. `openapi/openapi.json` is generated from it (`ippc openapi`) and a te
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,31 +14,49 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.config import MAX_ORIGIN_LENGTH
 from app.core.errors import (
+    DETAIL_MAX_LENGTH,
+    FIELD_DETAIL_MAX_LENGTH,
     MAX_LISTED_ERRORS,
     NAME_MAX_LENGTH,
+    POINTER_MAX_LENGTH,
     PROBLEM_MEDIA_TYPE,
     TITLE_MAX_LENGTH,
     TYPE_MAX_LENGTH,
     problem_for_status,
 )
+from app.core.numbers import INT32_MAX, INT64_MAX, MAX_COUNT
+from app.core.ratelimit import MAX_FIELD_LENGTH, MAX_WINDOW_SECONDS
+from app.core.validation import UUID_LENGTH
 
 CONTRACT_PATH = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
 
 # The contract names one server, relative: the service that serves it (`/openapi.json`). A
 # fixed entry, so that the committed contract is the same on every machine and in every
 # deployment; clients resolve it against the address they fetched the contract from (the
-# deployment's IPPC_BASE_URL).
-CONTRACT_SERVERS: list[dict[str, str]] = [
-    {"url": "/", "description": "This service: the address the contract was fetched from."}
+# deployment's IPPC_BASE_URL), whichever environment that is. `x-internal: false`: the
+# contract is published, to the public page's developers as to the Secretariat's.
+CONTRACT_SERVERS: list[dict[str, Any]] = [
+    {
+        "url": "/",
+        "description": "This service, in whichever environment served the contract "
+        "(production, staging, test or a local development copy): the address the contract "
+        "was fetched from.",
+        "x-internal": False,
+    }
 ]
 
 
 class FieldErrorOut(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    detail: str
-    pointer: str | None = Field(default=None, description="JSON pointer into the request body.")
+    detail: str = Field(max_length=FIELD_DETAIL_MAX_LENGTH)
+    pointer: str | None = Field(
+        default=None,
+        max_length=POINTER_MAX_LENGTH,
+        description="JSON pointer into the request body.",
+    )
     parameter: str | None = Field(
         default=None,
         max_length=NAME_MAX_LENGTH,
@@ -57,7 +75,7 @@ class Problem(BaseModel):
     )
     title: str = Field(max_length=TITLE_MAX_LENGTH)
     status: int = Field(ge=400, le=599)
-    detail: str | None = None
+    detail: str | None = Field(default=None, max_length=DETAIL_MAX_LENGTH)
     errors: list[FieldErrorOut] | None = Field(
         default=None,
         max_length=MAX_LISTED_ERRORS,
@@ -66,6 +84,7 @@ class Problem(BaseModel):
     errors_omitted: int | None = Field(
         default=None,
         ge=1,
+        le=MAX_COUNT,
         description="On validation problems with more invalid values than `errors` lists: "
         "how many more there were.",
     )
@@ -174,38 +193,61 @@ def _query_schemas(schema: dict[str, Any]) -> None:
             path[name] = ordered
 
 
-# The rate-limit fields (`core/ratelimit.py`, docs/http.md "Rate limits"), declared once.
+# The headers every response may carry, declared once (`components.headers`): the rate-limit
+# fields (`core/ratelimit.py`, docs/http.md "Rate limits") and CORS (`core/edge.py`).
 RATE_LIMIT_HEADERS: dict[str, dict[str, Any]] = {
     "RateLimit-Policy": {
         "description": "The rate limits that counted this request (IETF "
         "draft-ietf-httpapi-ratelimit-headers): each a name, its quota `q` and its window `w` "
-        "in seconds. Sent while rate limiting is on and its storage answers.",
-        "schema": {"type": "string"},
+        "in seconds. Sent on every response while rate limiting is on and its storage answers.",
+        "schema": {"type": "string", "maxLength": MAX_FIELD_LENGTH},
         "example": '"client";q=600;w=60',
     },
     "RateLimit": {
         "description": "What is left of each limit in `RateLimit-Policy`: the requests `r` "
         "and the seconds `t` until the quota is whole again.",
-        "schema": {"type": "string"},
+        "schema": {"type": "string", "maxLength": MAX_FIELD_LENGTH},
         "example": '"client";r=599;t=60',
     },
     "Retry-After": {
         "description": "Seconds to wait before trying again.",
-        "schema": {"type": "integer", "minimum": 1},
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_WINDOW_SECONDS},
+    },
+}
+CORS_HEADERS: dict[str, dict[str, Any]] = {
+    "Access-Control-Allow-Origin": {
+        "description": "CORS. On the public paths (`/v1/public/*`, `/v1/strategic-objectives`, "
+        "`/.well-known/*`): always `*`, on every response, whether or not the request names an "
+        "`Origin`. On the other paths: only when the request's `Origin` is one of the front "
+        "ends of `IPPC_CORS_ALLOW_ORIGINS`, and then that origin (with `Vary: Origin`).",
+        "schema": {"type": "string", "maxLength": MAX_ORIGIN_LENGTH},
+        "example": "*",
+    },
+    "Access-Control-Expose-Headers": {
+        "description": "CORS: the response headers a script may read. Sent with "
+        "`Access-Control-Allow-Origin`.",
+        "schema": {
+            "type": "string",
+            "const": "ETag, Link, Location, X-Request-ID, Retry-After, RateLimit, RateLimit-Policy",
+        },
     },
 }
 
 
-def _rate_limits(schema: dict[str, Any], unlimited_paths: frozenset[str]) -> None:
-    """Operations that rate limits count declare their 429 (with `Retry-After`), and their
-    successful answers and 429 the RateLimit fields. Errors carry the fields too; the contract
-    names them where a client plans its pace."""
+def _refs(names: Sequence[str]) -> dict[str, dict[str, str]]:
+    return {name: {"$ref": f"#/components/headers/{name}"} for name in names}
+
+
+def _response_headers(schema: dict[str, Any]) -> None:
+    """Every operation declares its 429 (with `Retry-After`), and every response the RateLimit
+    fields and the CORS headers: the edge counts every request but CORS preflights, and writes
+    what the count said, and the CORS headers, into every response (`core/edge.py`)."""
     headers = schema.setdefault("components", {}).setdefault("headers", {})
+    headers.update(CORS_HEADERS)
     headers.update(RATE_LIMIT_HEADERS)
-    fields = {name: {"$ref": f"#/components/headers/{name}"} for name in RATE_LIMIT_HEADERS}
-    for path, path_item in schema.get("paths", {}).items():
-        if path in unlimited_paths:
-            continue
+    schema["components"]["headers"] = dict(sorted(headers.items()))
+    every = _refs([*CORS_HEADERS, "RateLimit-Policy", "RateLimit"])
+    for path_item in schema.get("paths", {}).values():
         for operation in path_item.values():
             responses = operation.setdefault("responses", {})
             responses.setdefault(
@@ -218,15 +260,63 @@ def _rate_limits(schema: dict[str, Any], unlimited_paths: frozenset[str]) -> Non
                 },
             )
             for status, response in responses.items():
-                if str(status)[0] in "23":
-                    response.setdefault("headers", {}).update(
-                        {name: ref for name, ref in fields.items() if name != "Retry-After"}
-                    )
-                elif str(status) == "429":
-                    response.setdefault("headers", {}).update(fields)
+                declared = response.setdefault("headers", {})
+                declared.update(every)
+                if str(status) == "429":
+                    declared.update(_refs(["Retry-After"]))
 
 
-def install_openapi(app: FastAPI, *, unlimited_paths: Sequence[str] = ()) -> None:
+def _parameters_without_null(schema: dict[str, Any]) -> None:
+    """A parameter is given or not: `anyOf: [X, {type: null}]` (an optional value) is X."""
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            for parameter in operation.get("parameters", []):
+                parameter["schema"] = _without_null(parameter["schema"])
+
+
+# The longest text of each string format the service reads and writes: a UUID hyphenated
+# (`core.validation.UUIDText` refuses other forms), a date as YYYY-MM-DD (`IsoDate`), an RFC
+# 3339 date-time with nine decimals and an offset (`core.params.QueryDatetime`; the service
+# writes at most six decimals and `Z` or `+00:00`).
+FORMAT_MAX_LENGTHS = {
+    "uuid": UUID_LENGTH,
+    "date": len("2026-12-01"),
+    "date-time": len("2026-12-01T09:30:00.123456789+01:00"),
+}
+
+
+def _walk(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+def _implied_bounds(schema: dict[str, Any]) -> None:
+    """What a schema's own terms imply, written out: the length of a formatted string
+    (`FORMAT_MAX_LENGTHS`), and the `format` of an integer whose bounds fit in 32 or 64 bits."""
+    for node in _walk(schema):
+        kind = node.get("type")
+        if kind == "string" and node.get("format") in FORMAT_MAX_LENGTHS:
+            node.setdefault("maxLength", FORMAT_MAX_LENGTHS[node["format"]])
+        elif kind == "integer":
+            # FastAPI writes the bounds of the components' schemas as floats (`400.0`).
+            for bound in ("minimum", "maximum"):
+                value = node.get(bound)
+                if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+                    node[bound] = int(value)
+            low, high = node.get("minimum"), node.get("maximum")
+            if "format" not in node and isinstance(low, int) and isinstance(high, int):
+                if low >= -INT32_MAX - 1 and high <= INT32_MAX:
+                    node["format"] = "int32"
+                elif low >= -INT64_MAX - 1 and high <= INT64_MAX:
+                    node["format"] = "int64"
+
+
+def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(
@@ -243,7 +333,9 @@ def install_openapi(app: FastAPI, *, unlimited_paths: Sequence[str] = ()) -> Non
             _problem_media_types(schema)
             _explicit_security(schema)
             _required_if_match(schema)
-            _rate_limits(schema, frozenset(unlimited_paths))
+            _parameters_without_null(schema)
+            _response_headers(schema)
+            _implied_bounds(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -10,8 +10,9 @@ that every instance counts against the same budgets.
 - `failed-auth-client` and `failed-auth-address`: token requests whose client authentication
   failed, per client id given and per caller address.
 
-Every request but the exempt ones (the health probes, CORS preflights) is counted once, against
-one budget: the edge (`core/edge.py`) counts what it can place at once (`anonymous`); a request
+Every request but CORS preflights is counted once, against one budget, the health probes and
+the edge's early refusals included (so that every answer the contract lists carries the
+fields): the edge (`core/edge.py`) counts what it can place at once (`anonymous`); a request
 with a bearer token to a path whose routes check tokens is left pending for the access layer,
 which counts it per client once the token is valid, or per address when it is not
 (`count_client`, `count_unauthenticated`); a pending request that no route took up (an unknown
@@ -64,10 +65,22 @@ STORAGE_TIMEOUT_SECONDS = 0.25
 # Keys longer than this (a made-up client id of a kilobyte) are stored as their digest.
 MAX_KEY_LENGTH = 64
 
+# The largest quota and window a limit may have, so that the RateLimit fields and Retry-After
+# have the bounds the contract states (`MAX_FIELD_LENGTH`): a billion requests, a year.
+MAX_QUOTA = 1_000_000_000
+MAX_WINDOW_SECONDS = 366 * 24 * 3600
+
+
 ANONYMOUS = "anonymous"
 CLIENT = "client"
 FAILED_AUTH_CLIENT = "failed-auth-client"
 FAILED_AUTH_ADDRESS = "failed-auth-address"
+POLICY_NAMES = (ANONYMOUS, CLIENT, FAILED_AUTH_CLIENT, FAILED_AUTH_ADDRESS)
+
+# The longest `RateLimit-Policy` or `RateLimit` value: every policy at once, each with the
+# largest quota (or requests left) and window (or seconds left), as `header_values` writes them.
+_LONGEST_ITEM = len(f'"{max(POLICY_NAMES, key=len)}";q={MAX_QUOTA};w={MAX_WINDOW_SECONDS}')
+MAX_FIELD_LENGTH = len(POLICY_NAMES) * _LONGEST_ITEM + (len(POLICY_NAMES) - 1) * len(", ")
 
 
 def parse_limit(text: str) -> RateLimitItem:
@@ -80,6 +93,11 @@ def parse_limit(text: str) -> RateLimitItem:
         ) from error
     if item.amount < 1:
         raise ValueError(f"{text!r} allows no request at all")
+    if item.amount > MAX_QUOTA or item.get_expiry() > MAX_WINDOW_SECONDS:
+        raise ValueError(
+            f"{text!r} is beyond the largest limit: at most {MAX_QUOTA} requests, "
+            "in a window of at most a year"
+        )
     return item
 
 

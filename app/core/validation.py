@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -124,7 +125,31 @@ class InputModel(BaseModel):
         return value
 
 
-# --- Dates and exact decimals, as the contract states them ---------------------------------------
+# --- Identifiers, dates and exact decimals, as the contract states them ---------------------------
+
+# A UUID as the contract writes it: 36 characters, hyphenated (`format: uuid`, `maxLength: 36`).
+UUID_LENGTH = 36
+_UUID_TEXT = re.compile(
+    r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+)
+
+
+def _uuid_text(value: Any) -> Any:
+    """Only the hyphenated form, as the contract's bound says: not the braced, URN or bare-hex
+    forms, longer or shorter, that pydantic would otherwise take for a UUID."""
+    if isinstance(value, uuid.UUID):
+        return value
+    if isinstance(value, str) and _UUID_TEXT.match(value):
+        return value
+    raise PydanticCustomError(
+        "uuid_parsing",
+        "Expected a UUID as 36 characters, e.g. 2f6a1c9e-0b1d-4f7a-9c3e-5d8b2a4e6f10",
+    )
+
+
+# An id in a body, a query or a path: a UUID in its hyphenated form only.
+UUIDText = Annotated[uuid.UUID, BeforeValidator(_uuid_text)]
+
 
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
@@ -203,4 +228,6 @@ class PositiveDecimal:
     def __get_pydantic_json_schema__(
         self, _schema: core_schema.CoreSchema, _handler: GetJsonSchemaHandler
     ) -> dict[str, Any]:
-        return {"type": "string", "pattern": self.pattern}
+        # Digits, the point and the places: the longest text the pattern admits.
+        longest = self.integer_digits + 1 + self.places
+        return {"type": "string", "maxLength": longest, "pattern": self.pattern}

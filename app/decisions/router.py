@@ -4,7 +4,6 @@ so those methods are 405), the interests members declare, and an agreement's his
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import Body, Request, Response
@@ -28,6 +27,7 @@ from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from app.core.preconditions import IfMatchHeader, IfNoneMatchHeader
 from app.core.session import DatabaseDep, SessionDep, SettingsDep
 from app.core.urls import created_response, next_link
+from app.core.validation import UUIDText
 from app.decisions import service
 from app.decisions.schemas import (
     AgreementDecisionFilters,
@@ -80,7 +80,7 @@ def _principal(create: CreateOnce) -> Principal:
 )
 async def record_decision(
     request: Request,
-    agreement_id: uuid.UUID,
+    agreement_id: UUIDText,
     body: DecisionIn,
     create: Creator,
     settings: SettingsDep,
@@ -141,7 +141,7 @@ async def list_decisions(
 )
 async def list_agreement_decisions(
     request: Request,
-    agreement_id: uuid.UUID,
+    agreement_id: UUIDText,
     database: DatabaseDep,
     settings: SettingsDep,
     principal: Reader,
@@ -167,7 +167,7 @@ async def list_agreement_decisions(
     responses={**QUERY_ERRORS, **NOT_MODIFIED, **problem_responses(404)},
 )
 async def get_decision(
-    decision_id: uuid.UUID,
+    decision_id: UUIDText,
     database: DatabaseDep,
     principal: Reader,
     if_none_match: IfNoneMatchHeader = None,
@@ -185,7 +185,7 @@ async def get_decision(
 )
 async def get_agreement_history(
     request: Request,
-    agreement_id: uuid.UUID,
+    agreement_id: UUIDText,
     session: SessionDep,
     settings: SettingsDep,
     principal: Reader,
@@ -260,7 +260,7 @@ async def list_interest_declarations(
     responses={**QUERY_ERRORS, **NOT_MODIFIED, **problem_responses(404)},
 )
 async def get_interest_declaration(
-    declaration_id: uuid.UUID,
+    declaration_id: UUIDText,
     session: SessionDep,
     principal: Reader,
     if_none_match: IfNoneMatchHeader = None,
@@ -278,7 +278,7 @@ async def get_interest_declaration(
     responses={**BODY_ERRORS, **problem_responses(404, 412, 428)},
 )
 async def update_interest_declaration(
-    declaration_id: uuid.UUID,
+    declaration_id: UUIDText,
     patch: Annotated[InterestDeclarationPatch, Body(media_type="application/merge-patch+json")],
     session: SessionDep,
     principal: Decider,

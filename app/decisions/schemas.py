@@ -11,11 +11,25 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from app.agreements.workflow import AgreementStatus, GoverningBody, Outcome
+from app.core.numbers import INT32_MAX, Version
 from app.core.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT
-from app.core.validation import NO_NUL, SOME_TEXT, VISIBLE_TEXT, InputModel, IsoDate, strip_spaces
+from app.core.validation import (
+    NO_NUL,
+    SOME_TEXT,
+    VISIBLE_TEXT,
+    InputModel,
+    IsoDate,
+    UUIDText,
+    strip_spaces,
+)
 from app.models.audit import NOTE_MAX_LENGTH
-from app.models.decisions import MEETING_REFERENCE_MAX_LENGTH, NAME_MAX_LENGTH, SUBJECT_MAX_LENGTH
-from app.registry.schemas import no_repeats
+from app.models.decisions import (
+    MAX_DECLARING_MEMBERS,
+    MEETING_REFERENCE_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    SUBJECT_MAX_LENGTH,
+)
+from app.registry.schemas import MAX_ORGANIZATIONS, no_repeats
 
 RATIONALE_MAX_LENGTH = 20_000
 NATURE_MAX_LENGTH = 5_000
@@ -68,7 +82,7 @@ class DecisionIn(InputModel):
         ),
         AfterValidator(no_repeats),
     ] = Field(default_factory=list)
-    supersedes_id: uuid.UUID | None = Field(
+    supersedes_id: UUIDText | None = Field(
         default=None, description="The decision this one corrects (at most one correction each)."
     )
 
@@ -80,7 +94,9 @@ class RecusalOut(BaseModel):
 
     member: str = Field(max_length=SUBJECT_MAX_LENGTH, description="The member's subject.")
     member_name: str | None = Field(max_length=NAME_MAX_LENGTH)
-    organization_ids: list[uuid.UUID] = Field(description="The partners of the interest.")
+    organization_ids: list[uuid.UUID] = Field(
+        max_length=MAX_ORGANIZATIONS, description="The partners of the interest."
+    )
 
 
 class DecisionOut(BaseModel):
@@ -93,7 +109,9 @@ class DecisionOut(BaseModel):
     rationale: str = Field(max_length=RATIONALE_MAX_LENGTH)
     meeting_reference: str = Field(max_length=MEETING_REFERENCE_MAX_LENGTH)
     decided_on: date
-    participants: list[str]
+    participants: list[Annotated[str, Field(max_length=PARTICIPANT_MAX_LENGTH)]] = Field(
+        max_length=MAX_PARTICIPANTS
+    )
     supersedes_id: uuid.UUID | None
     superseded_by_id: uuid.UUID | None = Field(
         description="Read-only: the decision that corrects this one, if any."
@@ -106,15 +124,16 @@ class DecisionOut(BaseModel):
         description="Read-only: the member's name (the client's, in embedded mode), if known.",
     )
     recusals: list[RecusalOut] = Field(
+        max_length=MAX_ORGANIZATIONS * MAX_DECLARING_MEMBERS,
         description="Read-only: the members with a declared interest in a partner when it was "
-        "recorded; none of them could record it."
+        "recorded; none of them could record it.",
     )
     agreement_status: AgreementStatus = Field(
         description="Read-only: the agreement's status once this decision was recorded."
     )
     created_at: datetime
     updated_at: datetime
-    version: int
+    version: Version
 
 
 class AgreementDecisionFilters(InputModel):
@@ -130,7 +149,7 @@ class AgreementDecisionFilters(InputModel):
 class DecisionFilters(AgreementDecisionFilters):
     """The filters of the decisions list."""
 
-    agreement_id: list[uuid.UUID] = Field(default_factory=list, max_length=50)
+    agreement_id: list[UUIDText] = Field(default_factory=list)
 
 
 class DecisionSort(StrEnum):
@@ -153,7 +172,7 @@ class InterestDeclarationIn(InputModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    organization_id: uuid.UUID
+    organization_id: UUIDText
     nature: Nature
     declared_on: IsoDate | None = None
     ended_on: IsoDate | None = Field(default=None, description="Not before `declared_on`.")
@@ -181,14 +200,14 @@ class InterestDeclarationOut(BaseModel):
     ended_on: date | None
     created_at: datetime
     updated_at: datetime
-    version: int
+    version: Version
 
 
 class InterestDeclarationFilters(InputModel):
     """The filters of the interest declarations list."""
 
-    member: list[Member] = Field(default_factory=list, max_length=50)
-    organization_id: list[uuid.UUID] = Field(default_factory=list, max_length=50)
+    member: list[Member] = Field(default_factory=list)
+    organization_id: list[UUIDText] = Field(default_factory=list)
     declared_on_from: IsoDate | None = None
     declared_on_to: IsoDate | None = None
 
@@ -229,7 +248,7 @@ class HistoryEntryOut(BaseModel):
     actor: HistoryActorOut
     note: str | None = Field(max_length=NOTE_MAX_LENGTH)
     decision: DecisionOut | None = Field(description="The decision, for a decision's entry.")
-    audit_event_id: int = Field(description="The audit event that records it.")
+    audit_event_id: int = Field(ge=1, le=INT32_MAX, description="The audit event that records it.")
 
 
 class HistoryOut(BaseModel):

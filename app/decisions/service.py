@@ -87,6 +87,7 @@ from app.models import (
     OAuthClient,
     Organization,
 )
+from app.models.decisions import MAX_DECISIONS, MAX_DECLARING_MEMBERS
 from app.organizations import service as organizations
 
 NOT_FOUND = "No decision has this id."
@@ -340,6 +341,10 @@ async def record_decision(
     decided_on = data.decided_on or agreements.today()
     earlier, errors = await _superseded(session, agreement, data)
     recorded = await agreements.decision_dates(session, agreement_id)
+    if len(recorded) >= MAX_DECISIONS:
+        raise Conflict(
+            f"The agreement has {len(recorded)} decisions, as many as one agreement may take."
+        )
     bounds = date_bounds(recorded, correcting=data.supersedes_id, signed_on=agreement.signed_on)
     refuse(
         errors
@@ -482,6 +487,16 @@ async def _lock_organization(session: AsyncSession, organization_id: uuid.UUID) 
     return (await session.execute(query)).first() is not None
 
 
+async def _declaring_members(session: AsyncSession, organization_id: uuid.UUID) -> set[str]:
+    """The members who ever declared an interest in the organization."""
+    query = (
+        select(_column(InterestDeclaration, "member"))
+        .where(_column(InterestDeclaration, "organization_id") == organization_id)
+        .distinct()
+    )
+    return set((await session.execute(query)).scalars().all())
+
+
 def _period_errors(declared_on: date, ended_on: date | None) -> list[FieldError]:
     errors = []
     if declared_on > agreements.today():
@@ -500,6 +515,13 @@ async def declare_interest(
         errors.append(FieldError("No organization has this id", pointer="/organization_id"))
     declared_on = data.declared_on or agreements.today()
     refuse(errors + _period_errors(declared_on, data.ended_on))
+    # Read under the organization's lock: declarations on it are made one at a time.
+    members = await _declaring_members(session, data.organization_id)
+    if actor.subject not in members and len(members) >= MAX_DECLARING_MEMBERS:
+        raise Conflict(
+            f"{len(members)} members have declared an interest in this organization, as many "
+            "as one organization may have."
+        )
     declaration = InterestDeclaration(
         member=actor.subject,
         member_name=await member_name(session, actor.subject),

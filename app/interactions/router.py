@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import Body, Request, Response
@@ -26,6 +25,7 @@ from app.core.pagination import Page
 from app.core.preconditions import IfMatchHeader, IfNoneMatchHeader
 from app.core.session import DatabaseDep, SessionDep, SettingsDep
 from app.core.urls import created_response
+from app.core.validation import UUIDText
 from app.interactions import service
 from app.interactions.schemas import (
     InteractionCreate,
@@ -110,7 +110,7 @@ async def list_interactions(
 )
 async def list_organization_interactions(
     request: Request,
-    organization_id: uuid.UUID,
+    organization_id: UUIDText,
     database: DatabaseDep,
     settings: SettingsDep,
     principal: Reader,
@@ -136,7 +136,7 @@ async def list_organization_interactions(
     responses={**QUERY_ERRORS, **NOT_MODIFIED, **problem_responses(404)},
 )
 async def get_interaction(
-    interaction_id: uuid.UUID,
+    interaction_id: UUIDText,
     database: DatabaseDep,
     principal: Reader,
     if_none_match: IfNoneMatchHeader = None,
@@ -152,7 +152,7 @@ async def get_interaction(
     responses={**BODY_ERRORS, **problem_responses(404, 409, 412, 428)},
 )
 async def update_interaction(
-    interaction_id: uuid.UUID,
+    interaction_id: UUIDText,
     patch: Annotated[InteractionPatch, Body(media_type="application/merge-patch+json")],
     session: SessionDep,
     principal: Writer,
@@ -171,7 +171,7 @@ async def update_interaction(
     responses={**QUERY_ERRORS, **problem_responses(404, 409, 412, 428)},
 )
 async def delete_interaction(
-    interaction_id: uuid.UUID,
+    interaction_id: UUIDText,
     session: SessionDep,
     principal: Writer,
     if_match: IfMatchHeader = None,

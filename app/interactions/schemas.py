@@ -9,10 +9,26 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from app.core.numbers import Version
 from app.core.params import QueryDatetime
-from app.core.validation import NO_NUL, SOME_TEXT, VISIBLE_TEXT, InputModel, IsoDate, strip_spaces
+from app.core.validation import (
+    NO_NUL,
+    SOME_TEXT,
+    VISIBLE_TEXT,
+    InputModel,
+    IsoDate,
+    UUIDText,
+    strip_spaces,
+)
 from app.models.interactions import LOCATION_MAX_LENGTH, SUBJECT_MAX_LENGTH
-from app.registry.schemas import ObjectiveCode, ObjectiveCodes, OrganizationIds, no_repeats
+from app.registry.schemas import (
+    MAX_OBJECTIVES,
+    MAX_ORGANIZATIONS,
+    ObjectiveCode,
+    ObjectiveCodes,
+    OrganizationIds,
+    no_repeats,
+)
 
 TEXT_MAX_LENGTH = 20_000
 PARTICIPANT_MAX_LENGTH = 200
@@ -75,7 +91,7 @@ class InteractionCreate(InputModel):
     location: Location | None = None
     strategic_objectives: ObjectiveCodes = Field(default_factory=list)
     follow_up: Text | None = None
-    agreement_id: uuid.UUID | None = Field(
+    agreement_id: UUIDText | None = Field(
         default=None, description="The agreement this contact was about, if any."
     )
     visibility: Visibility = Visibility.internal
@@ -97,7 +113,7 @@ class InteractionPatch(InputModel):
     location: Location | None = None
     strategic_objectives: ObjectiveCodes = None  # type: ignore[assignment]
     follow_up: Text | None = None
-    agreement_id: uuid.UUID | None = None
+    agreement_id: UUIDText | None = None
     visibility: Visibility = None  # type: ignore[assignment]
 
 
@@ -109,16 +125,18 @@ class InteractionOut(BaseModel):
     channel: Channel
     subject: str = Field(max_length=SUBJECT_MAX_LENGTH)
     summary: str | None = Field(max_length=TEXT_MAX_LENGTH)
-    organization_ids: list[uuid.UUID] = Field(min_length=1)
-    ippc_participants: list[str]
+    organization_ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_ORGANIZATIONS)
+    ippc_participants: list[Annotated[str, Field(max_length=PARTICIPANT_MAX_LENGTH)]] = Field(
+        max_length=MAX_PARTICIPANTS
+    )
     location: str | None = Field(max_length=LOCATION_MAX_LENGTH)
-    strategic_objectives: list[str]
+    strategic_objectives: list[ObjectiveCode] = Field(max_length=MAX_OBJECTIVES)
     follow_up: str | None = Field(max_length=TEXT_MAX_LENGTH)
     agreement_id: uuid.UUID | None
     visibility: Visibility
     created_at: datetime
     updated_at: datetime
-    version: int
+    version: Version
 
 
 class OrganizationInteractionFilters(InputModel):
@@ -135,7 +153,7 @@ class OrganizationInteractionFilters(InputModel):
     strategic_objective: list[ObjectiveCode] = Field(
         default_factory=list, description="Interactions serving any of these objectives (codes)."
     )
-    agreement_id: list[uuid.UUID] = Field(
+    agreement_id: list[UUIDText] = Field(
         default_factory=list, description="Interactions linked to any of these agreements."
     )
     created_at_from: QueryDatetime | None = None
@@ -147,7 +165,7 @@ class OrganizationInteractionFilters(InputModel):
 class InteractionFilters(OrganizationInteractionFilters):
     """The filters of the interactions list."""
 
-    organization_id: list[uuid.UUID] = Field(
+    organization_id: list[UUIDText] = Field(
         default_factory=list, description="Interactions with any of these organizations."
     )
 

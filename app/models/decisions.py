@@ -14,6 +14,13 @@ from app.core.tracking import tracked
 from app.models.base import StoredResource
 
 MEETING_REFERENCE_MAX_LENGTH = 300
+# The decisions one agreement takes at most, corrections included: more is refused (409), so
+# that an agreement, its history and its public record stay bounded.
+MAX_DECISIONS = 100
+# The members who may declare an interest in one organization, over its whole life: a new
+# member beyond them is refused (409). The Bureau has seven; the cap bounds a decision's
+# recusals (at most this many for each of its partners).
+MAX_DECLARING_MEMBERS = 50
 SUBJECT_MAX_LENGTH = 255
 NAME_MAX_LENGTH = 200
 

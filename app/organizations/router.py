@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import Body, Request, Response
@@ -26,6 +25,7 @@ from app.core.pagination import Page
 from app.core.preconditions import IfMatchHeader, IfNoneMatchHeader
 from app.core.session import DatabaseDep, SessionDep, SettingsDep
 from app.core.urls import created_response
+from app.core.validation import UUIDText
 from app.organizations import service
 from app.organizations.schemas import (
     OrganizationCreate,
@@ -110,7 +110,7 @@ async def list_organizations(
     responses={**QUERY_ERRORS, **NOT_MODIFIED, **problem_responses(404)},
 )
 async def get_organization(
-    organization_id: uuid.UUID,
+    organization_id: UUIDText,
     database: DatabaseDep,
     principal: Reader,
     if_none_match: IfNoneMatchHeader = None,
@@ -126,7 +126,7 @@ async def get_organization(
     responses={**BODY_ERRORS, **problem_responses(404, 409, 412, 428)},
 )
 async def update_organization(
-    organization_id: uuid.UUID,
+    organization_id: UUIDText,
     patch: Annotated[OrganizationPatch, Body(media_type="application/merge-patch+json")],
     session: SessionDep,
     principal: Writer,
@@ -146,7 +146,7 @@ async def update_organization(
     responses={**QUERY_ERRORS, **problem_responses(404, 409, 412, 428)},
 )
 async def delete_organization(
-    organization_id: uuid.UUID,
+    organization_id: UUIDText,
     session: SessionDep,
     principal: Writer,
     if_match: IfMatchHeader = None,

@@ -10,8 +10,9 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from app.core.countries import CountryCode
+from app.core.numbers import Tally, Version
 from app.core.params import QueryDatetime
-from app.core.validation import NO_NUL, SOME_TEXT, VISIBLE_TEXT, InputModel, strip_spaces
+from app.core.validation import NO_NUL, SOME_TEXT, VISIBLE_TEXT, InputModel, UUIDText, strip_spaces
 from app.models.organizations import (
     ACRONYM_MAX_LENGTH,
     DESCRIPTION_MAX_LENGTH,
@@ -85,7 +86,7 @@ class OrganizationCreate(InputModel):
     country: Country | None = None
     website: Website | None = None
     description: Description | None = None
-    parent_id: uuid.UUID | None = Field(
+    parent_id: UUIDText | None = Field(
         default=None, description="The headquarters, when this organization is a branch."
     )
 
@@ -105,7 +106,7 @@ class OrganizationPatch(InputModel):
     country: Country | None = None
     website: Website | None = None
     description: Description | None = None
-    parent_id: uuid.UUID | None = None
+    parent_id: UUIDText | None = None
     archived: StrictBool = Field(  # type: ignore[assignment]
         default=None, description="Archive (true) or restore (false) the organization."
     )
@@ -127,11 +128,11 @@ class OrganizationOut(BaseModel):
     archived: bool
     created_at: datetime
     updated_at: datetime
-    version: int
+    version: Version
 
 
 class OrganizationDetail(OrganizationOut):
-    reference_counts: dict[str, int] = Field(
+    reference_counts: dict[str, Tally] = Field(
         max_length=16,
         description="How many records of each kind refer to this organization "
         "(`branches`, `interactions`, `agreements`).",
@@ -155,7 +156,7 @@ class OrganizationFilters(InputModel):
     sector: list[Sector] = Field(default_factory=list)
     geographic_scope: list[GeographicScope] = Field(default_factory=list)
     country: list[CountryCode] = Field(default_factory=list)
-    parent_id: uuid.UUID | None = Field(default=None, description="Branches of this one.")
+    parent_id: UUIDText | None = Field(default=None, description="Branches of this one.")
     archived: ArchivedFilter = Field(
         default="false", description="`false` (default), `true` (only archived) or `all`."
     )

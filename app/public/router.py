@@ -12,7 +12,6 @@ from the next request on. An answer that found nothing (an empty page) is not ke
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
@@ -27,6 +26,7 @@ from app.core.openapi import COMMON_ERRORS, QUERY_ERRORS, V1, api_router, proble
 from app.core.pagination import Page
 from app.core.session import DatabaseDep, SettingsDep
 from app.core.urls import next_link
+from app.core.validation import UUIDText
 from app.public import service
 from app.public.schemas import (
     PublicAgreement,
@@ -117,7 +117,7 @@ async def list_public_agreements(
 @router.get("/agreements/{agreement_id}", response_model=PublicAgreement, responses=NOT_PUBLIC)
 async def get_public_agreement(
     request: Request,
-    agreement_id: uuid.UUID,
+    agreement_id: UUIDText,
     database: DatabaseDep,
     settings: SettingsDep,
 ) -> Response:
@@ -157,7 +157,7 @@ async def list_public_interactions(
 )
 async def get_public_interaction(
     request: Request,
-    interaction_id: uuid.UUID,
+    interaction_id: UUIDText,
     database: DatabaseDep,
     settings: SettingsDep,
 ) -> Response:
@@ -171,7 +171,7 @@ async def get_public_interaction(
 )
 async def get_public_organization(
     request: Request,
-    organization_id: uuid.UUID,
+    organization_id: UUIDText,
     database: DatabaseDep,
     settings: SettingsDep,
 ) -> Response:
@@ -186,7 +186,7 @@ async def get_public_organization(
     response_model=EngagementBalance,
     responses={
         200: {
-            "content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}},
+            "content": {CSV_MEDIA_TYPE: {}},  # no schema: `core.listing.LIST_RESPONSES`
             "description": "The balance as JSON, or as CSV (one row per year, kind, strategic "
             "objective, partner category and sector: count, total, share) with `format=csv` or "
             "`Accept: text/csv`.",

@@ -9,19 +9,28 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.agreements.schemas import Direction
+from app.agreements.schemas import TEXT_MAX_LENGTH as AGREEMENT_TEXT_MAX_LENGTH
+from app.agreements.schemas import Amount, Direction
 from app.agreements.workflow import GoverningBody, Instrument, Level, Outcome
 from app.core.countries import CountryCode
-from app.core.validation import NO_NUL, InputModel, IsoDate
+from app.core.numbers import MAX_COUNT
+from app.core.validation import NO_NUL, InputModel, IsoDate, UUIDText
 from app.interactions.schemas import Channel
+from app.models.agreements import TITLE_MAX_LENGTH
+from app.models.decisions import MAX_DECISIONS, MEETING_REFERENCE_MAX_LENGTH
+from app.models.interactions import SUBJECT_MAX_LENGTH as INTERACTION_SUBJECT_MAX_LENGTH
+from app.models.organizations import ACRONYM_MAX_LENGTH, WEBSITE_MAX_LENGTH
+from app.models.organizations import NAME_MAX_LENGTH as ORGANIZATION_NAME_MAX_LENGTH
 from app.organizations.schemas import Category, GeographicScope, Sector
-from app.registry.schemas import ObjectiveCode
+from app.registry.schemas import MAX_OBJECTIVES, MAX_ORGANIZATIONS, ObjectiveCode
+
+# How many of an organization's latest public agreements and interactions its profile shows.
+PROFILE_ITEMS = 20
 
 # The first year an approval can have (the IPPC was adopted in 1951) and the last one a filter
 # takes: years outside are refused, not searched.
@@ -48,10 +57,10 @@ class PublicOrganizationRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: uuid.UUID
-    name: str
-    acronym: str | None
+    name: str = Field(max_length=ORGANIZATION_NAME_MAX_LENGTH)
+    acronym: str | None = Field(max_length=ACRONYM_MAX_LENGTH)
     category: Category | None
-    country: str | None = Field(description="ISO 3166-1 alpha-2.")
+    country: str | None = Field(max_length=2, description="ISO 3166-1 alpha-2.")
 
 
 class PublicDecision(BaseModel):
@@ -63,14 +72,14 @@ class PublicDecision(BaseModel):
     governing_body: GoverningBody
     outcome: Outcome
     decided_on: date
-    meeting_reference: str
+    meeting_reference: str = Field(max_length=MEETING_REFERENCE_MAX_LENGTH)
 
 
 class PublicFinancing(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount: Decimal = Field(description="A decimal, as a string.")
-    currency: str = Field(description="ISO 4217.")
+    amount: Amount
+    currency: str = Field(min_length=3, max_length=3, description="ISO 4217.")
     direction: Direction
 
 
@@ -80,19 +89,20 @@ class PublicAgreement(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: uuid.UUID
-    title: str
-    public_summary: str | None
+    title: str = Field(max_length=TITLE_MAX_LENGTH)
+    public_summary: str | None = Field(max_length=AGREEMENT_TEXT_MAX_LENGTH)
     level: Level
     instrument: Instrument
-    partners: list[PublicOrganizationRef]
-    strategic_objectives: list[str]
+    partners: list[PublicOrganizationRef] = Field(max_length=MAX_ORGANIZATIONS)
+    strategic_objectives: list[ObjectiveCode] = Field(max_length=MAX_OBJECTIVES)
     start_date: date | None
     end_date: date | None
     signed_on: date | None
     financing: PublicFinancing | None
     status: PublicStatus
     decisions: list[PublicDecision] = Field(
-        description="Its decisions in the order they were taken; a corrected one as corrected."
+        max_length=MAX_DECISIONS,
+        description="Its decisions in the order they were taken; a corrected one as corrected.",
     )
 
 
@@ -104,9 +114,9 @@ class PublicInteraction(BaseModel):
     id: uuid.UUID
     occurred_on: date
     channel: Channel
-    subject: str
-    organizations: list[PublicOrganizationRef]
-    strategic_objectives: list[str]
+    subject: str = Field(max_length=INTERACTION_SUBJECT_MAX_LENGTH)
+    organizations: list[PublicOrganizationRef] = Field(max_length=MAX_ORGANIZATIONS)
+    strategic_objectives: list[ObjectiveCode] = Field(max_length=MAX_OBJECTIVES)
 
 
 class PublicOrganization(BaseModel):
@@ -118,17 +128,25 @@ class PublicOrganization(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: uuid.UUID
-    name: str
-    acronym: str | None
+    name: str = Field(max_length=ORGANIZATION_NAME_MAX_LENGTH)
+    acronym: str | None = Field(max_length=ACRONYM_MAX_LENGTH)
     category: Category | None
     sector: Sector | None
     geographic_scope: GeographicScope | None
-    country: str | None = Field(description="ISO 3166-1 alpha-2.")
-    website: str | None
-    agreement_count: int = Field(description="How many public agreements it is a partner of.")
-    agreements: list[PublicAgreement] = Field(description="The latest approved first.")
-    interaction_count: int = Field(description="How many public interactions it took part in.")
-    interactions: list[PublicInteraction] = Field(description="The latest first.")
+    country: str | None = Field(max_length=2, description="ISO 3166-1 alpha-2.")
+    website: str | None = Field(max_length=WEBSITE_MAX_LENGTH)
+    agreement_count: int = Field(
+        ge=0, le=MAX_COUNT, description="How many public agreements it is a partner of."
+    )
+    agreements: list[PublicAgreement] = Field(
+        max_length=PROFILE_ITEMS, description="The latest approved first."
+    )
+    interaction_count: int = Field(
+        ge=0, le=MAX_COUNT, description="How many public interactions it took part in."
+    )
+    interactions: list[PublicInteraction] = Field(
+        max_length=PROFILE_ITEMS, description="The latest first."
+    )
 
 
 # --- Query parameters ----------------------------------------------------------------------------
@@ -153,7 +171,7 @@ class PublicAgreementFilters(InputModel):
     country: list[CountryCode] = Field(
         default_factory=list, description="Agreements with a partner from any of these countries."
     )
-    partner_id: list[uuid.UUID] = Field(
+    partner_id: list[UUIDText] = Field(
         default_factory=list, description="Agreements with any of these partners."
     )
     status: list[PublicStatus] = Field(default_factory=list)
@@ -186,7 +204,7 @@ class PublicInteractionFilters(InputModel):
     strategic_objective: list[ObjectiveCode] = Field(
         default_factory=list, description="Interactions serving any of these objectives (codes)."
     )
-    organization_id: list[uuid.UUID] = Field(
+    organization_id: list[UUIDText] = Field(
         default_factory=list, description="Interactions with any of these organizations."
     )
     organization_category: list[Category] = Field(

@@ -39,6 +39,7 @@ from app.core.sql import json_array_agg, json_object, uuid_text
 from app.interactions import service as interactions
 from app.models import Agreement, AuditEvent, Decision, Interaction, Organization
 from app.public.schemas import (
+    PROFILE_ITEMS,
     PublicAgreementFilters,
     PublicAgreementSort,
     PublicInteractionFilters,
@@ -48,9 +49,6 @@ from app.public.schemas import (
 from app.registry.links import linked_to
 
 NOT_PUBLIC = "Nothing in the public register has this id."
-
-# How many of an organization's latest public agreements and interactions its profile shows.
-PROFILE_ITEMS = 20
 
 PUBLIC_STATUSES = tuple(status.value for status in PublicStatus)
 PARTNERS: Table = agreements.PARTNERS

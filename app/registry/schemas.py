@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, Field, StringConstraints
 from pydantic_core import PydanticCustomError
+
+from app.core.validation import UUIDText
 
 T = TypeVar("T")
 
@@ -40,7 +41,7 @@ ObjectiveCodes = Annotated[
     AfterValidator(no_repeats),
 ]
 OrganizationIds = Annotated[
-    list[uuid.UUID],
+    list[UUIDText],
     Field(
         max_length=MAX_ORGANIZATIONS,
         json_schema_extra=_UNIQUE,

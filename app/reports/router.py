@@ -27,7 +27,7 @@ Reader = Annotated[Principal, require(Scope.registry_read)]
 def _responses(csv_shape: str) -> dict[int | str, dict[str, Any]]:
     return {
         200: {
-            "content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}},
+            "content": {CSV_MEDIA_TYPE: {}},  # no schema: see `core.listing.LIST_RESPONSES`
             "description": f"The report as JSON, or as CSV ({csv_shape}) with `format=csv` or "
             "`Accept: text/csv`.",
         },

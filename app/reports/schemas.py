@@ -16,6 +16,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.numbers import MAX_COUNT
+
 KEY_MAX_LENGTH = 64
 # The share of a count in its total, as a number rounded to this many places.
 SHARE_PLACES = 4
@@ -33,8 +35,12 @@ class Output(BaseModel):
     model_config = ConfigDict(extra="forbid", serialize_by_alias=True, validate_by_name=True)
 
 
-Count = Field(ge=0, description="How many items, or (item, organization) pairs, the row counts.")
-Total = Field(ge=0, description="What the count is a part of: the sum of the group's counts.")
+Count = Field(
+    ge=0, le=MAX_COUNT, description="How many items, or (item, organization) pairs, the row counts."
+)
+Total = Field(
+    ge=0, le=MAX_COUNT, description="What the count is a part of: the sum of the group's counts."
+)
 Share = Field(
     ge=0,
     le=1,
@@ -71,7 +77,7 @@ class Breakdown(Output):
 
 
 class AgreementSummary(Output):
-    total: int = Field(ge=0, description="Agreements dated in the period.")
+    total: int = Field(ge=0, le=MAX_COUNT, description="Agreements dated in the period.")
     by_status: Breakdown = Field(description="Agreements, by status.")
     by_level: Breakdown = Field(description="Agreements, by level.")
     by_instrument: Breakdown = Field(description="Agreements, by instrument.")
@@ -88,7 +94,7 @@ class AgreementSummary(Output):
 
 
 class InteractionSummary(Output):
-    total: int = Field(ge=0, description="Interactions that occurred in the period.")
+    total: int = Field(ge=0, le=MAX_COUNT, description="Interactions that occurred in the period.")
     by_channel: Breakdown = Field(description="Interactions, by channel.")
     by_partner_category: Breakdown = Field(
         description="(interaction, organization) pairs, by the organization's category."

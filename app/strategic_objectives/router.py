@@ -14,6 +14,7 @@ from fastapi import Depends, Path, Query, Request, Response
 from app.auth.dependencies import PublicAccess
 from app.core.http import NOT_MODIFIED, prepared_response
 from app.core.kept import keep_for_process
+from app.core.list_query import MAX_FILTER_VALUES
 from app.core.openapi import COMMON_ERRORS, QUERY_ERRORS, V1, api_router, problem_responses
 from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, Page
 from app.core.session import SettingsDep, database_of, per_app
@@ -42,7 +43,10 @@ async def list_strategic_objectives(
     request: Request,
     catalogue: CatalogueDep,
     settings: SettingsDep,
-    framework: Annotated[list[Framework] | None, Query(description="Repeat for several.")] = None,
+    framework: Annotated[
+        list[Framework] | None,
+        Query(description="Repeat for several.", max_length=MAX_FILTER_VALUES),
+    ] = None,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> Response:

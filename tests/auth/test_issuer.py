@@ -18,9 +18,11 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth import keys
 from app.auth.keys import SigningKeyUnavailable, rotate_signing_key
 from app.core.config import AuthMode
 from app.core.db import Database
+from app.core.errors import Conflict
 from app.main import create_app
 from app.models.auth import OAuthClient, SigningKey
 from tests.auth.forge import bearer, unverified
@@ -541,3 +543,24 @@ async def test_on_sqlite_keys_are_made_only_in_a_writing_session(app: FastAPI) -
             await lock_signing_keys(session)
     async with database.session(write=True) as session:
         await lock_signing_keys(session)
+
+
+async def test_a_rotation_that_would_publish_too_many_keys_is_refused(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The JWKS stays bounded: past MAX_PUBLISHED_KEYS, wait for the oldest to be withdrawn,
+    or withdraw them all."""
+    monkeypatch.setattr(keys, "MAX_PUBLISHED_KEYS", 2)
+    settings = app.state.settings
+    database: Database = app.state.database
+    for _ in range(2):
+        async with database.session(write=True) as session:
+            await rotate_signing_key(session, settings)
+            await session.commit()
+    async with database.session(write=True) as session:
+        with pytest.raises(Conflict, match="published already"):
+            await rotate_signing_key(session, settings)
+    async with database.session(write=True) as session:
+        await rotate_signing_key(session, settings, withdraw_previous=True)
+        await session.commit()
+    assert len((await client.get("/.well-known/jwks.json")).json()["keys"]) == 1

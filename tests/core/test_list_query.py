@@ -18,7 +18,7 @@ from app.agreements.schemas import AgreementFilters, AgreementSort, PartnerAgree
 from app.audit.router import LIST_QUERY as AUDIT_EVENTS
 from app.audit.schemas import AuditEventFilters
 from app.core.errors import install_error_handlers
-from app.core.list_query import ListQuery, QueryDependency
+from app.core.list_query import MAX_FILTER_VALUES, TOO_MANY_VALUES, ListQuery, QueryDependency
 from app.core.listing import FormatQuery
 from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
 from app.decisions.router import DECLARATIONS_QUERY
@@ -133,12 +133,52 @@ def _parameters(app: FastAPI) -> list[dict[str, Any]]:
     return list(schema["paths"]["/list"]["get"]["parameters"])
 
 
+def _with_cap(schema: dict[str, Any]) -> dict[str, Any]:
+    if schema.get("type") == "array":
+        return {**schema, "maxItems": MAX_FILTER_VALUES}
+    if "anyOf" in schema:
+        return {**schema, "anyOf": [_with_cap(option) for option in schema["anyOf"]]}
+    return schema
+
+
 @pytest.mark.parametrize(("spec", "filters", "sort", "csv"), LISTS, ids=IDS)
 def test_the_parameters_are_documented_as_declared_ones_would_be(
     spec: QueryDependency, filters: type[BaseModel], sort: type[Enum] | None, csv: bool
 ) -> None:
+    """The same, but for the cap on a repeated filter's values, which the list states."""
     fast, declared = _apps(spec, filters, sort, csv)
-    assert _parameters(fast) == _parameters(declared)
+    expected = [
+        {**parameter, "schema": _with_cap(parameter["schema"])}
+        for parameter in _parameters(declared)
+    ]
+    assert _parameters(fast) == expected
+    assert any("maxItems" in str(parameter["schema"]) for parameter in _parameters(fast)), (
+        "every list has a repeated filter"
+    )
+
+
+def _repeated(filters: type[BaseModel]) -> list[str]:
+    return [
+        name
+        for name, field in filters.model_json_schema()["properties"].items()
+        if "array" in str(field)
+    ]
+
+
+@pytest.mark.parametrize(("spec", "filters", "sort", "csv"), LISTS, ids=IDS)
+async def test_a_repeated_filter_takes_at_most_the_cap(
+    spec: QueryDependency, filters: type[BaseModel], sort: type[Enum] | None, csv: bool
+) -> None:
+    """Past MAX_FILTER_VALUES values, one 422 names the parameter, before any value is read."""
+    fast, _declared = _apps(spec, filters, sort, csv)
+    transport = httpx.ASGITransport(app=fast)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        for name in _repeated(filters):
+            within = await client.get("/list", params=[(name, "x")] * MAX_FILTER_VALUES)
+            beyond = await client.get("/list", params=[(name, "x")] * (MAX_FILTER_VALUES + 1))
+            assert TOO_MANY_VALUES not in within.text, name
+            assert beyond.status_code == 422, name
+            assert beyond.json()["errors"] == [{"detail": TOO_MANY_VALUES, "parameter": name}]
 
 
 QUERIES = [

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from app.decisions import service as decisions_service
 from app.models import Agreement
 from tests.decisions.conftest import Member, decide, decision
 from tests.registry import Make, csv_rows, etag_of, pointers, set_columns
@@ -379,3 +380,20 @@ async def test_an_agreements_decisions(
         f"{URL}/00000000-0000-4000-8000-000000000000/decisions", headers=integration
     )
     assert missing.status_code == 404
+
+
+async def test_an_agreement_takes_at_most_so_many_decisions(
+    client: httpx.AsyncClient,
+    member: Member,
+    submitted: Make,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The cap bounds an agreement's decisions (its public record lists them all)."""
+    monkeypatch.setattr(decisions_service, "MAX_DECISIONS", 1)
+    made = await submitted()
+    _subject, headers = await member("Ana")
+    first = await decide(client, headers, made["id"])
+    assert first.status_code == 201, first.text
+    correction = await decide(client, headers, made["id"], supersedes_id=first.json()["id"])
+    assert correction.status_code == 409, correction.text
+    assert "as many as one agreement may take" in correction.json()["detail"]

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from app.decisions import service as decisions_service
 from tests.decisions.conftest import Member, decide
 from tests.registry import Make, etag_of, merge_patch, pointers
 
@@ -179,3 +180,23 @@ async def test_an_organization_someone_declared_an_interest_in_is_kept(
     refused = await client.delete(path, headers={**secretariat, "If-Match": "*"})
     assert refused.status_code == 409
     assert refused.json()["references"] == {"interest_declarations": 1}
+
+
+async def test_an_organization_takes_declarations_of_at_most_so_many_members(
+    client: httpx.AsyncClient,
+    member: Member,
+    organization: Make,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The cap bounds a decision's recusals; a member who declared already may declare again."""
+    monkeypatch.setattr(decisions_service, "MAX_DECLARING_MEMBERS", 2)
+    partner = await organization("Partner")
+    (_a, ana), (_b, ben), (_c, cai) = [await member(name) for name in ("Ana", "Ben", "Cai")]
+    assert (await _declare(client, ana, partner["id"])).status_code == 201
+    assert (await _declare(client, ben, partner["id"])).status_code == 201
+    assert (await _declare(client, ana, partner["id"], nature="Donor")).status_code == 201
+    refused = await _declare(client, cai, partner["id"])
+    assert refused.status_code == 409, refused.text
+    assert "as many as one organization may have" in refused.json()["detail"]
+    other = await organization("Other")
+    assert (await _declare(client, cai, other["id"])).status_code == 201
