@@ -14,6 +14,7 @@ from starlette.types import ASGIApp
 
 from app import api
 from app.audit import service as audit
+from app.auth.dependencies import client_of_token
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.docs import install_docs
@@ -66,6 +67,7 @@ class IppcApp(FastAPI):
             versions=self.state.data_version,
             rate_limits=self.state.rate_limits,
             checks_tokens=api.checks_tokens,
+            identify=client_of_token,
         )
 
 

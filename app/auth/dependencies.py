@@ -28,6 +28,7 @@ import httpx
 from fastapi import Depends, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2, SecurityScopes
+from starlette.types import Scope as AsgiScope
 
 from app.auth.jwks import RemoteJWKS
 from app.auth.paths import TOKEN_PATH
@@ -43,7 +44,6 @@ from app.core.config import AuthMode, Settings
 from app.core.db import Database
 from app.core.errors import Forbidden, Unauthorized
 from app.core.openapi import problem_responses
-from app.core.ratelimit import count_client, count_unauthenticated
 from app.core.session import per_app
 
 SECURITY_SCHEME_NAME = "OAuth2"
@@ -121,6 +121,17 @@ def token_validator(request: Request) -> TokenValidator:
     )
 
 
+async def client_of_token(scope: AsgiScope, token: str) -> str | None:
+    """The client a bearer token speaks for, or None when it is not valid: what the edge counts
+    a request against (`core.ratelimit`). The validator remembers the tokens it verified, so
+    the access check that follows costs a lookup."""
+    try:
+        principal = await token_validator(Request(scope)).validate(token)
+    except Unauthorized:
+        return None
+    return principal.client_id or principal.subject
+
+
 def _bearer_token(authorization: str | None) -> str | None:
     if not authorization:
         return None
@@ -163,12 +174,7 @@ async def authenticate(
             "This operation needs a bearer token.",
             headers={"WWW-Authenticate": bearer_challenge()},
         )
-    try:
-        principal = await token_validator(request).validate(token)
-    except Unauthorized:
-        await count_unauthenticated(request.scope)
-        raise
-    await count_client(request.scope, principal.client_id or principal.subject)
+    principal = await token_validator(request).validate(token)
     missing = [name for name in security_scopes.scopes if name not in principal.scopes]
     if missing:
         needed = " ".join(security_scopes.scopes)

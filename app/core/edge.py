@@ -7,10 +7,9 @@ order, the first that applies answers:
 1. CORS preflights (`OPTIONS` with `Origin` and `Access-Control-Request-Method`) on a path whose
    policy admits the origin: 204, or 405 for a method the path does not allow.
 2. Rate limits (`core/ratelimit.py`), when on, on every path, the health probes included: a
-   request counted against its address (`anonymous`) whose budget is spent: 429. A request with
-   a bearer token to a path whose routes check tokens is left pending for the access layer,
-   which counts it per client once the token is valid; one that no route took up (an early
-   refusal below included) is counted against its address when it is answered. Counting comes
+   request whose budget is spent: 429, before its body is read. A request with a valid bearer
+   token to a path whose routes check tokens is counted against its client (`identify`, the
+   access layer's validator), any other against its address (`anonymous`). Counting comes
    before the refusals, so that every answer the contract lists carries the RateLimit fields.
 3. Too many or too large request headers: 431, before the application reads them (each lookup of
    a header scans them all). The server has already read them: a proxy in front of the service
@@ -77,9 +76,10 @@ from app.core.preconditions import none_match
 from app.core.ratelimit import (
     ADDRESS_KEY,
     ANONYMOUS,
+    CLIENT,
     DECISIONS_KEY,
-    PENDING_KEY,
     Decision,
+    Identify,
     RateLimited,
     RateLimits,
     count,
@@ -240,6 +240,7 @@ class Edge:
         versions: DataVersion | None = None,
         rate_limits: RateLimits | None = None,
         checks_tokens: Callable[[str], bool] = lambda _path: False,
+        identify: Identify | None = None,
     ) -> None:
         self.app = app
         self.cache_control = cache_control
@@ -252,6 +253,7 @@ class Edge:
         self._exposed = ", ".join(self.exposed_headers).encode("latin-1")
         self.rate_limits = rate_limits
         self.checks_tokens = checks_tokens
+        self.identify = identify
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -313,9 +315,6 @@ class Edge:
                 if status == 200 and keep_key is not None and state.get(KEEP_KEY):
                     kept_headers = tuple(response_headers)
                     kept_body = []
-                if limits is not None and state.get(PENDING_KEY):
-                    # A bearer request that no route took up: its address's count.
-                    await count(limits, state, ANONYMOUS, state[ADDRESS_KEY])
                 decisions: dict[str, Decision] | None = state.get(DECISIONS_KEY)
                 self._finish(
                     response_headers,
@@ -361,13 +360,22 @@ class Edge:
             if limits is not None:
                 address = limits.addresses.of(scope, forwarded)
                 state[ADDRESS_KEY] = address
-                if _is_bearer(found[_AUTHORIZATION]) and self.checks_tokens(path):
-                    state[PENDING_KEY] = True
-                else:
+                client = None
+                authorization = found[_AUTHORIZATION]
+                if (
+                    self.identify is not None
+                    and _is_bearer(authorization)
+                    and self.checks_tokens(path)
+                ):
+                    token = (authorization or b"")[7:].strip().decode("latin-1")
+                    client = await self.identify(scope, token)
+                if client is None:
                     decision = await count(limits, state, ANONYMOUS, address)
-                    if decision is not None and not decision.allowed:
-                        await self._too_many(decision)(scope, receive, edge_send)
-                        return
+                else:
+                    decision = await count(limits, state, CLIENT, client)
+                if decision is not None and not decision.allowed:
+                    await self._too_many(decision)(scope, receive, edge_send)
+                    return
             refusal = self._refusal(scope, len(headers), size, found)
             if refusal is not None:
                 await refusal(scope, receive, edge_send)

@@ -12,11 +12,12 @@ that every instance counts against the same budgets.
 
 Every request but CORS preflights is counted once, against one budget, the health probes and
 the edge's early refusals included (so that every answer the contract lists carries the
-fields): the edge (`core/edge.py`) counts what it can place at once (`anonymous`); a request
-with a bearer token to a path whose routes check tokens is left pending for the access layer,
-which counts it per client once the token is valid, or per address when it is not
-(`count_client`, `count_unauthenticated`); a pending request that no route took up (an unknown
-path, a body that cannot be read) is counted per address by the edge as it answers.
+fields), and before anything else reads it: the edge (`core/edge.py`) counts each request as it
+arrives. A request with a bearer token to a path whose routes check tokens is counted against
+its client when the token is valid (`Identify`: the access layer's validator, which remembers
+the tokens it verified), else against its address; so is every other request. A spent budget
+is refused before the request's body is read or parsed: no caller can make the service work
+past its budget, whatever it sends.
 
 What each count decided is kept on the request (`DECISIONS_KEY` in the ASGI scope's state) and
 the edge writes it into every response as the IETF `RateLimit-Policy` and `RateLimit` fields
@@ -36,7 +37,7 @@ import ipaddress
 import logging
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,7 +56,6 @@ logger = logging.getLogger("app.ratelimit")
 # caller's address as the edge resolved it, and the mark of a request left to the access layer.
 DECISIONS_KEY = "rate_limit_decisions"
 ADDRESS_KEY = "rate_limit_address"
-PENDING_KEY = "rate_limit_pending"
 
 # A storage that failed is not asked again for this long: requests are allowed meanwhile.
 STORAGE_RETRY_SECONDS = 5.0
@@ -337,6 +337,11 @@ class RateLimits:
 # --- What the edge and the access layer call ------------------------------------------------
 
 
+# The client a bearer token speaks for (its `client_id`, or its subject when it names none), or
+# None when the token is not valid: given the request's scope and the token.
+Identify = Callable[[Scope, str], Awaitable[str | None]]
+
+
 def decisions_of(state: dict[str, Any]) -> dict[str, Decision]:
     decisions: dict[str, Decision] | None = state.get(DECISIONS_KEY)
     if decisions is None:
@@ -348,43 +353,10 @@ async def count(
     limits: RateLimits, state: dict[str, Any], policy_name: str, key: str
 ) -> Decision | None:
     """Count the request against `key`'s budget and keep the decision for its headers."""
-    state[PENDING_KEY] = False
     decision = await limits.hit(policy_name, key)
     if decision is not None:
         decisions_of(state)[policy_name] = decision
     return decision
-
-
-def _pending(scope: Scope) -> tuple[RateLimits, dict[str, Any]] | None:
-    state: dict[str, Any] = scope.get("state", {})
-    if not state.get(PENDING_KEY):
-        return None
-    limits: RateLimits = scope["app"].state.rate_limits
-    return limits, state
-
-
-async def count_client(scope: Scope, client: str) -> None:
-    """A request whose token is valid: count it against its client's budget (when the edge
-    left it pending); RateLimited when the budget is spent."""
-    pending = _pending(scope)
-    if pending is None:
-        return
-    limits, state = pending
-    decision = await count(limits, state, CLIENT, client)
-    if decision is not None and not decision.allowed:
-        raise RateLimited(decision)
-
-
-async def count_unauthenticated(scope: Scope) -> None:
-    """A request whose token failed validation: count it against its address's anonymous
-    budget (a forged token earns no budget of its own); RateLimited when it is spent."""
-    pending = _pending(scope)
-    if pending is None:
-        return
-    limits, state = pending
-    decision = await count(limits, state, ANONYMOUS, state[ADDRESS_KEY])
-    if decision is not None and not decision.allowed:
-        raise RateLimited(decision)
 
 
 class TokenFailures:

@@ -279,6 +279,39 @@ async def test_a_bearer_request_no_route_takes_up_counts_against_the_address(
     assert_too_many(await http.get(PUBLIC), "anonymous")
 
 
+async def test_a_spent_budget_is_refused_before_the_body_is_read(
+    caller: MakeClient, tokens: list[dict[str, str]]
+) -> None:
+    """Whatever the body (here one that is not even JSON), a request is counted and refused as
+    it arrives: with a valid token against its client, with a forged one or none against its
+    address. Nothing past a spent budget makes the service read or parse a body."""
+    malformed = {"Content-Type": "application/json"}
+    http = await caller("192.0.2.40")
+    for left in (3, 2, 1, 0):
+        response = await http.post(
+            "/v1/organizations", content=b"{", headers={**tokens[0], **malformed}
+        )
+        assert response.status_code == 400
+        assert remaining(response, "client") == left
+    refused = await http.post("/v1/organizations", content=b"{", headers={**tokens[0], **malformed})
+    assert_too_many(refused, "client")
+
+    stranger = await caller("192.0.2.41")
+    forged = {"Authorization": f"Bearer a{uuid.uuid4().hex}.b.c", **malformed}
+    for left in (2, 1, 0):
+        response = await stranger.patch(
+            f"/v1/organizations/{uuid.uuid4()}", content=b"{", headers=forged
+        )
+        assert response.status_code in (400, 401)
+        assert remaining(response, "anonymous") == left
+    refused = await stranger.patch(
+        f"/v1/organizations/{uuid.uuid4()}", content=b"{", headers=forged
+    )
+    assert_too_many(refused, "anonymous")
+    nobody = await stranger.post("/v1/organizations", content=b"{", headers=malformed)
+    assert_too_many(nobody, "anonymous")
+
+
 async def test_a_token_on_a_public_route_counts_against_the_address(
     caller: MakeClient, tokens: list[dict[str, str]]
 ) -> None:
