@@ -16,6 +16,12 @@ SQLAlchemy's cursor takes four). Each column's result processor (SQLite's dates,
 booleans; the scaled decimals) is applied as SQLAlchemy's result would, so the values are the
 same, and the rows are tuples that answer by position, by name and by column (`row._mapping`).
 
+The values are processed a column at a time (`map` over the column, or a processor's own way of
+doing a whole column, `column_processor`), not row by row, and the rows are made by `tuple`'s
+own constructor: a page of 50 rows took a Python step per row and per processed value. SQLite's
+UUIDs (32 hex digits, as SQLAlchemy's `Uuid` stores them there) are made from their integer
+(`uuid_from_hex`), the same values as SQLAlchemy's processor gives in about half the time.
+
 Failures: a driver error invalidates the connection (it may be broken, or mid-statement when a
 request was cancelled) and the statement runs again through SQLAlchemy, on another connection
 from the pool, so that a real error surfaces as SQLAlchemy's (mapped to problems like any
@@ -29,13 +35,17 @@ already.
 
 from __future__ import annotations
 
+import uuid
 from collections import OrderedDict, namedtuple
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from functools import partial
+from types import MemberDescriptorType
 from typing import Any
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import Select
+from sqlalchemy.types import Uuid
 from sqlalchemy.util import await_only, greenlet_spawn
 
 # Statements compiled and kept; the kit keeps at most 256 statements per list.
@@ -44,6 +54,78 @@ MAX_COMPILED = 1024
 # Called after each direct read with the driver's connection and the SQL it ran (for tests and
 # diagnostics that watch what reaches the database).
 Listener = Callable[[Any, str], None]
+
+# A result processor (one value) and what processes a whole column of values.
+Processor = Callable[[Any], Any]
+ColumnProcessor = Callable[[Sequence[Any]], Iterable[Any]]
+
+# Result processors that have a way of their own to process a whole column: the same values as
+# the processor's, value by value.
+_COLUMN_PROCESSORS: dict[Processor, ColumnProcessor] = {}
+
+
+def column_processor(processor: Processor) -> Callable[[ColumnProcessor], ColumnProcessor]:
+    """Registers the decorated function as the way to process a whole column of values that
+    `processor` would process one by one. It must give exactly the values `processor` gives
+    (a test holds each to it)."""
+
+    def register(whole: ColumnProcessor) -> ColumnProcessor:
+        _COLUMN_PROCESSORS[processor] = whole
+        return whole
+
+    return register
+
+
+def _column_wise(processor: Processor) -> ColumnProcessor:
+    return _COLUMN_PROCESSORS.get(processor) or partial(map, processor)
+
+
+def _uuid_slot_setter(name: str) -> Callable[[uuid.UUID, Any], None] | None:
+    """`uuid.UUID`'s value is a slot (`int`), and its safety another (`is_safe`); they are set
+    as `UUID.__init__` sets them, through the slots' descriptors (the class forbids setting
+    attributes otherwise). None if this Python's UUID were made otherwise."""
+    slot = vars(uuid.UUID).get(name)
+    return slot.__set__ if isinstance(slot, MemberDescriptorType) else None
+
+
+_SET_UUID_INT = _uuid_slot_setter("int")
+_SET_UUID_SAFE = _uuid_slot_setter("is_safe")
+_UNKNOWN_SAFETY = uuid.SafeUUID.unknown
+
+
+def uuid_from_hex(value: str | None) -> uuid.UUID | None:
+    """A UUID stored as text, as SQLAlchemy's `Uuid` reads it where the database has no UUID
+    type (SQLite): the same value, made faster for its usual form, 32 hex digits.
+
+    For a text of 32 characters without a hyphen, `uuid.UUID(text)` is
+    `uuid.UUID(int=int(text, 16))`: it removes only braces, hyphens and `urn:uuid:`, then refuses
+    what is no longer 32 characters, and `int` refuses braces and colons too (a hyphen it could
+    read as a sign: such text goes to `uuid.UUID`, as does text of any other length). The UUID
+    is then made as `uuid.UUID.__init__` makes it, without its checks of the arguments: about
+    0.5 µs instead of 1, and 50 of them on a page."""
+    if value is None:
+        return None
+    if len(value) != 32 or "-" in value or _SET_UUID_INT is None or _SET_UUID_SAFE is None:
+        return uuid.UUID(value)
+    made = object.__new__(uuid.UUID)
+    _SET_UUID_INT(made, int(value, 16))
+    _SET_UUID_SAFE(made, _UNKNOWN_SAFETY)
+    return made
+
+
+def _result_processor(type_: Any, dialect: Dialect) -> Processor | None:
+    """The column type's result processor on this dialect, as SQLAlchemy's result applies it;
+    for SQLAlchemy's own `Uuid` read from text, `uuid_from_hex`, which gives the same values."""
+    impl = type_.dialect_impl(dialect)
+    processor: Processor | None = impl.result_processor(dialect, None)
+    if (
+        processor is not None
+        and type(impl) is Uuid
+        and impl.as_uuid
+        and not (dialect.supports_native_uuid and impl.native_uuid)
+    ):
+        return uuid_from_hex
+    return processor
 
 
 class _ByColumn(Mapping[Any, Any]):
@@ -87,6 +169,8 @@ class _Compiled:
 
     __slots__ = ("binds", "compiled", "make", "processors")
 
+    processors: tuple[tuple[int, ColumnProcessor], ...]
+
     def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
         self.compiled = statement.compile(dialect=dialect)
         # The bind processors of the statement's parameters, as SQLAlchemy's execution context
@@ -95,12 +179,14 @@ class _Compiled:
         columns = list(statement.selected_columns)
         processors = []
         for position, column in enumerate(columns):
-            processor = column.type.dialect_impl(dialect).result_processor(dialect, None)
+            processor = _result_processor(column.type, dialect)
             if processor is not None:
-                processors.append((position, processor))
+                processors.append((position, _column_wise(processor)))
         self.processors = tuple(processors)
         row_type = _row_type(list(statement.selected_columns.keys()), columns)
-        self.make = row_type._make  # type: ignore[attr-defined]
+        # `tuple`'s own constructor, without the length check of the named tuple's `_make` (a
+        # Python call per row): the driver returns the statement's columns, no more, no less.
+        self.make: Callable[[Iterable[Any]], tuple[Any, ...]] = partial(tuple.__new__, row_type)
 
     def arguments(self, parameters: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
         """The SQL and the driver's positional arguments for these parameters."""
@@ -113,16 +199,14 @@ class _Compiled:
         ]
 
     def rows(self, records: Sequence[Any]) -> list[tuple[Any, ...]]:
-        make = self.make
-        if not self.processors:
-            return [make(record) for record in records]
-        rows = []
-        for record in records:
-            values = list(record)
-            for position, processor in self.processors:
-                values[position] = processor(values[position])
-            rows.append(make(values))
-        return rows
+        """The driver's records as rows, each column's values through its processor."""
+        if not self.processors or not records:
+            return list(map(self.make, records))
+        values = list(zip(*records, strict=True))
+        columns: list[Iterable[Any]] = list(values)
+        for position, process in self.processors:
+            columns[position] = process(values[position])
+        return list(map(self.make, zip(*columns, strict=True)))
 
 
 class _Failed:

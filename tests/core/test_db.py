@@ -18,10 +18,12 @@ from sqlalchemy.util import greenlet_spawn
 from app.core.db import (
     Database,
     _sqlite_utc_datetime,
+    _sqlite_utc_datetimes,
     async_url,
     column_of,
     hold_transaction_lock,
 )
+from app.core.direct import _column_wise
 from app.models import StrategicObjective
 from tests.core.probe import PROBE_CODE
 
@@ -176,6 +178,33 @@ def test_sqlite_text_is_read_as_utc(stored: str | None, read: datetime | None) -
     value = _sqlite_utc_datetime(stored)
     assert value == read
     assert value is None or value.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        ["2026-06-01 12:30:15.123456", "2026-06-02 00:00:00", "2026-06-03 23:59:59.000001"],
+        ["2026-06-01 12:30:15.123456", None, "2026-06-03 23:59:59"],
+        ["2026-06-01 12:30:15", "2026-06-01T14:30:15+02:00"],
+        [None, None],
+        [],
+    ],
+)
+def test_a_column_of_sqlite_text_is_read_as_each_value(column: list[str | None]) -> None:
+    """The direct reads process a whole column at once: the same values, of the same zone, as
+    value by value."""
+    assert _column_wise(_sqlite_utc_datetime) is _sqlite_utc_datetimes
+    read = _sqlite_utc_datetimes(column)
+    expected = [_sqlite_utc_datetime(value) for value in column]
+    assert read == expected
+    assert [value is None or value.tzinfo is UTC for value in read] == [True] * len(column)
+
+
+def test_a_column_holding_what_is_no_timestamp_fails_as_its_value_does() -> None:
+    with pytest.raises(ValueError, match="Invalid isoformat"):
+        _sqlite_utc_datetime("not a time")
+    with pytest.raises(ValueError, match="Invalid isoformat"):
+        _sqlite_utc_datetimes(["2026-06-01 12:30:15", "not a time"])
 
 
 async def test_naive_datetimes_are_refused(database: Database) -> None:

@@ -4,6 +4,7 @@ same failures."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -24,6 +25,8 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
+from sqlalchemy.dialects.sqlite import aiosqlite as sqlite_aiosqlite
 from sqlalchemy.exc import DBAPIError
 
 from app.core import direct
@@ -194,3 +197,105 @@ async def test_compiled_statements_are_bounded(
         rows = await database.read(select(SAMPLE.c.id).order_by(SAMPLE.c.id).limit(limit))
         assert len(rows) == limit
     assert len(database.direct._compiled) == 3
+
+
+async def test_no_rows(database: Database) -> None:
+    ran: list[str] = []
+    database.direct.listeners.append(lambda _driver, sql: ran.append(sql))
+    assert await database.read(BY_NAMES, {"names": ["nobody"], "flag": True}) == []
+    assert len(ran) == 1
+
+
+def _sqlalchemys_uuid(text_value: str | None) -> Any:
+    """SQLAlchemy's own result processor for `Uuid` where the database stores text (SQLite)."""
+    dialect = sqlite_aiosqlite.dialect()
+    processor = Uuid().dialect_impl(dialect).result_processor(dialect, None)
+    assert processor is not None
+    return processor(text_value)
+
+
+UUID_TEXTS = [
+    *(uuid.uuid4().hex for _ in range(200)),
+    "0" * 32,
+    "f" * 32,
+    "F" * 32,
+    "0123456789ABCDEFabcdef0123456789",
+    str(uuid.UUID(int=7)),  # 36 characters, with hyphens
+    "{" + uuid.UUID(int=8).hex + "}",
+    "urn:uuid:" + str(uuid.UUID(int=9)),
+    # 32 characters that `int` reads as `uuid.UUID` would: a sign, spaces, underscores.
+    "+" + "1" * 31,
+    " " + "2" * 30 + " ",
+    "3_" + "3" * 30,
+    "0x" + "4" * 30,
+]
+BAD_UUID_TEXTS = [
+    "g" * 32,
+    "-" + "1" * 31,
+    "-" + "0" * 31,
+    " -" + "0" * 30,
+    "1" * 31,
+    "1" * 33,
+    "",
+    "{" + "1" * 30 + "}",
+    "urn:uuid:" + "1" * 23,
+    "1" * 16 + "urn:" + "1" * 12,
+]
+
+
+@pytest.mark.parametrize("text_value", [*UUID_TEXTS, None])
+def test_uuids_from_text_are_sqlalchemys(text_value: str | None) -> None:
+    made = direct.uuid_from_hex(text_value)
+    expected = _sqlalchemys_uuid(text_value)
+    if expected is None:
+        assert made is None
+        return
+    assert type(made) is uuid.UUID
+    assert made == expected
+    assert made.int == expected.int
+    assert made.is_safe is expected.is_safe
+    assert str(made) == str(expected)
+    assert hash(made) == hash(expected)
+    assert made.version == expected.version
+    assert copy.deepcopy(made) == expected  # through its state, as pickling does
+    with pytest.raises(TypeError):
+        made.int = 1  # type: ignore[misc]  # immutable, as any UUID
+
+
+@pytest.mark.parametrize("text_value", BAD_UUID_TEXTS)
+def test_text_that_is_no_uuid_is_refused_as_sqlalchemy_refuses_it(text_value: str) -> None:
+    refused = "badly formed hexadecimal UUID string|invalid literal for int"
+    with pytest.raises(ValueError, match=refused):
+        _sqlalchemys_uuid(text_value)
+    with pytest.raises(ValueError, match=refused):
+        direct.uuid_from_hex(text_value)
+
+
+def test_sqlite_uuids_are_read_by_uuid_from_hex() -> None:
+    """On SQLite the direct reads make UUIDs with `uuid_from_hex`; on PostgreSQL the driver
+    makes them and no processor runs."""
+    sqlite_dialect = sqlite_aiosqlite.dialect()
+    assert direct._result_processor(Uuid(), sqlite_dialect) is direct.uuid_from_hex
+    # Only SQLAlchemy's own `Uuid` read as UUIDs: not one read as text.
+    assert direct._result_processor(Uuid(as_uuid=False), sqlite_dialect) is not None
+    assert direct._result_processor(Uuid(as_uuid=False), sqlite_dialect) is not (
+        direct.uuid_from_hex
+    )
+    postgresql_dialect = postgresql_asyncpg.dialect()  # type: ignore[no-untyped-call]
+    assert direct._result_processor(Uuid(), postgresql_dialect) is None
+
+
+def test_a_column_processor_is_used_for_its_processor() -> None:
+    def double(value: Any) -> Any:
+        return None if value is None else value * 2
+
+    assert list(direct._column_wise(double)([1, None, 3])) == [2, None, 6]
+
+    @direct.column_processor(double)
+    def doubles(values: Any) -> list[Any]:
+        return [None if value is None else value * 2 for value in values]
+
+    try:
+        assert direct._column_wise(double) is doubles
+    finally:
+        direct._COLUMN_PROCESSORS.pop(double)
