@@ -166,6 +166,10 @@ def approved_agreements(http: httpx.Client, start: date, end: date) -> list[str]
     return [*lines, ""]
 
 
+def _taken(decision: dict[str, Any]) -> tuple[str, str]:
+    return (decision["decided_on"], decision["created_at"])
+
+
 def _standing(decisions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The decisions as they stand: a corrected decision gives way to its correction."""
     superseded = {item["supersedes_id"] for item in decisions if item["supersedes_id"]}

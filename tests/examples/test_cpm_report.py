@@ -73,6 +73,10 @@ def test_the_script_writes_the_tables_of_a_cpm_paper(demo_service: dict[str, Any
             line for line in paper.splitlines() if line.startswith(f"| {agreement['title']} |")
         )
         assert agreement["approved_on"] in line
+        decided = [
+            part.split(": ")[0].split(" on ")[1] for part in line.split(" | ")[5].split("; ")
+        ]
+        assert decided == sorted(decided), line  # decisions in the order they were taken
         for code in agreement["strategic_objectives"]:
             assert f"### {code}" in paper
     assert f"{len(approved)} agreement" in paper
