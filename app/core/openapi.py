@@ -15,6 +15,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.config import MAX_ORIGIN_LENGTH
+from app.core.edge import Edge
 from app.core.errors import (
     DETAIL_MAX_LENGTH,
     FIELD_DETAIL_MAX_LENGTH,
@@ -226,10 +227,7 @@ CORS_HEADERS: dict[str, dict[str, Any]] = {
     "Access-Control-Expose-Headers": {
         "description": "CORS: the response headers a script may read. Sent with "
         "`Access-Control-Allow-Origin`.",
-        "schema": {
-            "type": "string",
-            "const": "ETag, Link, Location, X-Request-ID, Retry-After, RateLimit, RateLimit-Policy",
-        },
+        "schema": {"type": "string", "const": ", ".join(Edge.exposed_headers)},
     },
 }
 
