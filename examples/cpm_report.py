@@ -129,9 +129,9 @@ def approved_agreements(http: httpx.Client, start: date, end: date) -> list[str]
                 )
     references: dict[str, str] = {}
     for agreement in agreements:
-        standing = _standing(
-            list(every_item(http, f"/v1/agreements/{agreement['id']}/decisions", {}))
-        )
+        decisions = every_item(http, f"/v1/agreements/{agreement['id']}/decisions", {})
+        # In the order they were taken (the list gives the latest first).
+        standing = sorted(_standing(list(decisions)), key=_taken)
         references[agreement["id"]] = "; ".join(
             f"{BODIES.get(item['governing_body'], item['governing_body'])} "
             f"{item['outcome']} on {item['decided_on']}: {item['meeting_reference']}"
