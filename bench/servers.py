@@ -112,7 +112,7 @@ def start(
 def start_service(database_url: str, workdir: Path, *, token_ttl: int, connections: int) -> Server:
     """`ippc serve --workers 1 --no-migrate` (the bench migrated the database), run from a
     directory of its own so that no `.env` file is read, logging at WARNING, with as many CSV
-    exports allowed at once as the load generator opens connections."""
+    exports allowed at once as twice the connections the load generator opens."""
     port = free_port()
     return start(
         "service",
@@ -134,7 +134,9 @@ def start_service(database_url: str, workdir: Path, *, token_ttl: int, connectio
             DATABASE_URL=database_url,
             IPPC_LOG_LEVEL="WARNING",
             IPPC_ACCESS_TOKEN_TTL_SECONDS=str(token_ttl),
-            IPPC_MAX_CONCURRENT_EXPORTS=str(max(connections, 1)),
+            # Twice the connections: a connection's next export may start while its last one is
+            # still giving its slot back (uvicorn takes the next request once a response ends).
+            IPPC_MAX_CONCURRENT_EXPORTS=str(2 * max(connections, 1)),
             # Rate limits stay on, so that their cost is measured, with quotas the load
             # generator cannot spend (one address, one client, thousands of requests a second).
             IPPC_RATE_LIMIT_ANONYMOUS=BENCH_RATE_LIMIT,
