@@ -18,13 +18,14 @@ page itself, the organizations it names, and (for agreements) their decisions.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import ColumnElement, Table, and_, bindparam, func, literal, or_, select
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, func, literal, or_, select
 
 from app.agreements import service as agreements
 from app.agreements.workflow import in_force
@@ -330,19 +331,40 @@ def prepared(
     return Published(PreparedBody(body, body_etag(body), next_cursor), version)
 
 
-async def _agreements_page(
+async def _page(
     database: Database,
-    filters: PublicAgreementFilters,
+    spec: ListSpec,
+    item_of: Callable[[Any], dict[str, Any]],
+    filters: BaseModel,
     *,
     sort: str | None,
     limit: int,
     cursor: str | None,
 ) -> Items:
-    order = AGREEMENTS.ordering(sort)
-    statement, bound = AGREEMENTS.page_statement(filters, order, limit, cursor)
+    """A page of `spec`'s public items: one statement, its rows made items by `item_of`."""
+    order = spec.ordering(sort)
+    statement, bound = spec.page_statement(filters, order, limit, cursor)
     found = await database.read(statement, bound)
     rows, next_cursor = order.split(found, limit)
-    return Items([agreement_item(row) for row in rows], next_cursor, _version(found))
+    return Items([item_of(row) for row in rows], next_cursor, _version(found))
+
+
+def _published(page: Items) -> Published:
+    content = {"items": page.items, "next_cursor": page.next_cursor}
+    return prepared(content, page.next_cursor, version=page.version)
+
+
+async def _one(
+    database: Database,
+    statement: Select[Any],
+    item_id: uuid.UUID,
+    item_of: Callable[[Any], dict[str, Any]],
+) -> Published:
+    """One public item; anything else is the 404 of an id that does not exist."""
+    rows = await database.read(statement, {"item_id": item_id})
+    if not rows:
+        raise NotFound(NOT_PUBLIC)
+    return prepared(item_of(rows[0]), version=_version(rows))
 
 
 async def list_agreements(
@@ -353,20 +375,18 @@ async def list_agreements(
     limit: int,
     cursor: str | None,
 ) -> Published:
-    page = await _agreements_page(database, filters, sort=sort, limit=limit, cursor=cursor)
-    content = {"items": page.items, "next_cursor": page.next_cursor}
-    return prepared(content, page.next_cursor, version=page.version)
+    page = await _page(
+        database, AGREEMENTS, agreement_item, filters, sort=sort, limit=limit, cursor=cursor
+    )
+    return _published(page)
 
 
-_ONE_AGREEMENT = AGREEMENTS.statement.where(_agreement("id") == bindparam("agreement_id"))
+_ONE_AGREEMENT = AGREEMENTS.statement.where(_agreement("id") == bindparam("item_id"))
 
 
 async def get_agreement(database: Database, agreement_id: uuid.UUID) -> Published:
     """One public agreement; anything else is the 404 of an id that does not exist."""
-    rows = await database.read(_ONE_AGREEMENT, {"agreement_id": agreement_id})
-    if not rows:
-        raise NotFound(NOT_PUBLIC)
-    return prepared(agreement_item(rows[0]), version=_version(rows))
+    return await _one(database, _ONE_AGREEMENT, agreement_id, agreement_item)
 
 
 def _partner_cells(row: Mapping[str, Any], field: str) -> list[Any]:
@@ -504,21 +524,6 @@ async def interaction_items(_read: ReadRows, rows: Sequence[Any]) -> list[dict[s
     return [interaction_item(row) for row in rows]
 
 
-async def _interactions_page(
-    database: Database,
-    filters: PublicInteractionFilters,
-    *,
-    sort: str | None,
-    limit: int,
-    cursor: str | None,
-) -> Items:
-    order = INTERACTIONS.ordering(sort)
-    statement, bound = INTERACTIONS.page_statement(filters, order, limit, cursor)
-    found = await database.read(statement, bound)
-    rows, next_cursor = order.split(found, limit)
-    return Items([interaction_item(row) for row in rows], next_cursor, _version(found))
-
-
 async def list_interactions(
     database: Database,
     filters: PublicInteractionFilters,
@@ -527,19 +532,18 @@ async def list_interactions(
     limit: int,
     cursor: str | None,
 ) -> Published:
-    page = await _interactions_page(database, filters, sort=sort, limit=limit, cursor=cursor)
-    content = {"items": page.items, "next_cursor": page.next_cursor}
-    return prepared(content, page.next_cursor, version=page.version)
+    page = await _page(
+        database, INTERACTIONS, interaction_item, filters, sort=sort, limit=limit, cursor=cursor
+    )
+    return _published(page)
 
 
-_ONE_INTERACTION = INTERACTIONS.statement.where(_interaction("id") == bindparam("interaction_id"))
+_ONE_INTERACTION = INTERACTIONS.statement.where(_interaction("id") == bindparam("item_id"))
 
 
 async def get_interaction(database: Database, interaction_id: uuid.UUID) -> Published:
-    rows = await database.read(_ONE_INTERACTION, {"interaction_id": interaction_id})
-    if not rows:
-        raise NotFound(NOT_PUBLIC)
-    return prepared(interaction_item(rows[0]), version=_version(rows))
+    """One public interaction; anything else is the 404 of an id that does not exist."""
+    return await _one(database, _ONE_INTERACTION, interaction_id, interaction_item)
 
 
 INTERACTION_CSV_COLUMNS = [
@@ -617,15 +621,19 @@ async def get_organization(database: Database, organization_id: uuid.UUID) -> Pu
     if not rows or not (rows[0].agreement_count or rows[0].interaction_count):
         raise NotFound(NOT_PUBLIC)
     row = rows[0]
-    latest_agreements = await _agreements_page(
+    latest_agreements = await _page(
         database,
+        AGREEMENTS,
+        agreement_item,
         PublicAgreementFilters(partner_id=[organization_id]),
         sort=PublicAgreementSort.approved_on_descending,
         limit=PROFILE_ITEMS,
         cursor=None,
     )
-    latest_interactions = await _interactions_page(
+    latest_interactions = await _page(
         database,
+        INTERACTIONS,
+        interaction_item,
         PublicInteractionFilters(organization_id=[organization_id]),
         sort=PublicInteractionSort.occurred_on_descending,
         limit=PROFILE_ITEMS,
