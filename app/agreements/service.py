@@ -86,7 +86,6 @@ from app.models import (
     AgreementPartner,
     Decision,
     DueDiligence,
-    Organization,
 )
 from app.models.agreements import TITLE_MAX_LENGTH
 from app.organizations import service as organizations
@@ -95,6 +94,7 @@ from app.registry.links import (
     as_uuid,
     check_references,
     linked_to,
+    linked_to_organizations,
     of_organization,
     pointed,
     remove_links,
@@ -140,17 +140,6 @@ _LISTED = [name for name in AgreementOut.model_fields if name != "financing"] + 
 ]
 
 
-def _with_partner_category(categories: list[Any]) -> ColumnElement[bool] | None:
-    if not categories:
-        return None
-    partners = (
-        select(PARTNERS.c.agreement_id)
-        .join(Organization, column_of(Organization.id) == PARTNERS.c.organization_id)
-        .where(column_of(Organization.category).in_([str(item) for item in categories]))
-    )
-    return _column("id").in_(partners)
-
-
 def _financed(value: HasFinancing | None) -> ColumnElement[bool] | None:
     if value is None:
         return None
@@ -190,7 +179,10 @@ LIST = ListSpec(
             "partner_id",
             condition=linked_to(_column("id"), PARTNERS, "agreement_id", "organization_id"),
         ),
-        custom("partner_category", condition=_with_partner_category),
+        custom(
+            "partner_category",
+            condition=linked_to_organizations(_column("id"), PARTNERS, "agreement_id", "category"),
+        ),
         custom(
             "strategic_objective",
             condition=linked_to(_column("id"), OBJECTIVES, "agreement_id", "objective_code"),

@@ -29,7 +29,7 @@ import csv
 import io
 import logging
 import unicodedata
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -39,7 +39,6 @@ from typing import Any
 import anyio
 from pydantic import BaseModel
 from sqlalchemy import Select
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -163,11 +162,6 @@ def _line(values: Sequence[str]) -> bytes:
     return buffer.getvalue().encode()
 
 
-# Runs a statement with its parameters and gives its rows (`Database.read`, or a session's).
-ReadRows = Callable[[Select[Any], dict[str, Any] | None], Awaitable[Sequence[Any]]]
-# Makes a chunk's rows into what the columns read, with what else it must read (`ReadRows`).
-Expand = Callable[[ReadRows, Sequence[Any]], Awaitable[Sequence[Any]]]
-
 PRIVATE_EXPORT = "private, no-store"
 
 
@@ -175,25 +169,16 @@ PRIVATE_EXPORT = "private, no-store"
 class Export:
     """What to export: a filtered statement (unordered), its order, its columns.
 
-    `expand` (optional) turns each chunk's rows into what the columns read, reading what else
-    it needs (a public agreement's partners) in the chunk's transaction. `cache_control` is
-    the response's: private by default; the public register's exports say how long anyone may
-    keep them."""
+    `item_of` (optional) makes each row into what the columns read (a public agreement's
+    partners and decisions, which its row carries as JSON). `cache_control` is the response's:
+    private by default; the public register's exports say how long anyone may keep them."""
 
     statement: Select[Any]
     ordering: Ordering
     columns: Sequence[CsvColumn]
     filename: str
-    expand: Expand | None = None
+    item_of: Callable[[Any], Any] | None = None
     cache_control: str = PRIVATE_EXPORT
-
-
-def _reader(session: AsyncSession) -> ReadRows:
-    async def read(query: Select[Any], parameters: dict[str, Any] | None) -> Sequence[Any]:
-        rows: Sequence[Any] = (await session.execute(query, parameters)).all()
-        return rows
-
-    return read
 
 
 async def export_chunks(
@@ -208,9 +193,7 @@ async def export_chunks(
         async with database.session(write=False) as session:
             statement = export.ordering.after_values(export.statement, values, chunk_rows)
             rows = (await session.execute(statement)).all()
-            shown: Sequence[Any] = rows
-            if export.expand is not None and rows:
-                shown = await export.expand(_reader(session), rows)
+        shown: Sequence[Any] = rows if export.item_of is None else list(map(export.item_of, rows))
         # The session is closed: its connection is back in the pool before the chunk is sent.
         if shown:
             yield b"".join(

@@ -24,9 +24,10 @@ the current version (`DataVersion.current`) and finding it unchanged. The versio
 the database, never from the process, so that a change committed through any instance is seen
 by every other at its next request: the version must rise with every committed change (the
 service uses the id of the last audit event, which every change appends in the same
-transaction, in commit order: docs/audit.md). A route reads the version *before* the data it
-answers with, so the data is at least as new as the version it is kept under; a change
-committed in between raises the version, and the next request reads afresh.
+transaction, in commit order: docs/audit.md). A route reads the version in the same snapshot
+as the data it answers with (its own statement selects it), or before that data, so the data
+is at least as new as the version it is kept under; a change committed in between raises the
+version, and the next request reads afresh.
 
 Reading the version is one indexed statement, shared by the requests that wait for it at once
 (`DataVersion`): a request joins the next read to start, never one already under way, since
@@ -71,7 +72,7 @@ def keep_for_process(request: HTTPConnection) -> None:
 
 def keep_while(request: HTTPConnection, version: int) -> None:
     """Mark this request's answer, should it be a 200, as the same while the data's version
-    (`DataVersion.current`, read before the data) stays `version` (module docstring)."""
+    (read with the data, or before it) stays `version` (module docstring)."""
     state = request.scope.setdefault("state", {})
     state[KEEP_KEY] = True
     state[VERSION_KEY] = version

@@ -29,7 +29,7 @@ from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, func, lite
 
 from app.agreements import service as agreements
 from app.agreements.workflow import in_force
-from app.core.csv_export import CsvColumn, Export, ReadRows
+from app.core.csv_export import CsvColumn, Export
 from app.core.db import Database, column_of
 from app.core.errors import NotFound
 from app.core.http import PreparedBody, body_etag
@@ -47,7 +47,7 @@ from app.public.schemas import (
     PublicInteractionSort,
     PublicStatus,
 )
-from app.registry.links import linked_to
+from app.registry.links import linked_to, linked_to_organizations
 
 NOT_PUBLIC = "Nothing in the public register has this id."
 
@@ -72,23 +72,6 @@ def _organization(name: str) -> ColumnElement[Any]:
 
 def _decision(name: str) -> ColumnElement[Any]:
     return column_of(getattr(Decision, name))
-
-
-def _with_organization(owner_id: ColumnElement[Any], links: Table, owner: str, column: str) -> Any:
-    """A filter: records linked (through `links`) to an organization whose `column` holds any
-    of the values given."""
-
-    def condition(values: Sequence[Any]) -> ColumnElement[bool] | None:
-        if not values:
-            return None
-        linked = (
-            select(links.c[owner])
-            .join(Organization, _organization("id") == links.c.organization_id)
-            .where(_organization(column).in_([str(value) for value in values]))
-        )
-        return owner_id.in_(linked)
-
-    return condition
 
 
 def _approved_in(years: Sequence[int]) -> ColumnElement[bool] | None:
@@ -198,11 +181,15 @@ AGREEMENTS = ListSpec(
         one_of("instrument", _agreement("instrument")),
         custom(
             "partner_category",
-            condition=_with_organization(_agreement("id"), PARTNERS, "agreement_id", "category"),
+            condition=linked_to_organizations(
+                _agreement("id"), PARTNERS, "agreement_id", "category"
+            ),
         ),
         custom(
             "country",
-            condition=_with_organization(_agreement("id"), PARTNERS, "agreement_id", "country"),
+            condition=linked_to_organizations(
+                _agreement("id"), PARTNERS, "agreement_id", "country"
+            ),
         ),
         custom(
             "partner_id",
@@ -295,11 +282,6 @@ def agreement_item(row: Any) -> dict[str, Any]:
         "status": row.status,
         "decisions": _standing(row.decisions),
     }
-
-
-async def agreement_items(_read: ReadRows, rows: Sequence[Any]) -> list[dict[str, Any]]:
-    """A chunk of an export's rows as public agreements (they carry all they show)."""
-    return [agreement_item(row) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -443,7 +425,7 @@ def export_agreements(
         AGREEMENTS.ordering(sort),
         AGREEMENT_CSV_COLUMNS,
         "public-agreements.csv",
-        expand=agreement_items,
+        item_of=agreement_item,
         cache_control=f"public, max-age={max_age}",
     )
 
@@ -486,13 +468,13 @@ INTERACTIONS = ListSpec(
         ),
         custom(
             "organization_category",
-            condition=_with_organization(
+            condition=linked_to_organizations(
                 _interaction("id"), PARTICIPANTS, "interaction_id", "category"
             ),
         ),
         custom(
             "country",
-            condition=_with_organization(
+            condition=linked_to_organizations(
                 _interaction("id"), PARTICIPANTS, "interaction_id", "country"
             ),
         ),
@@ -517,11 +499,6 @@ def interaction_item(row: Any) -> dict[str, Any]:
         "organizations": _in_order(row.organization_ids, row.organizations),
         "strategic_objectives": list(row.strategic_objectives),
     }
-
-
-async def interaction_items(_read: ReadRows, rows: Sequence[Any]) -> list[dict[str, Any]]:
-    """A chunk of an export's rows as public interactions (they carry all they show)."""
-    return [interaction_item(row) for row in rows]
 
 
 async def list_interactions(
@@ -572,7 +549,7 @@ def export_interactions(
         INTERACTIONS.ordering(sort),
         INTERACTION_CSV_COLUMNS,
         "public-interactions.csv",
-        expand=interaction_items,
+        item_of=interaction_item,
         cache_control=f"public, max-age={max_age}",
     )
 
