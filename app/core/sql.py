@@ -1,11 +1,22 @@
 """SQL that each database spells its own way, written once: a UUID as text, a JSON object and
-a JSON array built by the database.
+a JSON array built by the database, and a list of constants written into the statement.
 
 - `uuid_text(column)`: the UUID as `str(uuid)` writes it, lower case with hyphens (SQLite keeps
   UUIDs as 32 hexadecimal digits; PostgreSQL's text form is already that).
 - `json_object(key, value, ...)`: `json_build_object` on PostgreSQL, `json_object` on SQLite.
 - `json_array_agg(value)`: the values of a group as a JSON array (`json_agg`,
-  `json_group_array`); NULL over no rows, as both databases answer an aggregate of nothing.
+  `json_group_array`); over no rows, NULL from PostgreSQL and `[]` from SQLite (readers take
+  both for an empty list).
+- `json_array_of(value, where=..., order_by=...)`: the JSON array of `value` over the rows that
+  match, in the order given. PostgreSQL orders the aggregate itself (`json_agg(... ORDER BY
+  ...)`); the SQLite this service supports (3.40, before aggregates took an ORDER BY) aggregates
+  the rows of an ordered subquery in their order, which it keeps for an aggregate over a single
+  subquery (it drops a subquery's ORDER BY only when the outer query sorts or joins, and never
+  flattens an ordered subquery into an aggregate). A test holds the order on both.
+- `in_constants(column, values)`: `column IN ('a', 'b')` with the values written into the SQL
+  rather than bound. For the constant lists of hot statements (the public statuses): no
+  expansion of the list at each execution, and PostgreSQL can match the condition with a
+  partial index's, which a bound list hides from a prepared statement's generic plan.
 
 They let one statement bring a row with the small lists that belong to it (a page of agreements
 with their partners and decisions) instead of a statement per list. The JSON comes back as text
@@ -14,9 +25,10 @@ and is read with orjson; dates are ISO 8601 text in it on both databases.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import ColumnElement, FromClause, ScalarSelect, String, literal_column, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -70,3 +82,58 @@ def _json_array_agg_postgresql(element: json_array_agg, compiler: SQLCompiler, *
 @compiles(json_array_agg)
 def _json_array_agg(element: json_array_agg, compiler: SQLCompiler, **kw: Any) -> str:
     return f"json_group_array({compiler.process(element.clauses, **kw)})"
+
+
+class _ordered_json_array(FunctionElement[str]):
+    """The JSON array of the `element` column of an ordered subquery, in the order of its
+    other columns (the keys)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(_ordered_json_array, "postgresql")
+def _ordered_json_array_postgresql(
+    element: _ordered_json_array, compiler: SQLCompiler, **kw: Any
+) -> str:
+    value, *keys = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"json_agg({value} ORDER BY {', '.join(keys)})"
+
+
+@compiles(_ordered_json_array)
+def _ordered_json_array_sqlite(
+    element: _ordered_json_array, compiler: SQLCompiler, **kw: Any
+) -> str:
+    # A JSON value read from a subquery is text to SQLite again: json() makes it JSON.
+    value = compiler.process(next(iter(element.clauses)), **kw)
+    return f"json_group_array(json({value}))"
+
+
+def json_array_of(
+    value: ColumnElement[Any],
+    *,
+    where: ColumnElement[bool],
+    order_by: Sequence[ColumnElement[Any]],
+    outer: FromClause,
+    joins: FromClause | None = None,
+) -> ScalarSelect[str]:
+    """The JSON array of `value` over the rows that match `where` (from `joins` when given), in
+    the order of `order_by`; over no rows, NULL or `[]` (module docstring). `where` may name
+    the table `outer` of the statement it is part of (the record whose list it is)."""
+    rows = select(
+        value.label("element"), *(key.label(f"key_{index}") for index, key in enumerate(order_by))
+    )
+    if joins is not None:
+        rows = rows.select_from(joins)
+    ordered = rows.where(where).order_by(*order_by).correlate(outer).subquery("ordered")
+    keys = [ordered.c[f"key_{index}"] for index in range(len(order_by))]
+    return select(_ordered_json_array(ordered.c.element, *keys)).scalar_subquery()
+
+
+def _constant(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def in_constants(column: ColumnElement[Any], values: Iterable[str]) -> ColumnElement[bool]:
+    """`column IN (...)` with `values` written into the statement (module docstring)."""
+    return column.in_([literal_column(_constant(value)) for value in values])

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     Uuid,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -29,6 +30,11 @@ TITLE_MAX_LENGTH = 500
 # an ISO 4217 currency has).
 AMOUNT_INTEGER_DIGITS = 14
 AMOUNT_PLACES = 4
+
+# The statuses in which an agreement is in the public register (design §5): once approved, for
+# good. The public register's default order has an index of its own over these rows only.
+PUBLIC_STATUSES = ("approved", "active", "suspended", "ended", "terminated")
+_PUBLIC = text("status IN (" + ", ".join(f"'{status}'" for status in PUBLIC_STATUSES) + ")")
 
 
 @tracked("agreement", ignore=("title_key", "search_key", "due_diligence_revision", "approved_on"))
@@ -51,6 +57,13 @@ class Agreement(StoredResource, table=True):
         Index("ix_agreement_created_at_id", "created_at", "id"),
         Index("ix_agreement_updated_at_id", "updated_at", "id"),
         Index("ix_agreement_approved_on_id", "approved_on", "id"),
+        Index(
+            "ix_agreement_public_title_key_id",
+            "title_key",
+            "id",
+            postgresql_where=_PUBLIC,
+            sqlite_where=_PUBLIC,
+        ),
     )
 
     title: str = Field(max_length=TITLE_MAX_LENGTH, nullable=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import JSON, Column, Date, ForeignKey, Index, String, Text, Uuid
+from sqlalchemy import JSON, Column, Date, ForeignKey, Index, String, Text, Uuid, text
 from sqlmodel import Field, SQLModel
 
 from app.core.tracking import tracked
@@ -13,6 +13,11 @@ from app.models.base import StoredResource
 
 SUBJECT_MAX_LENGTH = 500
 LOCATION_MAX_LENGTH = 300
+
+# An interaction the public register shows (design §2): its default order (latest first) has an
+# index of its own over these rows only.
+PUBLIC_VISIBILITY = "public"
+_PUBLIC = text(f"visibility = '{PUBLIC_VISIBILITY}'")
 
 
 @tracked("interaction", ignore=("subject_key", "search_key"))
@@ -23,6 +28,13 @@ class Interaction(StoredResource, table=True):
         Index("ix_interaction_subject_key_id", "subject_key", "id"),
         Index("ix_interaction_created_at_id", "created_at", "id"),
         Index("ix_interaction_updated_at_id", "updated_at", "id"),
+        Index(
+            "ix_interaction_public_occurred_on_id",
+            "occurred_on",
+            "id",
+            postgresql_where=_PUBLIC,
+            sqlite_where=_PUBLIC,
+        ),
     )
 
     occurred_on: date = Field(sa_column=Column(Date, nullable=False))

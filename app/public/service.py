@@ -2,8 +2,8 @@
 profiles of the organizations in them, read by anyone.
 
 What is public is decided here, in the statements, never by hiding fields afterwards:
-- an agreement is public once approved (`PublicStatus`: approved, active, suspended, ended,
-  terminated); drafts, submissions, rejections and withdrawals never are;
+- an agreement is public once approved (`models.agreements.PUBLIC_STATUSES`: approved, active,
+  suspended, ended, terminated); drafts, submissions, rejections and withdrawals never are;
 - an interaction is public when the Secretariat made it so (`visibility = public`);
 - an organization has a public profile only while it is a partner of a public agreement or
   took part in a public interaction.
@@ -11,8 +11,11 @@ Anything else is the same 404 as an id that does not exist (`NOT_PUBLIC`).
 
 Each item is written from an allowlist of columns (`public/schemas.py` names the fields), with
 its partners (id, name, acronym, category, country) and, for an agreement, its decisions as they
-stand (a corrected decision is shown as its correction says). A page is three statements: the
-page itself, the organizations it names, and (for agreements) their decisions.
+stand (a corrected decision is shown as its correction says). A page is one statement: its rows
+bring their organizations and decisions as JSON the database built (`core/sql.py`), and the
+data's version (`core/kept.py`). The decisions come as the register shows them, in the order
+recorded, unless one was corrected: only then do they come with their chain of corrections, for
+`workflow.in_force` to place each correction where its chain began.
 """
 
 from __future__ import annotations
@@ -25,7 +28,19 @@ from typing import Any, NamedTuple
 
 import orjson
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+)
 
 from app.agreements import service as agreements
 from app.agreements.workflow import in_force
@@ -36,22 +51,23 @@ from app.core.http import PreparedBody, body_etag
 from app.core.listing import ListSpec, custom, in_range, one_of, text_search
 from app.core.pagination import SortOptions
 from app.core.serialization import dump_rows
-from app.core.sql import json_array_agg, json_object, uuid_text
+from app.core.sql import in_constants, json_array_agg, json_array_of, json_object, uuid_text
 from app.interactions import service as interactions
 from app.models import Agreement, AuditEvent, Decision, Interaction, Organization
+from app.models.agreements import PUBLIC_STATUSES
+from app.models.interactions import PUBLIC_VISIBILITY
 from app.public.schemas import (
     PROFILE_ITEMS,
     PublicAgreementFilters,
     PublicAgreementSort,
     PublicInteractionFilters,
     PublicInteractionSort,
-    PublicStatus,
 )
 from app.registry.links import linked_to, linked_to_organizations
 
 NOT_PUBLIC = "Nothing in the public register has this id."
 
-PUBLIC_STATUSES = tuple(status.value for status in PublicStatus)
+AGREEMENT_TABLE: Table = Agreement.__table__  # type: ignore[attr-defined]
 PARTNERS: Table = agreements.PARTNERS
 AGREEMENT_OBJECTIVES: Table = agreements.OBJECTIVES
 PARTICIPANTS: Table = interactions.ORGANIZATIONS
@@ -112,29 +128,54 @@ def _named(links: Table, owner: ColumnElement[Any], owner_column: str) -> Any:
     )
 
 
-_DECISIONS = (
-    select(
-        json_array_agg(
-            json_object(
-                literal("id"),
-                uuid_text(_decision("id")),
-                literal("supersedes_id"),
-                uuid_text(_decision("supersedes_id")),
-                literal("governing_body"),
-                _decision("governing_body"),
-                literal("outcome"),
-                _decision("outcome"),
-                literal("decided_on"),
-                _decision("decided_on"),
-                literal("meeting_reference"),
-                _decision("meeting_reference"),
-                literal("recorded"),
-                _decision("created_at"),
+# Each agreement's decisions as the public register shows them, in the order they were recorded:
+# as they stand while none was corrected, which is almost always.
+_SHOWN_DECISIONS = json_array_of(
+    json_object(
+        literal("governing_body"),
+        _decision("governing_body"),
+        literal("outcome"),
+        _decision("outcome"),
+        literal("decided_on"),
+        _decision("decided_on"),
+        literal("meeting_reference"),
+        _decision("meeting_reference"),
+    ),
+    where=_decision("agreement_id") == _agreement("id"),
+    order_by=(_decision("created_at"), _decision("id")),
+    outer=AGREEMENT_TABLE,
+)
+
+# Once one was corrected, each decision with its place in the chain of corrections, for
+# `workflow.in_force` to say which stand and where (NULL while none was).
+_DECISION_CHAIN = case(
+    (
+        exists()
+        .where(_decision("agreement_id") == _agreement("id"))
+        .where(_decision("supersedes_id").is_not(None)),
+        select(
+            json_array_agg(
+                json_object(
+                    literal("id"),
+                    uuid_text(_decision("id")),
+                    literal("supersedes_id"),
+                    uuid_text(_decision("supersedes_id")),
+                    literal("governing_body"),
+                    _decision("governing_body"),
+                    literal("outcome"),
+                    _decision("outcome"),
+                    literal("decided_on"),
+                    _decision("decided_on"),
+                    literal("meeting_reference"),
+                    _decision("meeting_reference"),
+                    literal("recorded"),
+                    _decision("created_at"),
+                )
             )
         )
-    )
-    .where(_decision("agreement_id") == _agreement("id"))
-    .scalar_subquery()
+        .where(_decision("agreement_id") == _agreement("id"))
+        .scalar_subquery(),
+    ),
 )
 
 # The data's version as of the statement's own snapshot (`core.kept`): the answer made from the
@@ -165,9 +206,10 @@ AGREEMENTS = ListSpec(
     statement=select(
         *(_agreement(name) for name in _AGREEMENT_COLUMNS),
         _named(PARTNERS, _agreement("id"), "agreement_id").label("partners"),
-        _DECISIONS.label("decisions"),
+        _SHOWN_DECISIONS.label("decisions"),
+        _DECISION_CHAIN.label("decision_chain"),
         DATA_VERSION,
-    ).where(_agreement("status").in_(PUBLIC_STATUSES)),
+    ).where(in_constants(_agreement("status"), PUBLIC_STATUSES)),
     parameters=PublicAgreementFilters,
     filters=(
         text_search("q", _agreement("search_key")),
@@ -222,7 +264,10 @@ def _json(value: Any) -> list[Any]:
 
 def _in_order(ids: Sequence[Any], named: Any) -> list[dict[str, Any]]:
     """The organizations a row's JSON names, in the order of the record's own list of ids."""
-    by_id = {item["id"]: item for item in _json(named)}
+    items = _json(named)
+    if len(items) < 2:  # most records name one organization
+        return items
+    by_id = {item["id"]: item for item in items}
     return [by_id[key] for key in (str(value) for value in ids) if key in by_id]
 
 
@@ -236,8 +281,16 @@ class _Recorded(NamedTuple):
     shown: dict[str, Any]
 
 
+def _decisions(row: Any) -> list[dict[str, Any]]:
+    """An agreement's decisions as they stand, from its row."""
+    if row.decision_chain is None:  # none was corrected: each stands as recorded
+        return _json(row.decisions)
+    return _standing(row.decision_chain)
+
+
 def _standing(decisions: Any) -> list[dict[str, Any]]:
-    """The decisions of a row's JSON as they stand, in the order they were taken."""
+    """The decisions of a row's JSON as they stand, in the order they were recorded, each
+    correction in the place of the decision its chain began with."""
     recorded = sorted(
         _Recorded(
             (str(item["recorded"]), item["id"]),
@@ -280,7 +333,7 @@ def agreement_item(row: Any) -> dict[str, Any]:
         "signed_on": row.signed_on,
         "financing": _financing(row),
         "status": row.status,
-        "decisions": _standing(row.decisions),
+        "decisions": _decisions(row),
     }
 
 
@@ -448,7 +501,7 @@ INTERACTIONS = ListSpec(
         *(_interaction(name) for name in _INTERACTION_COLUMNS),
         _named(PARTICIPANTS, _interaction("id"), "interaction_id").label("organizations"),
         DATA_VERSION,
-    ).where(_interaction("visibility") == "public"),
+    ).where(in_constants(_interaction("visibility"), [PUBLIC_VISIBILITY])),
     parameters=PublicInteractionFilters,
     filters=(
         text_search("q", _interaction("search_key")),
@@ -574,7 +627,7 @@ _PROFILE = select(
     .select_from(PARTNERS.join(Agreement, _agreement("id") == PARTNERS.c.agreement_id))
     .where(
         PARTNERS.c.organization_id == _organization("id"),
-        _agreement("status").in_(PUBLIC_STATUSES),
+        in_constants(_agreement("status"), PUBLIC_STATUSES),
     )
     .scalar_subquery()
     .label("agreement_count"),
@@ -584,7 +637,7 @@ _PROFILE = select(
     )
     .where(
         PARTICIPANTS.c.organization_id == _organization("id"),
-        _interaction("visibility") == "public",
+        in_constants(_interaction("visibility"), [PUBLIC_VISIBILITY]),
     )
     .scalar_subquery()
     .label("interaction_count"),

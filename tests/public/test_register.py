@@ -9,12 +9,14 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
+from app.models.agreements import PUBLIC_STATUSES
 from app.public.schemas import (
     PublicAgreement,
     PublicDecision,
     PublicInteraction,
     PublicOrganization,
     PublicOrganizationRef,
+    PublicStatus,
 )
 from app.reports.schemas import EngagementBalance
 from tests.public.conftest import decide
@@ -426,3 +428,8 @@ async def test_the_public_engagement_balance_counts_public_data_only(
     assert revalidated.status_code == 304
     bad = await client.get("/v1/public/engagement-balance?from=2025-02-01&to=2025-01-01")
     assert bad.status_code == 422
+
+
+def test_the_public_statuses_are_those_the_contract_names() -> None:
+    """The statuses the statements and the partial index take as public are the contract's."""
+    assert [str(status) for status in PublicStatus] == list(PUBLIC_STATUSES)
