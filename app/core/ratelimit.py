@@ -1,8 +1,15 @@
 """Rate limits (OWASP API4): who may send how many requests, counted by the `limits` library.
 
-Four policies, each a fixed window of the `limits` library (`FixedWindowRateLimiter`) in one
-storage: the process's memory by default, or Redis when `IPPC_RATE_LIMIT_STORAGE` names one, so
-that every instance counts against the same budgets.
+Four policies, each a fixed window of the `limits` library in one storage: the process's memory
+by default, or Redis when `IPPC_RATE_LIMIT_STORAGE` names one, so that every instance counts
+against the same budgets.
+
+A count is what the library's `FixedWindowRateLimiter.hit` does, under the same key: one `incr`
+of the storage, which starts the window at the first request. The strategy would then read the
+count back and the window's end (`get_window_stats`): three calls to the storage, each making
+the key again. The limiter uses the count the `incr` answered and asks only for the window's
+end: two calls (two round trips to Redis instead of three), and the key made once. Every
+request pays this, a health probe included (measured in docs/performance.md).
 
 - `anonymous`: requests without a valid token (failed validations included), per caller
   address;
@@ -43,7 +50,6 @@ from typing import Any
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import FixedWindowRateLimiter
 from redis.asyncio import ConnectionPool
 from starlette.types import Scope
 
@@ -281,7 +287,6 @@ class RateLimits:
         if storage is None:
             storage, self._pool = _storage(settings)
         self.storage = storage
-        self.strategy = FixedWindowRateLimiter(self.storage)
         self._down_until = 0.0
         self._outage = False
 
@@ -309,20 +314,23 @@ class RateLimits:
     async def _ask(self, policy: Policy, key: str, *, hit: bool) -> Decision | None:
         if self._down_until and time.monotonic() < self._down_until:
             return None
-        stored = _stored_key(key)
+        # The key `FixedWindowRateLimiter` would use for this policy and caller.
+        stored = policy.item.key_for(policy.name, _stored_key(key))
         try:
-            allowed = True
             if hit:
-                allowed = await self.strategy.hit(policy.item, policy.name, stored)
-            stats = await self.strategy.get_window_stats(policy.item, policy.name, stored)
+                count = await self.storage.incr(stored, policy.window)
+            else:
+                count = await self.storage.get(stored)
+            ends_at = await self.storage.get_expiry(stored)
         except Exception as error:  # any failure of the storage allows the request
             self._failed(error)
             return None
         self._answered()
-        if not hit:
-            allowed = stats.remaining > 0
-        reset = max(0, math.ceil(stats.reset_time - time.time()))
-        return Decision(policy, allowed, stats.remaining, min(reset, policy.window))
+        remaining = max(0, policy.quota - count)
+        # A count is allowed up to the quota; a peek, while some of it is left.
+        allowed = count <= policy.quota if hit else remaining > 0
+        reset = max(0, math.ceil(ends_at - time.time()))
+        return Decision(policy, allowed, remaining, min(reset, policy.window))
 
     async def hit(self, policy_name: str, key: str) -> Decision | None:
         """Count one request against `key`'s budget of the policy; None when the storage

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -17,7 +18,7 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 
 from app.core.config import Settings
-from app.core.ratelimit import Addresses, parse_networks
+from app.core.ratelimit import ANONYMOUS, Addresses, RateLimits, parse_networks
 from app.main import create_app
 from tests.conftest import make_settings, register_client
 
@@ -120,6 +121,24 @@ async def test_retry_after_counts_down_the_window(caller: MakeClient) -> None:
     refused = await http.get(PUBLIC)
     # The window opened with the first request, a moment ago: about a minute is left.
     assert 55 <= int(refused.headers["retry-after"]) <= 60
+
+
+async def test_the_window_ends_a_window_after_its_first_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Counted 20 seconds into a window of a minute, a request is told the 40 seconds left,
+    not a new minute: the window is the one its first request opened."""
+    settings = make_settings("sqlite:///unused.db", rate_limit_anonymous="3/minute")
+    limits = RateLimits(settings)
+    started = time.time()
+    monkeypatch.setattr(time, "time", lambda: started)
+    first = await limits.hit(ANONYMOUS, "192.0.2.1")
+    monkeypatch.setattr(time, "time", lambda: started + 20)
+    later = await limits.hit(ANONYMOUS, "192.0.2.1")
+    assert first is not None
+    assert later is not None
+    assert (first.remaining, first.reset) == (2, 60)
+    assert (later.remaining, later.reset) == (1, 40)
 
 
 async def test_each_address_has_its_own_budget(caller: MakeClient) -> None:
