@@ -3,7 +3,8 @@ a JSON array built by the database, and a list of constants written into the sta
 
 - `uuid_text(column)`: the UUID as `str(uuid)` writes it, lower case with hyphens (SQLite keeps
   UUIDs as 32 hexadecimal digits; PostgreSQL's text form is already that).
-- `json_object(key, value, ...)`: `json_build_object` on PostgreSQL, `json_object` on SQLite.
+- `json_object(key, value, ...)`: `json_build_object` on PostgreSQL, `json_object` on SQLite;
+  the keys are written into the statement.
 - `json_array_agg(value)`: the values of a group as a JSON array (`json_agg`,
   `json_group_array`); over no rows, NULL from PostgreSQL and `[]` from SQLite (readers take
   both for an empty list).
@@ -54,19 +55,35 @@ def _uuid_text(element: uuid_text, compiler: SQLCompiler, **kw: Any) -> str:
     return f"CAST({compiler.process(element.clauses, **kw)} AS VARCHAR)"
 
 
-class json_object(FunctionElement[str]):
+class _json_object(FunctionElement[str]):
     type = String()
     inherit_cache = True
 
 
-@compiles(json_object, "postgresql")
-def _json_object_postgresql(element: json_object, compiler: SQLCompiler, **kw: Any) -> str:
+@compiles(_json_object, "postgresql")
+def _json_object_postgresql(element: _json_object, compiler: SQLCompiler, **kw: Any) -> str:
     return f"json_build_object({compiler.process(element.clauses, **kw)})"
 
 
-@compiles(json_object)
-def _json_object(element: json_object, compiler: SQLCompiler, **kw: Any) -> str:
+@compiles(_json_object)
+def _json_object_sqlite(element: _json_object, compiler: SQLCompiler, **kw: Any) -> str:
     return f"json_object({compiler.process(element.clauses, **kw)})"
+
+
+def json_object(*pairs: str | ColumnElement[Any]) -> _json_object:
+    """A JSON object of `key, value, ...`: the keys are plain strings, written into the SQL
+    (bound, they would be parameters to pass at every execution)."""
+    clauses: list[ColumnElement[Any]] = []
+    for index, item in enumerate(pairs):
+        if index % 2 == 0:
+            if not isinstance(item, str):
+                raise TypeError(f"a JSON object's key is a plain string, not {item!r}")
+            clauses.append(literal_column(_constant(item)))
+        elif isinstance(item, str):
+            raise TypeError(f"a JSON object's value is a SQL expression, not {item!r}")
+        else:
+            clauses.append(item)
+    return _json_object(*clauses)
 
 
 class json_array_agg(FunctionElement[str]):

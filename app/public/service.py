@@ -37,7 +37,6 @@ from sqlalchemy import (
     case,
     exists,
     func,
-    literal,
     or_,
     select,
 )
@@ -109,15 +108,15 @@ def _named(links: Table, owner: ColumnElement[Any], owner_column: str) -> Any:
     """The organizations a record names (through `links`), as one JSON array of their public
     references, read by the record's own statement."""
     organization = json_object(
-        literal("id"),
+        "id",
         uuid_text(_organization("id")),
-        literal("name"),
+        "name",
         _organization("name"),
-        literal("acronym"),
+        "acronym",
         _organization("acronym"),
-        literal("category"),
+        "category",
         _organization("category"),
-        literal("country"),
+        "country",
         _organization("country"),
     )
     return (
@@ -132,13 +131,13 @@ def _named(links: Table, owner: ColumnElement[Any], owner_column: str) -> Any:
 # as they stand while none was corrected, which is almost always.
 _SHOWN_DECISIONS = json_array_of(
     json_object(
-        literal("governing_body"),
+        "governing_body",
         _decision("governing_body"),
-        literal("outcome"),
+        "outcome",
         _decision("outcome"),
-        literal("decided_on"),
+        "decided_on",
         _decision("decided_on"),
-        literal("meeting_reference"),
+        "meeting_reference",
         _decision("meeting_reference"),
     ),
     where=_decision("agreement_id") == _agreement("id"),
@@ -156,19 +155,19 @@ _DECISION_CHAIN = case(
         select(
             json_array_agg(
                 json_object(
-                    literal("id"),
+                    "id",
                     uuid_text(_decision("id")),
-                    literal("supersedes_id"),
+                    "supersedes_id",
                     uuid_text(_decision("supersedes_id")),
-                    literal("governing_body"),
+                    "governing_body",
                     _decision("governing_body"),
-                    literal("outcome"),
+                    "outcome",
                     _decision("outcome"),
-                    literal("decided_on"),
+                    "decided_on",
                     _decision("decided_on"),
-                    literal("meeting_reference"),
+                    "meeting_reference",
                     _decision("meeting_reference"),
-                    literal("recorded"),
+                    "recorded",
                     _decision("created_at"),
                 )
             )

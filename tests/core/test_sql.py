@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert, literal, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
 
 from app.core.db import Database
 from app.core.sql import in_constants, json_array_of, json_object
@@ -63,7 +63,7 @@ async def test_a_json_array_is_in_the_order_asked_for_not_the_order_stored(
             ],
         )
     names = json_array_of(
-        json_object(literal("name"), ITEM.c.name),
+        json_object("name", ITEM.c.name),
         where=ITEM.c.owner_id == OWNER.c.id,
         order_by=(ITEM.c.place, ITEM.c.name),
         outer=OWNER,
