@@ -158,7 +158,8 @@ def interaction_rows(
             }
         )
         rows["interaction_organization"] += [
-            {"interaction_id": row["id"], "organization_id": item} for item in met
+            {"interaction_id": row["id"], "organization_id": item, "position": place}
+            for place, item in enumerate(met)
         ]
         rows["interaction_objective"] += [
             {"interaction_id": row["id"], "objective_code": code} for code in objectives
@@ -243,7 +244,8 @@ def agreement_rows(organization_ids: list[uuid.UUID], count: int, *, seed: int =
             }
         )
         rows["agreement_partner"] += [
-            {"agreement_id": row["id"], "organization_id": item} for item in partners
+            {"agreement_id": row["id"], "organization_id": item, "position": place}
+            for place, item in enumerate(partners)
         ]
         rows["agreement_objective"] += [
             {"agreement_id": row["id"], "objective_code": code} for code in objectives

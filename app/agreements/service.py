@@ -123,7 +123,7 @@ PARTNERS: Table = AgreementPartner.__table__  # type: ignore[attr-defined]
 OBJECTIVES: Table = AgreementObjective.__table__  # type: ignore[attr-defined]
 FINANCING_FIELDS = ("amount", "currency", "direction")
 LINKS = (
-    Link("partner_ids", PARTNERS, "agreement_id", "organization_id", as_uuid),
+    Link("partner_ids", PARTNERS, "agreement_id", "organization_id", as_uuid, "position"),
     Link("strategic_objectives", OBJECTIVES, "agreement_id", "objective_code"),
 )
 

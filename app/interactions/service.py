@@ -71,7 +71,9 @@ INTERACTION_PUBLISHED = problem_type(
 ORGANIZATIONS: Table = InteractionOrganization.__table__  # type: ignore[attr-defined]
 OBJECTIVES: Table = InteractionObjective.__table__  # type: ignore[attr-defined]
 LINKS = (
-    Link("organization_ids", ORGANIZATIONS, "interaction_id", "organization_id", as_uuid),
+    Link(
+        "organization_ids", ORGANIZATIONS, "interaction_id", "organization_id", as_uuid, "position"
+    ),
     Link("strategic_objectives", OBJECTIVES, "interaction_id", "objective_code"),
 )
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Date,
     ForeignKey,
     Index,
+    Integer,
     String,
     Text,
     Uuid,
@@ -120,6 +121,10 @@ class AgreementPartner(SQLModel, table=True):
     )
     organization_id: uuid.UUID = Field(
         sa_column=Column(Uuid, ForeignKey("organization.id"), primary_key=True, index=True)
+    )
+    # Its place in the agreement's `partner_ids` (from 0): the order the register shows.
+    position: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default=text("0"))
     )
 
 

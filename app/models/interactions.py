@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import JSON, Column, Date, ForeignKey, Index, String, Text, Uuid, text
+from sqlalchemy import JSON, Column, Date, ForeignKey, Index, Integer, String, Text, Uuid, text
 from sqlmodel import Field, SQLModel
 
 from app.core.tracking import tracked
@@ -75,6 +75,10 @@ class InteractionOrganization(SQLModel, table=True):
     )
     organization_id: uuid.UUID = Field(
         sa_column=Column(Uuid, ForeignKey("organization.id"), primary_key=True, index=True)
+    )
+    # Its place in the interaction's `organization_ids` (from 0): the order the register shows.
+    position: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default=text("0"))
     )
 
 

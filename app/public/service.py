@@ -67,6 +67,7 @@ from app.registry.links import linked_to, linked_to_organizations
 NOT_PUBLIC = "Nothing in the public register has this id."
 
 AGREEMENT_TABLE: Table = Agreement.__table__  # type: ignore[attr-defined]
+INTERACTION_TABLE: Table = Interaction.__table__  # type: ignore[attr-defined]
 PARTNERS: Table = agreements.PARTNERS
 AGREEMENT_OBJECTIVES: Table = agreements.OBJECTIVES
 PARTICIPANTS: Table = interactions.ORGANIZATIONS
@@ -104,9 +105,10 @@ def _approved_in(years: Sequence[int]) -> ColumnElement[bool] | None:
 # --- Agreements ----------------------------------------------------------------------------------
 
 
-def _named(links: Table, owner: ColumnElement[Any], owner_column: str) -> Any:
-    """The organizations a record names (through `links`), as one JSON array of their public
-    references, read by the record's own statement."""
+def _named(links: Table, owner: Table, owner_column: str) -> Any:
+    """The organizations a record of `owner` names (through `links`), as one JSON array of their
+    public references in the record's order (each link's `position`), read by the record's own
+    statement."""
     organization = json_object(
         "id",
         uuid_text(_organization("id")),
@@ -119,11 +121,12 @@ def _named(links: Table, owner: ColumnElement[Any], owner_column: str) -> Any:
         "country",
         _organization("country"),
     )
-    return (
-        select(json_array_agg(organization))
-        .select_from(links.join(Organization, _organization("id") == links.c.organization_id))
-        .where(links.c[owner_column] == owner)
-        .scalar_subquery()
+    return json_array_of(
+        organization,
+        where=links.c[owner_column] == owner.c.id,
+        order_by=(links.c.position,),
+        outer=owner,
+        joins=links.join(Organization, _organization("id") == links.c.organization_id),
     )
 
 
@@ -187,7 +190,6 @@ _AGREEMENT_COLUMNS = (
     "public_summary",
     "level",
     "instrument",
-    "partner_ids",
     "strategic_objectives",
     "start_date",
     "end_date",
@@ -204,7 +206,7 @@ AGREEMENTS = ListSpec(
     name="public_agreements",
     statement=select(
         *(_agreement(name) for name in _AGREEMENT_COLUMNS),
-        _named(PARTNERS, _agreement("id"), "agreement_id").label("partners"),
+        _named(PARTNERS, AGREEMENT_TABLE, "agreement_id").label("partners"),
         _SHOWN_DECISIONS.label("decisions"),
         _DECISION_CHAIN.label("decision_chain"),
         DATA_VERSION,
@@ -259,15 +261,6 @@ def _json(value: Any) -> list[Any]:
     if value is None:
         return []
     return orjson.loads(value) if isinstance(value, str | bytes) else list(value)
-
-
-def _in_order(ids: Sequence[Any], named: Any) -> list[dict[str, Any]]:
-    """The organizations a row's JSON names, in the order of the record's own list of ids."""
-    items = _json(named)
-    if len(items) < 2:  # most records name one organization
-        return items
-    by_id = {item["id"]: item for item in items}
-    return [by_id[key] for key in (str(value) for value in ids) if key in by_id]
 
 
 class _Recorded(NamedTuple):
@@ -325,7 +318,7 @@ def agreement_item(row: Any) -> dict[str, Any]:
         "public_summary": row.public_summary,
         "level": row.level,
         "instrument": row.instrument,
-        "partners": _in_order(row.partner_ids, row.partners),
+        "partners": _json(row.partners),
         "strategic_objectives": list(row.strategic_objectives),
         "start_date": row.start_date,
         "end_date": row.end_date,
@@ -489,7 +482,6 @@ _INTERACTION_COLUMNS = (
     "occurred_on",
     "channel",
     "subject",
-    "organization_ids",
     "strategic_objectives",
     "subject_key",
 )
@@ -498,7 +490,7 @@ INTERACTIONS = ListSpec(
     name="public_interactions",
     statement=select(
         *(_interaction(name) for name in _INTERACTION_COLUMNS),
-        _named(PARTICIPANTS, _interaction("id"), "interaction_id").label("organizations"),
+        _named(PARTICIPANTS, INTERACTION_TABLE, "interaction_id").label("organizations"),
         DATA_VERSION,
     ).where(in_constants(_interaction("visibility"), [PUBLIC_VISIBILITY])),
     parameters=PublicInteractionFilters,
@@ -548,7 +540,7 @@ def interaction_item(row: Any) -> dict[str, Any]:
         "occurred_on": row.occurred_on,
         "channel": row.channel,
         "subject": row.subject,
-        "organizations": _in_order(row.organization_ids, row.organizations),
+        "organizations": _json(row.organizations),
         "strategic_objectives": list(row.strategic_objectives),
     }
 

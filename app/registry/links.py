@@ -78,12 +78,18 @@ async def replace_links(
     owner: tuple[str, uuid.UUID],
     target: str,
     values: Iterable[Any],
+    *,
+    position: str | None = None,
 ) -> None:
     """Make the rows of the link `table` whose column `owner[0]` is `owner[1]` name exactly
-    `values` in their column `target`."""
+    `values` in their column `target`, each with its place among them in its column `position`
+    when the table keeps one."""
     owner_column: ColumnElement[Any] = table.c[owner[0]]
     await session.execute(delete(table).where(owner_column == owner[1]))
     rows = [{owner[0]: owner[1], target: value} for value in dict.fromkeys(values)]
+    if position is not None:
+        for place, row in enumerate(rows):
+            row[position] = place
     if rows:
         await session.execute(insert(table), rows)
 
@@ -147,14 +153,17 @@ async def of_organization(
 @dataclass(frozen=True)
 class Link:
     """A list field of a record (`partner_ids`) whose items a link table holds too: the table,
-    its column of the record's id (`owner`) and of the item (`target`), and how a stored item
-    becomes the target's value (`convert`: JSON keeps ids as text)."""
+    its column of the record's id (`owner`) and of the item (`target`), how a stored item
+    becomes the target's value (`convert`: JSON keeps ids as text), and the column that keeps
+    each item's place in the list, when the table has one (`position`: a statement can then
+    give the items in the record's order)."""
 
     field: str
     table: Table
     owner: str
     target: str
     convert: Callable[[Any], Any] = str
+    position: str | None = None
 
 
 def as_uuid(value: Any) -> uuid.UUID:
@@ -184,7 +193,14 @@ async def save(
         for link in links:
             if columns[link.field] != old[link.field]:
                 values = [link.convert(item) for item in columns[link.field]]
-                await replace_links(session, link.table, (link.owner, row_id), link.target, values)
+                await replace_links(
+                    session,
+                    link.table,
+                    (link.owner, row_id),
+                    link.target,
+                    values,
+                    position=link.position,
+                )
 
     await write(session, change, if_match=if_match)
 

@@ -7,8 +7,11 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from pydantic import BaseModel
+from sqlalchemy import select
 
+from app.interactions.service import ORGANIZATIONS as INTERACTION_PLACES
 from app.models.agreements import PUBLIC_STATUSES
 from app.public.schemas import (
     PublicAgreement,
@@ -433,3 +436,49 @@ async def test_the_public_engagement_balance_counts_public_data_only(
 def test_the_public_statuses_are_those_the_contract_names() -> None:
     """The statuses the statements and the partial index take as public are the contract's."""
     assert [str(status) for status in PublicStatus] == list(PUBLIC_STATUSES)
+
+
+async def test_organizations_show_in_the_order_the_secretariat_gave(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    secretariat: dict[str, str],
+    organization: Make,
+    approved: Make,
+    interaction: Make,
+) -> None:
+    """Partners and the organizations met show in the record's own order, after a change of
+    that order too. The order given is that of the ids descending, unlike the link table's
+    index (ascending ids), so that rows read in the index's order would show."""
+    made = [await organization(name) for name in ("Alpha", "Bravo", "Charlie")]
+    ids = sorted((item["id"] for item in made), reverse=True)
+    named = {item["id"]: item["name"] for item in made}
+    approved_agreement = await approved("Ordered", partner=made[0], partner_ids=ids)
+    assert approved_agreement["partner_ids"] == ids
+    # First in another order, then changed (the links are written again).
+    met = await interaction("Met in order", sorted(ids), visibility="public")
+    read = await client.get(f"/v1/interactions/{met['id']}", headers=secretariat)
+    changed = await client.patch(
+        f"/v1/interactions/{met['id']}",
+        json={"organization_ids": ids},
+        headers={
+            **secretariat,
+            "If-Match": read.headers["etag"],
+            "Content-Type": "application/merge-patch+json",
+        },
+    )
+    assert changed.status_code == 200, changed.text
+
+    # Each link keeps its place in the record's list.
+    links = await app.state.database.read(
+        select(INTERACTION_PLACES.c.organization_id, INTERACTION_PLACES.c.position).where(
+            INTERACTION_PLACES.c.interaction_id == uuid.UUID(met["id"])
+        )
+    )
+    assert sorted((row.position, str(row.organization_id)) for row in links) == list(enumerate(ids))
+    public = (await client.get(f"/v1/public/agreements/{approved_agreement['id']}")).json()
+    assert [item["id"] for item in public["partners"]] == ids
+    assert [item["name"] for item in public["partners"]] == [named[key] for key in ids]
+    shown = (await client.get(f"/v1/public/interactions/{met['id']}")).json()
+    assert [item["id"] for item in shown["organizations"]] == ids
+    listed = (await client.get("/v1/public/interactions")).json()["items"]
+    assert [item["id"] for item in listed[0]["organizations"]] == ids
