@@ -115,6 +115,15 @@ class AgreementPartner(SQLModel, table=True):
     """An organization that is a partner of an agreement."""
 
     __tablename__ = "agreement_partner"
+    # An agreement's partners in its order, read from the index alone.
+    __table_args__ = (
+        Index(
+            "ix_agreement_partner_agreement_id_position",
+            "agreement_id",
+            "position",
+            "organization_id",
+        ),
+    )
 
     agreement_id: uuid.UUID = Field(
         sa_column=Column(Uuid, ForeignKey("agreement.id"), primary_key=True)

@@ -41,10 +41,13 @@ class Decision(StoredResource, table=True):
     __table_args__ = (
         Index("ix_decision_decided_on_id", "decided_on", "id"),
         Index("ix_decision_created_at_id", "created_at", "id"),
+        # An agreement's decisions in the order they were recorded (its history, the public
+        # register's list of them), which serves every lookup by agreement too.
+        Index("ix_decision_agreement_id_created_at_id", "agreement_id", "created_at", "id"),
     )
 
     agreement_id: uuid.UUID = Field(
-        sa_column=Column(Uuid, ForeignKey("agreement.id"), index=True, nullable=False)
+        sa_column=Column(Uuid, ForeignKey("agreement.id"), nullable=False)
     )
     governing_body: str = Field(max_length=10, nullable=False, index=True)
     outcome: str = Field(max_length=10, nullable=False, index=True)

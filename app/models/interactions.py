@@ -69,6 +69,15 @@ class InteractionOrganization(SQLModel, table=True):
     """An organization met in an interaction."""
 
     __tablename__ = "interaction_organization"
+    # An interaction's organizations in its order, read from the index alone.
+    __table_args__ = (
+        Index(
+            "ix_interaction_organization_interaction_id_position",
+            "interaction_id",
+            "position",
+            "organization_id",
+        ),
+    )
 
     interaction_id: uuid.UUID = Field(
         sa_column=Column(Uuid, ForeignKey("interaction.id"), primary_key=True)

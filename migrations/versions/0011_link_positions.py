@@ -7,7 +7,8 @@ link's place, a statement gives a record's organizations in that order itself (t
 register builds them as JSON in the database), without reading the record's list to sort them.
 
 Existing links are given their places from the records' lists. Added in place on both
-databases (a column with a default needs no rebuild of the table on SQLite).
+databases (a column with a default needs no rebuild of the table on SQLite). An index by record
+and place holds the organization too: a record's organizations are read in order from it alone.
 
 Revision ID: 0011
 Revises: 0010
@@ -71,9 +72,15 @@ def upgrade() -> None:
             ]
             if places:
                 bind.execute(update, places)
+        op.create_index(_index(table, owner), table, [owner, "position", "organization_id"])
+
+
+def _index(table: str, owner: str) -> str:
+    return f"ix_{table}_{owner}_position"
 
 
 def downgrade() -> None:
     # Both databases drop a plain column in place (SQLite since 3.35).
-    for table, _owner, _records, _field in LINKS:
+    for table, owner, _records, _field in LINKS:
+        op.drop_index(_index(table, owner), table)
         op.execute(f"ALTER TABLE {table} DROP COLUMN position")
