@@ -261,6 +261,14 @@ def create_engine(url: str, *, sqlite_foreign_keys: bool = True, **kwargs: Any) 
     return create_async_engine(driver_url, **kwargs)
 
 
+# The connections SQLite's hot reads (`core.direct`) share, in a pool of their own: each
+# aiosqlite connection is a thread, and each of them takes the GIL back from the event loop for
+# every row it reads. With a connection per request in flight (eight in the bench), those
+# threads and the loop took turns: a page of 50 organizations had a p99 of 38-47 ms. With two,
+# reads queue for a moment instead, at the same rate: a p99 of about 21 ms (docs/performance.md).
+SQLITE_DIRECT_READERS = 2
+
+
 class Database:
     """The application's engine and its sessions."""
 
@@ -275,8 +283,20 @@ class Database:
         )
         # Same pool; connections from it run each statement as its own transaction.
         self._autocommit = self.engine.execution_options(isolation_level=AUTOCOMMIT)
-        # Same pool; hot reads run by the driver itself (`core.direct`).
-        self.direct = DirectReader(self.engine)
+        # Hot reads run by the driver itself (`core.direct`): on the same pool, but for a
+        # SQLite file on a small one of their own (`SQLITE_DIRECT_READERS`).
+        self._direct_engine: AsyncEngine | None = None
+        a_file = make_url(url).database not in (None, "", ":memory:")
+        if self.dialect == "sqlite" and a_file and "poolclass" not in engine_kwargs:
+            self._direct_engine = create_engine(
+                url, **{**engine_kwargs, "pool_size": SQLITE_DIRECT_READERS, "max_overflow": 0}
+            )
+        self.direct = DirectReader(self.direct_engine)
+
+    @property
+    def direct_engine(self) -> AsyncEngine:
+        """The engine whose pool the hot reads take their connections from."""
+        return self._direct_engine or self.engine
 
     @asynccontextmanager
     async def session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
@@ -309,6 +329,8 @@ class Database:
             return (await connection.execute(statement, parameters)).all()
 
     async def dispose(self) -> None:
+        if self._direct_engine is not None:
+            await self._direct_engine.dispose()
         await self.engine.dispose()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -9,13 +10,15 @@ from datetime import UTC, datetime, timedelta, timezone
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, event, select, text
 from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_connection
 from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.util import greenlet_spawn
 
 from app.core.db import (
+    SQLITE_DIRECT_READERS,
     Database,
     _sqlite_utc_datetime,
     _sqlite_utc_datetimes,
@@ -79,6 +82,26 @@ async def test_sqlite_writes_begin_immediate(database: Database, database_url: s
 
 
 @pytest.mark.sqlite_only
+async def test_sqlite_hot_reads_share_a_small_pool_of_their_own(database: Database) -> None:
+    """Eight reads at once hold at most `SQLITE_DIRECT_READERS` connections (threads), the
+    others waiting their turn; the sessions' pool is another."""
+    assert database.direct_engine is not database.engine
+    pool = database.direct_engine.sync_engine.pool
+    assert isinstance(pool, QueuePool)
+    held: list[int] = []
+
+    def checked_out(*_args: object) -> None:
+        held.append(pool.checkedout())
+
+    event.listen(pool, "checkout", checked_out)
+    codes = select(column_of(StrategicObjective.code))
+    answers = await asyncio.gather(*(database.read(codes) for _ in range(8)))
+    assert all(answers)
+    assert len(held) == 8
+    assert max(held) == SQLITE_DIRECT_READERS
+
+
+@pytest.mark.sqlite_only
 async def test_sqlite_connections_are_rolled_back_on_return_only_in_a_transaction(
     database: Database, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -93,12 +116,13 @@ async def test_sqlite_connections_are_rolled_back_on_return_only_in_a_transactio
         real_rollback(connection)
 
     codes = select(column_of(StrategicObjective.code))
-    assert await database.read(codes)  # the pool's first connection, set up
+    pool = database.engine.sync_engine.pool
+    # Each pool's first connection, set up: the hot reads' and the sessions'.
+    assert await database.read(codes)
+    await greenlet_spawn(lambda: pool.connect().close())
     monkeypatch.setattr(AsyncAdapt_aiosqlite_connection, "rollback", counted)
     assert await database.read(codes)
     assert rollbacks == []
-
-    pool = database.engine.sync_engine.pool
 
     def leave_a_write_open() -> None:
         connection = pool.connect()

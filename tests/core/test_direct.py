@@ -77,13 +77,13 @@ async def _through_sqlalchemy(database: Database, statement: Any, parameters: An
 
 @pytest.fixture
 def invalidated(database: Database) -> list[object]:
-    """The pool's connections invalidated meanwhile."""
+    """The hot reads' pool's connections invalidated meanwhile."""
     seen: list[object] = []
 
     def record(dbapi_connection: object, *_args: object) -> None:
         seen.append(dbapi_connection)
 
-    event.listen(database.engine.sync_engine, "invalidate", record)
+    event.listen(database.direct_engine.sync_engine, "invalidate", record)
     return seen
 
 
