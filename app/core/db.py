@@ -29,6 +29,7 @@ from sqlalchemy import BigInteger, ColumnElement, DateTime, event, text
 from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -258,6 +259,10 @@ def create_engine(url: str, *, sqlite_foreign_keys: bool = True, **kwargs: Any) 
         engine = create_async_engine(driver_url, **kwargs)
         _install_sqlite_behaviour(engine, foreign_keys=sqlite_foreign_keys)
         return engine
+    # Every session in UTC, whatever the server's or the database's default: timestamps the
+    # database writes as text (in the JSON it builds) are then written alike, and sort as text.
+    connect_args = kwargs.setdefault("connect_args", {})
+    connect_args.setdefault("server_settings", {}).setdefault("timezone", "UTC")
     return create_async_engine(driver_url, **kwargs)
 
 
@@ -328,10 +333,37 @@ class Database:
         async with self._autocommit.connect() as connection:
             return (await connection.execute(statement, parameters)).all()
 
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Snapshot]:
+        """Reads that see the data as it was at the first of them, for an answer made of
+        several statements that must agree (a count and the list it counts): a read-only
+        REPEATABLE READ transaction on PostgreSQL; on SQLite a transaction, whose first read
+        fixes what the others see (WAL)."""
+        engine = self.engine
+        if self.dialect == "postgresql":
+            engine = engine.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
+        async with engine.connect() as connection, connection.begin():
+            yield Snapshot(connection)
+
     async def dispose(self) -> None:
         if self._direct_engine is not None:
             await self._direct_engine.dispose()
         await self.engine.dispose()
+
+
+class Snapshot:
+    """Statements read in one snapshot of the data (`Database.snapshot`)."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def read(
+        self, statement: Executable, parameters: dict[str, Any] | None = None
+    ) -> Sequence[Any]:
+        """The rows of one statement, as `Database.read` gives them."""
+        return (await self._connection.execute(statement, parameters)).all()
 
 
 def transaction_lock(connection: Connection, key: int) -> None:

@@ -287,6 +287,10 @@ class RateLimits:
         if storage is None:
             storage, self._pool = _storage(settings)
         self.storage = storage
+        # Redis tells a window's end in whole seconds, rounded to the nearest (its `TTL`): the
+        # end may be up to half a second later than said, and a `Retry-After` made from it one
+        # second short. Half a second more is never short (memory tells the end exactly).
+        self._end_slack = 0.5 if isinstance(storage, RedisStorage) else 0.0
         self._down_until = 0.0
         self._outage = False
 
@@ -329,7 +333,7 @@ class RateLimits:
         remaining = max(0, policy.quota - count)
         # A count is allowed up to the quota; a peek, while some of it is left.
         allowed = count <= policy.quota if hit else remaining > 0
-        reset = max(0, math.ceil(ends_at - time.time()))
+        reset = max(0, math.ceil(ends_at + self._end_slack - time.time()))
         return Decision(policy, allowed, remaining, min(reset, policy.window))
 
     async def hit(self, policy_name: str, key: str) -> Decision | None:

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 from pydantic import BaseModel
@@ -40,6 +40,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.sql import Executable
 
 from app.agreements import service as agreements
 from app.agreements.workflow import in_force
@@ -358,8 +359,17 @@ def prepared(
     return Published(PreparedBody(body, body_etag(body), next_cursor), version)
 
 
+class Reader(Protocol):
+    """What reads a statement's rows: the database (`Database.read`, each statement on its
+    own), or a snapshot several statements share (`Database.snapshot`)."""
+
+    async def read(
+        self, statement: Executable, parameters: dict[str, Any] | None = None
+    ) -> Sequence[Any]: ...
+
+
 async def _page(
-    database: Database,
+    database: Reader,
     spec: ListSpec,
     item_of: Callable[[Any], dict[str, Any]],
     filters: BaseModel,
@@ -637,13 +647,19 @@ _PROFILE = select(
 
 
 async def get_organization(database: Database, organization_id: uuid.UUID) -> Published:
-    """An organization's public profile, when it is in the public register at all."""
-    rows = await database.read(_PROFILE, {"organization_id": organization_id})
+    """An organization's public profile, when it is in the public register at all: its counts
+    and its latest agreements and interactions, read in one snapshot so that they agree."""
+    async with database.snapshot() as snapshot:
+        return await _profile(snapshot, organization_id)
+
+
+async def _profile(reader: Reader, organization_id: uuid.UUID) -> Published:
+    rows = await reader.read(_PROFILE, {"organization_id": organization_id})
     if not rows or not (rows[0].agreement_count or rows[0].interaction_count):
         raise NotFound(NOT_PUBLIC)
     row = rows[0]
     latest_agreements = await _page(
-        database,
+        reader,
         AGREEMENTS,
         agreement_item,
         PublicAgreementFilters(partner_id=[organization_id]),
@@ -652,7 +668,7 @@ async def get_organization(database: Database, organization_id: uuid.UUID) -> Pu
         cursor=None,
     )
     latest_interactions = await _page(
-        database,
+        reader,
         INTERACTIONS,
         interaction_item,
         PublicInteractionFilters(organization_id=[organization_id]),
@@ -675,6 +691,6 @@ async def get_organization(database: Database, organization_id: uuid.UUID) -> Pu
             "interaction_count": row.interaction_count,
             "interactions": latest_interactions.items,
         },
-        # Read first: the lists read after it are at least as new.
+        # The version of the snapshot the three statements read.
         version=_version(rows),
     )

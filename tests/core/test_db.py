@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import delete, event, select, text
 from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_connection
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.pool import QueuePool
@@ -302,3 +303,30 @@ def test_the_pool_takes_its_size_from_the_settings(database_url: str) -> None:
     app = create_app(make_settings(database_url, database_pool_size=7, database_max_overflow=3))
     pool = app.state.database.engine.pool
     assert (pool.size(), pool._max_overflow) == (7, 3)
+
+
+@pytest.mark.postgres_only
+async def test_postgresql_sessions_write_time_in_utc_whatever_the_default(
+    database_url: str,
+) -> None:
+    """The database's own default zone has daylight saving: the service's sessions still write
+    timestamps as UTC text (the public register sorts decisions by such text)."""
+    name = make_url(database_url).database
+    setup = Database(database_url)
+    async with setup.engine.connect() as connection:
+        await connection.exec_driver_sql(
+            f"ALTER DATABASE \"{name}\" SET timezone TO 'America/New_York'"
+        )
+        await connection.commit()
+    await setup.dispose()
+    database = Database(database_url)
+    try:
+        async with database.engine.connect() as connection:
+            written = await connection.exec_driver_sql(
+                "SELECT to_json(timestamptz '2026-11-01 05:30:00+00')::text"
+            )
+            assert written.scalar_one() == '"2026-11-01T05:30:00+00:00"'
+        rows = await database.read(text("SELECT current_setting('TimeZone')"))
+        assert rows[0][0] == "UTC"
+    finally:
+        await database.dispose()

@@ -273,3 +273,31 @@ async def test_a_redis_that_hangs_costs_a_request_no_more_than_the_timeout(
         assert loop.time() - started < ratelimit.STORAGE_TIMEOUT_SECONDS
     assert len(logged.at(logging.ERROR)) == 1
     await relay.stop()
+
+
+async def test_the_window_left_is_never_told_short(prefix: str) -> None:
+    """Redis tells a window's end in whole seconds: 0.6 s into a window of 10, about 9.4 s are
+    left, and the fields must say 10 (a client that waits 9 would be refused again)."""
+    settings = limited_settings(
+        "sqlite:///unused.db",
+        rate_limit_storage=REDIS_URL,
+        rate_limit_key_prefix=prefix,
+        rate_limit_anonymous="5 per 10 seconds",
+    )
+    limits = ratelimit.RateLimits(settings)
+    try:
+        assert await limits.hit(ratelimit.ANONYMOUS, "192.0.2.1") is not None
+        await asyncio.sleep(0.6)
+        decision = await limits.hit(ratelimit.ANONYMOUS, "192.0.2.1")
+        assert decision is not None
+        client = redis.asyncio.Redis.from_url(REDIS_URL)
+        try:
+            keys = [key async for key in client.scan_iter(match=f"{prefix}:*")]
+            left_ms = await client.pttl(keys[0])
+        finally:
+            await client.aclose()
+        assert 8_000 < left_ms < 9_500
+        assert decision.reset >= left_ms / 1000
+        assert decision.reset <= 10
+    finally:
+        await limits.close()

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from app.interactions.service import ORGANIZATIONS as INTERACTION_PLACES
 from app.models.agreements import PUBLIC_STATUSES
+from app.public import service
 from app.public.schemas import (
     PublicAgreement,
     PublicDecision,
@@ -357,6 +358,35 @@ async def test_an_organization_has_a_public_profile_only_when_in_the_register(
 
     missing = await problem_of(client, f"/v1/public/organizations/{uuid.uuid4()}")
     assert await problem_of(client, f"/v1/public/organizations/{quiet['id']}") == missing
+
+
+async def test_a_profile_reads_its_counts_and_lists_in_one_snapshot(
+    client: httpx.AsyncClient,
+    organization: Make,
+    interaction: Make,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A meeting recorded between the profile's count and its list (here, at the list's
+    first read) shows in neither: the count and the list agree."""
+    partner = await organization("Snapshot partner")
+    await interaction("First visit", [partner["id"]], visibility="public")
+    real_page = service._page
+    recorded: list[dict[str, Any]] = []
+
+    async def page_after_a_write(*args: Any, **kwargs: Any) -> Any:
+        if not recorded:
+            recorded.append(await interaction("Second visit", [partner["id"]], visibility="public"))
+        return await real_page(*args, **kwargs)
+
+    monkeypatch.setattr(service, "_page", page_after_a_write)
+    profile = (await client.get(f"/v1/public/organizations/{partner['id']}")).json()
+    assert recorded
+    assert profile["interaction_count"] == 1
+    assert [item["subject"] for item in profile["interactions"]] == ["First visit"]
+    monkeypatch.setattr(service, "_page", real_page)
+    again = (await client.get(f"/v1/public/organizations/{partner['id']}")).json()
+    assert again["interaction_count"] == 2
+    assert len(again["interactions"]) == 2
 
 
 async def test_the_open_data_is_every_filtered_item_as_csv(
