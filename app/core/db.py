@@ -270,7 +270,8 @@ def create_engine(url: str, *, sqlite_foreign_keys: bool = True, **kwargs: Any) 
 # aiosqlite connection is a thread, and each of them takes the GIL back from the event loop for
 # every row it reads. With a connection per request in flight (eight in the bench), those
 # threads and the loop took turns: a page of 50 organizations had a p99 of 38-47 ms. With two,
-# reads queue for a moment instead, at the same rate: a p99 of about 21 ms (docs/performance.md).
+# reads queue for a moment instead: in the bench a p99 of 17 ms, and 0.113 of the baseline's
+# rate against 0.080 before (docs/performance.md, step 18).
 SQLITE_DIRECT_READERS = 2
 
 
