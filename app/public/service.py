@@ -131,19 +131,15 @@ def _named(links: Table, owner: Table, owner_column: str) -> Any:
     )
 
 
+# The fields of a decision the public register shows (`PublicDecision`), as JSON key and value.
+_SHOWN_FIELDS: list[str | ColumnElement[Any]] = []
+for _name in ("governing_body", "outcome", "decided_on", "meeting_reference"):
+    _SHOWN_FIELDS += [_name, _decision(_name)]
+
 # Each agreement's decisions as the public register shows them, in the order they were recorded:
 # as they stand while none was corrected, which is almost always.
 _SHOWN_DECISIONS = json_array_of(
-    json_object(
-        "governing_body",
-        _decision("governing_body"),
-        "outcome",
-        _decision("outcome"),
-        "decided_on",
-        _decision("decided_on"),
-        "meeting_reference",
-        _decision("meeting_reference"),
-    ),
+    json_object(*_SHOWN_FIELDS),
     where=_decision("agreement_id") == _agreement("id"),
     order_by=(_decision("created_at"), _decision("id")),
     outer=AGREEMENT_TABLE,
@@ -163,14 +159,7 @@ _DECISION_CHAIN = case(
                     uuid_text(_decision("id")),
                     "supersedes_id",
                     uuid_text(_decision("supersedes_id")),
-                    "governing_body",
-                    _decision("governing_body"),
-                    "outcome",
-                    _decision("outcome"),
-                    "decided_on",
-                    _decision("decided_on"),
-                    "meeting_reference",
-                    _decision("meeting_reference"),
+                    *_SHOWN_FIELDS,
                     "recorded",
                     _decision("created_at"),
                 )
