@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from sqlalchemy import BigInteger, ColumnElement, DateTime, event, text
@@ -352,6 +352,15 @@ class Database:
         if self._direct_engine is not None:
             await self._direct_engine.dispose()
         await self.engine.dispose()
+
+
+class Reader(Protocol):
+    """What reads a statement's rows: the database (`Database.read`, each statement on its
+    own), or a snapshot several statements share (`Database.snapshot`)."""
+
+    async def read(
+        self, statement: Executable, parameters: dict[str, Any] | None = None
+    ) -> Sequence[Any]: ...
 
 
 class Snapshot:

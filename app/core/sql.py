@@ -1,5 +1,6 @@
 """SQL that each database spells its own way, written once: a UUID as text, a JSON object and
-a JSON array built by the database, and a list of constants written into the statement.
+a JSON array built by the database, a timestamp's UTC day, and a list of constants written into
+the statement.
 
 - `uuid_text(column)`: the UUID as `str(uuid)` writes it, lower case with hyphens (SQLite keeps
   UUIDs as 32 hexadecimal digits; PostgreSQL's text form is already that).
@@ -14,6 +15,7 @@ a JSON array built by the database, and a list of constants written into the sta
   the rows of an ordered subquery in their order, which it keeps for an aggregate over a single
   subquery (it drops a subquery's ORDER BY only when the outer query sorts or joins, and never
   flattens an ordered subquery into an aggregate). A test holds the order on both.
+- `utc_date(timestamp)`: the UTC calendar day of a stored timestamp.
 - `in_constants(column, values)`: `column IN ('a', 'b')` with the values written into the SQL
   rather than bound. For the constant lists of hot statements (the public statuses): no
   expansion of the list at each execution, and PostgreSQL can match the condition with a
@@ -27,12 +29,35 @@ and is read with orjson; dates are ISO 8601 text in it on both databases.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, ScalarSelect, String, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    FromClause,
+    ScalarSelect,
+    String,
+    literal_column,
+    select,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
+
+
+def _spelled(element: type[FunctionElement[Any]], *, postgresql: str, sqlite: str) -> None:
+    """Write the function `element` as each database spells it: `{}` stands for its
+    arguments."""
+
+    def on_postgresql(item: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
+        return postgresql.format(compiler.process(item.clauses, **kw))
+
+    def on_sqlite(item: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
+        return sqlite.format(compiler.process(item.clauses, **kw))
+
+    compiles(element, "postgresql")(on_postgresql)
+    compiles(element, "sqlite")(on_sqlite)
 
 
 class uuid_text(FunctionElement[str]):
@@ -60,14 +85,7 @@ class _json_object(FunctionElement[str]):
     inherit_cache = True
 
 
-@compiles(_json_object, "postgresql")
-def _json_object_postgresql(element: _json_object, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"json_build_object({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(_json_object)
-def _json_object_sqlite(element: _json_object, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"json_object({compiler.process(element.clauses, **kw)})"
+_spelled(_json_object, postgresql="json_build_object({})", sqlite="json_object({})")
 
 
 def json_object(*pairs: str | ColumnElement[Any]) -> _json_object:
@@ -91,14 +109,18 @@ class json_array_agg(FunctionElement[str]):
     inherit_cache = True
 
 
-@compiles(json_array_agg, "postgresql")
-def _json_array_agg_postgresql(element: json_array_agg, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"json_agg({compiler.process(element.clauses, **kw)})"
+_spelled(json_array_agg, postgresql="json_agg({})", sqlite="json_group_array({})")
 
 
-@compiles(json_array_agg)
-def _json_array_agg(element: json_array_agg, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"json_group_array({compiler.process(element.clauses, **kw)})"
+class utc_date(FunctionElement[date]):
+    """The UTC calendar day of a stored timestamp (`core.db.UTCDateTime`): SQLite keeps it as
+    naive UTC text, whose first ten characters are the day."""
+
+    type = Date()
+    inherit_cache = True
+
+
+_spelled(utc_date, postgresql="CAST(timezone('UTC', {}) AS DATE)", sqlite="date({})")
 
 
 class _ordered_json_array(FunctionElement[str]):

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 
 import orjson
 from pydantic import BaseModel
@@ -40,12 +40,11 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.sql import Executable
 
 from app.agreements import service as agreements
 from app.agreements.workflow import in_force
 from app.core.csv_export import CsvColumn, Export
-from app.core.db import Database, column_of
+from app.core.db import Database, Reader, column_of
 from app.core.errors import NotFound
 from app.core.http import PreparedBody, body_etag
 from app.core.listing import ListSpec, custom, in_range, one_of, text_search
@@ -346,15 +345,6 @@ def prepared(
 ) -> Published:
     body = dump_rows(content)
     return Published(PreparedBody(body, body_etag(body), next_cursor), version)
-
-
-class Reader(Protocol):
-    """What reads a statement's rows: the database (`Database.read`, each statement on its
-    own), or a snapshot several statements share (`Database.snapshot`)."""
-
-    async def read(
-        self, statement: Executable, parameters: dict[str, Any] | None = None
-    ) -> Sequence[Any]: ...
 
 
 async def _page(

@@ -31,7 +31,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, cast
 
 from sqlalchemy import (
-    Date,
     Integer,
     Select,
     String,
@@ -46,16 +45,13 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.functions import FunctionElement
 
 from app.agreements.workflow import AgreementStatus, Instrument, Level
 from app.core.csv_export import cell
 from app.core.db import Database
 from app.core.errors import FieldError, ValidationFailed
-from app.core.sql import uuid_text
+from app.core.sql import utc_date, uuid_text
 from app.interactions.schemas import Channel, Visibility
 from app.models import (
     Agreement,
@@ -120,27 +116,6 @@ INTERACTION_ORGANIZATION = _table(InteractionOrganization)
 INTERACTION_OBJECTIVE = _table(InteractionObjective)
 ORGANIZATION = _table(Organization)
 STRATEGIC_OBJECTIVE = _table(StrategicObjective)
-
-
-# --- Two expressions the databases write differently ------------------------------------------
-
-
-class utc_date(FunctionElement[date]):
-    """The UTC calendar day of a stored timestamp (`core.db.UTCDateTime`)."""
-
-    type = Date()
-    inherit_cache = True
-
-
-@compiles(utc_date, "sqlite")
-def _utc_date_sqlite(element: utc_date, compiler: SQLCompiler, **kw: Any) -> str:
-    # SQLite keeps the timestamp as naive UTC text: its first ten characters are the day.
-    return f"date({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(utc_date)
-def _utc_date(element: utc_date, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST(timezone('UTC', {compiler.process(element.clauses, **kw)}) AS DATE)"
 
 
 def _year(column: ColumnElement[Any]) -> ColumnElement[int]:
