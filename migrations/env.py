@@ -13,6 +13,7 @@ from sqlmodel import SQLModel
 import app.models  # noqa: F401  (registers every table on the metadata)
 from app.core.config import get_settings
 from app.core.db import WRITE_OPTION, create_engine
+from app.core.migrate import declared_for
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -30,6 +31,7 @@ def _configure(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         compare_server_default=True,
+        include_object=declared_for(connection.dialect.name),
     )
 
 

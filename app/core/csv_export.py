@@ -191,8 +191,13 @@ async def export_chunks(
     values: list[Any] | None = None
     while True:
         async with database.session(write=False) as session:
-            statement = export.ordering.after_values(export.statement, values, chunk_rows)
-            rows = (await session.execute(statement)).all()
+
+            async def read(statement: Select[Any], bound: dict[str, Any]) -> Sequence[Any]:
+                return list((await session.execute(statement, bound)).all())
+
+            # In two parts when the first sort key may be null, as a list's page: each chunk
+            # an index range from the last row on (`Ordering.parts_marks`).
+            rows = await export.ordering.read_parts(read, export.statement, values, chunk_rows)
         shown: Sequence[Any] = rows if export.item_of is None else list(map(export.item_of, rows))
         # The session is closed: its connection is back in the pool before the chunk is sent.
         if shown:

@@ -38,7 +38,7 @@ from app.core.db import Database
 from app.core.errors import NotFound
 from app.core.http import JSON_MEDIA_TYPE, json_response
 from app.core.openapi import QUERY_ERRORS, problem_responses
-from app.core.pagination import Ordering, Page, SortOptions
+from app.core.pagination import Ordering, Page, SortOptions, read_parts
 from app.core.serialization import dump_rows
 from app.core.text import like_pattern, normalize
 from app.core.urls import next_link
@@ -217,7 +217,7 @@ class ListSpec:
     # nested object): the dict the `item` model would write, in its fields' order.
     item_of: Callable[[Any], dict[str, Any]] | None = None
     _shown: tuple[str, ...] = field(init=False, repr=False, compare=False, default=())
-    _kept: OrderedDict[Hashable, Select[Any]] = field(
+    _kept: OrderedDict[Hashable, tuple[Select[Any], ...]] = field(
         init=False, repr=False, compare=False, default_factory=OrderedDict
     )
     _by_key: dict[str, Select[Any]] = field(
@@ -272,8 +272,9 @@ class ListSpec:
 
     def page_statement(
         self, parameters: BaseModel, order: Ordering, limit: int, cursor: str | None
-    ) -> tuple[Select[Any], dict[str, Any]]:
-        """A page's statement and the values of its bind parameters.
+    ) -> tuple[tuple[Select[Any], ...], dict[str, Any]]:
+        """A page's statements (`Ordering.parts_marks`: one, or two parts when the first sort
+        key may be null; `read_page` runs them) and the values of their bind parameters.
 
         Statements are kept by shape (the sort, which filters were given and how, which values
         of the cursor are null) and run with each page's values: building a statement, keying
@@ -283,15 +284,15 @@ class ListSpec:
         after = order.values_of_cursor(cursor)
         nulls = None if after is None else tuple(value is None for value in after)
         key = (order.token, tuple(item.shape(values) for item in self.filters), nulls)
-        statement = self._kept.get(key)
-        if statement is None:
+        statements = self._kept.get(key)
+        if statements is None:
             statement = self.statement
             for item in self.filters:
                 condition = item.template(values)
                 if condition is not None:
                     statement = statement.where(condition)
-            statement = order.after_marks(statement, nulls)
-            self._kept[key] = statement
+            statements = order.parts_marks(statement, nulls)
+            self._kept[key] = statements
             if len(self._kept) > MAX_KEPT_STATEMENTS:
                 self._kept.popitem(last=False)
         else:
@@ -299,7 +300,20 @@ class ListSpec:
         bound = order.mark_values(after, limit)
         for item in self.filters:
             bound.update(item.bind(values))
-        return statement, bound
+        return statements, bound
+
+    async def read_page(
+        self,
+        read: Callable[[Select[Any], dict[str, Any]], Awaitable[Sequence[Any]]],
+        parameters: BaseModel,
+        order: Ordering,
+        limit: int,
+        cursor: str | None,
+    ) -> list[Any]:
+        """A page's rows, one more than `limit` when more follow: its statements run by `read`
+        in turn, each for the rows the page still lacks."""
+        statements, bound = self.page_statement(parameters, order, limit, cursor)
+        return await read_parts(read, statements, None, limit + 1, bound)
 
     async def page(
         self,
@@ -312,9 +326,11 @@ class ListSpec:
     ) -> tuple[list[Any], str | None]:
         """One page of rows, and the cursor of the next (None on the last)."""
         order = self.ordering(sort)
-        statement, bound = self.page_statement(parameters, order, limit, cursor)
-        rows = (await session.execute(statement, bound)).all()
-        return order.split(rows, limit)
+
+        async def read(statement: Select[Any], bound: dict[str, Any]) -> Sequence[Any]:
+            return list((await session.execute(statement, bound)).all())
+
+        return order.split(await self.read_page(read, parameters, order, limit, cursor), limit)
 
     def item_dict(self, row: Any) -> dict[str, Any]:
         """A row as its item: the dict the `item` model would write."""
@@ -349,8 +365,8 @@ class ListSpec:
         if self.item is None:
             raise TypeError(f"the {self.name} list names no item model")
         order = self.ordering(sort)
-        statement, bound = self.page_statement(parameters, order, limit, cursor)
-        rows, next_cursor = order.split(await database.read(statement, bound), limit)
+        found = await self.read_page(database.read, parameters, order, limit, cursor)
+        rows, next_cursor = order.split(found, limit)
         if self.item_of is not None:
             items = [self.item_of(row) for row in rows]
         else:

@@ -10,7 +10,9 @@ The migrations are found next to the package, never through the current director
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -33,6 +35,21 @@ def alembic_config(url: str | None = None) -> Config:
     if url is not None:
         config.attributes["database_url"] = url
     return config
+
+
+def declared_for(dialect: str) -> Callable[..., bool]:
+    """Alembic's `include_object` for a database of `dialect`: what the models declare for
+    another database only (`ddl_if(dialect=...)`, as PostgreSQL's trigram indexes) is not
+    expected in this one, so comparing the models with it finds no difference there."""
+
+    def include(item: Any, _name: Any, _kind: Any, _reflected: Any, _compare_to: Any) -> bool:
+        condition = getattr(item, "_ddl_if", None)
+        wanted = getattr(condition, "dialect", None)
+        if wanted is None:
+            return True
+        return dialect == wanted if isinstance(wanted, str) else dialect in wanted
+
+    return include
 
 
 def head_revision() -> str | None:

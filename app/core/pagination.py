@@ -21,7 +21,7 @@ import base64
 import binascii
 import decimal
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import Enum
@@ -32,6 +32,7 @@ from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import (
     BigInteger,
+    BindParameter,
     Boolean,
     ColumnElement,
     Date,
@@ -301,6 +302,10 @@ def after(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]
     return and_(bound, condition)
 
 
+def _limit_mark() -> BindParameter[int]:
+    return bindparam(LIMIT_PARAMETER, type_=Integer)
+
+
 @dataclass(frozen=True)
 class Ordering:
     """A list's order: its keys, the last of which is unique and never null, and the token that
@@ -336,12 +341,61 @@ class Ordering:
         """`after_values` for any cursor whose values are null where `nulls` says, written with
         bind parameters (`cursor_<i>`, typed as their columns) and a bound `LIMIT`."""
         if nulls is not None:
-            marks = [
-                None if null else bindparam(f"{CURSOR_PARAMETER}{index}", type_=key.column.type)
-                for index, (key, null) in enumerate(zip(self.keys, nulls, strict=True))
-            ]
-            stmt = stmt.where(after(self.keys, marks))
-        return self.order(stmt).limit(bindparam(LIMIT_PARAMETER, type_=Integer))
+            stmt = stmt.where(after(self.keys, self._marks(nulls)))
+        return self.order(stmt).limit(_limit_mark())
+
+    def parts_marks(self, stmt: SelectT, nulls: Sequence[bool] | None) -> tuple[SelectT, ...]:
+        """A page's statements, with the parameters of `after_marks`: run in turn, each for
+        what the page still lacks, until one holds one row more than the page.
+
+        One statement (`after_marks`), unless the first key may be null and others follow it
+        (an agreement's start date, then its id). In one statement, the rows after a cursor
+        would be those beyond its value *or null*: no index range holds both, so the scan
+        would start at the top of the index and filter its way down, and a page deep in the
+        list would cost as much as its position. So such a page is read in two parts, each an
+        index range in index order: the rows with a value (`IS NOT NULL`, bounded by the
+        cursor's value as any other key), then the rows without one, in the order of the keys
+        after the first. A cursor on a row without a value reads the second part alone; a
+        page reads the second only when the first runs out, at the boundary. Two parts of a
+        page are two statements: a change of a row's key between them can move it across
+        the boundary, as a change between two pages can."""
+        first = self.keys[0]
+        if len(self.keys) == 1 or not first.may_be_null:
+            return (self.after_marks(stmt, nulls),)
+        rest = self.keys[1:]
+        # Both parts order by the first key too, in the database's own place for NULLs (no
+        # NULLS LAST): an index on (key, tiebreaker) is read as it lies, forward or backward,
+        # in each part. The key is null throughout the second, so its rows come in the
+        # tiebreaker's order.
+        plain = Ordering((SortKey(first.column, first.descending, nullable=False), *rest))
+        without = stmt.where(first.column.is_(None))
+        if nulls is not None and nulls[0]:
+            tail = without.where(after(rest, self._marks(nulls)[1:]))
+            return (plain.order(tail).limit(_limit_mark()),)
+        return (
+            plain.after_marks(stmt.where(first.column.is_not(None)), nulls),
+            plain.order(without).limit(_limit_mark()),
+        )
+
+    def _marks(self, nulls: Sequence[bool]) -> list[BindParameter[Any] | None]:
+        return [
+            None if null else bindparam(f"{CURSOR_PARAMETER}{index}", type_=key.column.type)
+            for index, (key, null) in enumerate(zip(self.keys, nulls, strict=True))
+        ]
+
+    async def read_parts(
+        self,
+        read: Callable[[SelectT, dict[str, Any]], Awaitable[Sequence[Any]]],
+        stmt: SelectT,
+        values: Sequence[Any] | None,
+        wanted: int,
+    ) -> list[Any]:
+        """Up to `wanted` rows of `stmt` after the row whose sort values are `values` (from the
+        first without): the statements of `parts_marks`, run by `read` in turn, each for the
+        rows still lacking. For statements built anew each time (an export's chunks); a list
+        keeps its statements by shape (`core.listing`)."""
+        nulls = None if values is None else [value is None for value in values]
+        return await read_parts(read, self.parts_marks(stmt, nulls), values, wanted)
 
     @staticmethod
     def mark_values(values: Sequence[Any] | None, limit: int) -> dict[str, Any]:
@@ -358,6 +412,26 @@ class Ordering:
         if len(rows) > limit and items:
             return items, encode_cursor(self.values_of(items[-1]), self.token)
         return items, None
+
+
+async def read_parts(
+    read: Callable[[SelectT, dict[str, Any]], Awaitable[Sequence[Any]]],
+    statements: Sequence[SelectT],
+    values: Sequence[Any] | None,
+    wanted: int,
+    bound: Mapping[str, Any] | None = None,
+) -> list[Any]:
+    """Up to `wanted` rows from a page's statements (`Ordering.parts_marks`), run by `read` in
+    turn with the cursor's `values` (and the other parameters `bound`), each for the rows still
+    lacking: the second part runs only when the first runs out."""
+    parameters = {**(bound or {}), **Ordering.mark_values(values, 0)}
+    rows: list[Any] = []
+    for statement in statements:
+        parameters[LIMIT_PARAMETER] = wanted - len(rows)
+        rows += await read(statement, dict(parameters))
+        if len(rows) >= wanted:
+            break
+    return rows
 
 
 @dataclass(frozen=True)

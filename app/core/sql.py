@@ -16,6 +16,9 @@ the statement.
   subquery (it drops a subquery's ORDER BY only when the outer query sorts or joins, and never
   flattens an ordered subquery into an aggregate). A test holds the order on both.
 - `utc_date(timestamp)`: the UTC calendar day of a stored timestamp.
+- `trigram_index(name, column)`: on PostgreSQL, a GIN index of the column's trigrams
+  (`pg_trgm`), which serves `LIKE '%term%'` (the lists' `q`) from the index at any size;
+  SQLite has no such index and scans (docs/performance.md, "Scale").
 - `in_constants(column, values)`: `column IN ('a', 'b')` with the values written into the SQL
   rather than bound. For the constant lists of hot statements (the public statuses): no
   expansion of the list at each execution, and PostgreSQL can match the condition with a
@@ -36,6 +39,7 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     FromClause,
+    Index,
     ScalarSelect,
     String,
     literal_column,
@@ -176,3 +180,10 @@ def _constant(value: str) -> str:
 def in_constants(column: ColumnElement[Any], values: Iterable[str]) -> ColumnElement[bool]:
     """`column IN (...)` with `values` written into the statement (module docstring)."""
     return column.in_([literal_column(_constant(value)) for value in values])
+
+
+def trigram_index(name: str, column: str) -> Index:
+    """A GIN index of `column`'s trigrams, made on PostgreSQL only (its `pg_trgm` extension,
+    created by migration 0012)."""
+    index = Index(name, column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
+    return index.ddl_if(dialect="postgresql")

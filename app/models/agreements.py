@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from app.core.db import ScaledDecimal
+from app.core.sql import trigram_index
 from app.core.tracking import tracked
 from app.models.base import StoredResource
 
@@ -35,6 +36,7 @@ AMOUNT_PLACES = 4
 # The statuses in which an agreement is in the public register (design §5): once approved, for
 # good. The public register's default order has an index of its own over these rows only.
 PUBLIC_STATUSES = ("approved", "active", "suspended", "ended", "terminated")
+_FINANCED = text("financing_amount IS NOT NULL")
 _PUBLIC = text("status IN (" + ", ".join(f"'{status}'" for status in PUBLIC_STATUSES) + ")")
 
 
@@ -58,13 +60,27 @@ class Agreement(StoredResource, table=True):
         Index("ix_agreement_created_at_id", "created_at", "id"),
         Index("ix_agreement_updated_at_id", "updated_at", "id"),
         Index("ix_agreement_approved_on_id", "approved_on", "id"),
+        *(
+            Index(
+                f"ix_agreement_public_{key}_id",
+                key,
+                "id",
+                postgresql_where=_PUBLIC,
+                sqlite_where=_PUBLIC,
+            )
+            for key in ("title_key", "approved_on", "start_date")
+        ),
+        # The Secretariat's commonest filters, in the list's default order: by status, and the
+        # (few) agreements with financing.
+        Index("ix_agreement_status_title_key_id", "status", "title_key", "id"),
         Index(
-            "ix_agreement_public_title_key_id",
+            "ix_agreement_financed_title_key_id",
             "title_key",
             "id",
-            postgresql_where=_PUBLIC,
-            sqlite_where=_PUBLIC,
+            postgresql_where=_FINANCED,
+            sqlite_where=_FINANCED,
         ),
+        trigram_index("ix_agreement_search_key_trgm", "search_key"),
     )
 
     title: str = Field(max_length=TITLE_MAX_LENGTH, nullable=False)

@@ -76,6 +76,7 @@ class InterestDeclaration(StoredResource, table=True):
     __table_args__ = (
         CheckConstraint("ended_on IS NULL OR ended_on >= declared_on", name="dates_in_order"),
         Index("ix_interest_declaration_declared_on_id", "declared_on", "id"),
+        Index("ix_interest_declaration_created_at_id", "created_at", "id"),
     )
 
     member: str = Field(max_length=SUBJECT_MAX_LENGTH, nullable=False, index=True)

@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy import JSON, Column, Date, ForeignKey, Index, Integer, String, Text, Uuid, text
 from sqlmodel import Field, SQLModel
 
+from app.core.sql import trigram_index
 from app.core.tracking import tracked
 from app.models.base import StoredResource
 
@@ -28,13 +29,17 @@ class Interaction(StoredResource, table=True):
         Index("ix_interaction_subject_key_id", "subject_key", "id"),
         Index("ix_interaction_created_at_id", "created_at", "id"),
         Index("ix_interaction_updated_at_id", "updated_at", "id"),
-        Index(
-            "ix_interaction_public_occurred_on_id",
-            "occurred_on",
-            "id",
-            postgresql_where=_PUBLIC,
-            sqlite_where=_PUBLIC,
+        *(
+            Index(
+                f"ix_interaction_public_{key}_id",
+                key,
+                "id",
+                postgresql_where=_PUBLIC,
+                sqlite_where=_PUBLIC,
+            )
+            for key in ("occurred_on", "subject_key")
         ),
+        trigram_index("ix_interaction_search_key_trgm", "search_key"),
     )
 
     occurred_on: date = Field(sa_column=Column(Date, nullable=False))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Column, ForeignKey, Index, Text, UniqueConstraint, Uuid
+from sqlalchemy import Column, ForeignKey, Index, Text, UniqueConstraint, Uuid, text
 from sqlmodel import Field
 
+from app.core.sql import trigram_index
 from app.core.tracking import tracked
 from app.models.base import StoredResource
 
@@ -28,6 +29,16 @@ class Organization(StoredResource, table=True):
         Index("ix_organization_name_key_id", "name_key", "id"),
         Index("ix_organization_created_at_id", "created_at", "id"),
         Index("ix_organization_updated_at_id", "updated_at", "id"),
+        # The archived ones (few), in the list's default order. The condition is the filter's
+        # own, as each database spells it: SQLite uses a partial index only for the very term.
+        Index(
+            "ix_organization_archived_name_key_id",
+            "name_key",
+            "id",
+            postgresql_where=text("archived IS true"),
+            sqlite_where=text("archived IS 1"),
+        ),
+        trigram_index("ix_organization_search_key_trgm", "search_key"),
     )
 
     name: str = Field(max_length=NAME_MAX_LENGTH, nullable=False)

@@ -357,10 +357,10 @@ async def _page(
     limit: int,
     cursor: str | None,
 ) -> Items:
-    """A page of `spec`'s public items: one statement, its rows made items by `item_of`."""
+    """A page of `spec`'s public items: its statements' rows (`ListSpec.read_page`), made items
+    by `item_of`."""
     order = spec.ordering(sort)
-    statement, bound = spec.page_statement(filters, order, limit, cursor)
-    found = await database.read(statement, bound)
+    found = await spec.read_page(database.read, filters, order, limit, cursor)
     rows, next_cursor = order.split(found, limit)
     return Items([item_of(row) for row in rows], next_cursor, _version(found))
 

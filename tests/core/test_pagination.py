@@ -28,6 +28,7 @@ from sqlalchemy import (
 from app.core.db import Database, UTCDateTime
 from app.core.errors import ValidationFailed
 from app.core.pagination import (
+    LIMIT_PARAMETER,
     Ordering,
     SortField,
     SortKey,
@@ -95,19 +96,26 @@ async def _walk(
     database: Database, ordering: Ordering, limit: int, *, bound: bool = False
 ) -> list[str]:
     """Every page in turn. `bound`: with the statements written with bind parameters, as lists
-    keep them (`after_marks`), rather than with the cursor's values written in."""
+    keep them (`parts_marks`: with a key that may be null, in two parts), rather than with the
+    cursor's values written in."""
     seen: list[str] = []
     cursor: str | None = None
     for _ in range(50):
         if bound:
+            # As lists read a page: its parts in turn, each for the rows still lacking.
             after = ordering.values_of_cursor(cursor)
             nulls = None if after is None else [value is None for value in after]
-            statement = ordering.after_marks(select(items), nulls)
-            rows = await database.read(statement, ordering.mark_values(after, limit))
+            values = ordering.mark_values(after, limit)
+            rows: list[Any] = []
+            for statement in ordering.parts_marks(select(items), nulls):
+                values[LIMIT_PARAMETER] = limit + 1 - len(rows)
+                rows += await database.read(statement, values)
+                if len(rows) > limit:
+                    break
         else:
             async with database.session(write=False) as session:
                 statement = ordering.page(select(items), limit, cursor)
-                rows = (await session.execute(statement)).all()
+                rows = list((await session.execute(statement)).all())
         page, cursor = ordering.split(rows, limit)
         seen += [str(row.id) for row in page]
         if cursor is None:

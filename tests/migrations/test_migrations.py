@@ -16,7 +16,13 @@ from sqlmodel import SQLModel
 
 import app.models  # noqa: F401  (registers every table)
 from app.core.db import UTCDateTime, create_engine
-from app.core.migrate import alembic_config, current_revision, head_revision, upgrade
+from app.core.migrate import (
+    alembic_config,
+    current_revision,
+    declared_for,
+    head_revision,
+    upgrade,
+)
 from tests.conftest import DatabaseFactory
 
 
@@ -31,7 +37,12 @@ async def _run(url: str, work: Any) -> Any:
 
 def _differences(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(
-        connection, opts={"compare_type": True, "compare_server_default": True}
+        connection,
+        opts={
+            "compare_type": True,
+            "compare_server_default": True,
+            "include_object": declared_for(connection.dialect.name),
+        },
     )
     return list(compare_metadata(context, SQLModel.metadata))
 

@@ -10,41 +10,14 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.db import Database
 from app.core.listing import ListSpec
-from app.core.pagination import encode_cursor
 from app.public import service
 from app.public.schemas import PublicAgreementFilters, PublicInteractionFilters
+from tests.plans import page_plans, prefer_indexes
 
 pytestmark = pytest.mark.postgres_only
-
-
-def _literal(value: Any) -> str:
-    if isinstance(value, int):
-        return str(value)
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-async def _generic_plan(
-    connection: AsyncConnection, spec: ListSpec, filters: BaseModel, after: list[Any] | None
-) -> str:
-    """The generic plan of a page's statement (after the row `after`, when given)."""
-    order = spec.ordering(None)
-    cursor = None if after is None else encode_cursor(after, order.token)
-    statement, bound = spec.page_statement(filters, order, 50, cursor)
-    compiled = statement.compile(
-        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
-    )
-    values = compiled.construct_params(bound)
-    arguments = ", ".join(_literal(values[name]) for name in compiled.positiontup or ())
-    await connection.exec_driver_sql(f"PREPARE public_page AS {compiled}")
-    try:
-        result = await connection.exec_driver_sql(f"EXPLAIN EXECUTE public_page({arguments})")
-        return "\n".join(row[0] for row in result)
-    finally:
-        await connection.exec_driver_sql("DEALLOCATE public_page")
 
 
 @pytest.mark.parametrize(
@@ -77,8 +50,6 @@ async def test_a_public_page_reads_the_index_of_public_rows(
 ) -> None:
     database: Database = app.state.database
     async with database.engine.connect() as connection:
-        # The plan for unknown values; and no sequential scan of the (small) test tables.
-        await connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
-        await connection.exec_driver_sql("SET enable_seqscan = off")
-        plan = await _generic_plan(connection, spec, filters, after)
+        await prefer_indexes(connection)
+        (plan,) = await page_plans(connection, spec, filters, after=after)
     assert index in plan, plan

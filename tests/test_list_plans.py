@@ -1,0 +1,251 @@
+"""Every list reads its pages through indexes, so that a page costs the same at a million rows
+as at ten thousand (docs/performance.md, "Scale"). On PostgreSQL, in the generic plan a busy
+list runs (`tests.plans`):
+
+- every sort, ascending and descending, reads an index in the list's order: no sort of the
+  table, no sequential scan; and a page after a cursor starts its index scan at the cursor
+  (an index condition on the first sort key), in each part of a page whose first key may be
+  null (`core.pagination.Ordering.parts_marks`);
+- every filter reads the list's table through an index, never a sequential scan; the filters
+  that pick few rows (a search, archived organizations, financed agreements, a status) read
+  the index made for them.
+
+Every filter of every list has its example here: a filter added without one fails
+`test_every_filter_has_its_plan_test`.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+from app.agreements.service import LIST as AGREEMENTS
+from app.audit.service import LIST as AUDIT_EVENTS
+from app.core.db import Database
+from app.core.listing import ListSpec
+from app.core.pagination import ValueKind
+from app.decisions.service import DECLARATIONS
+from app.decisions.service import LIST as DECISIONS
+from app.interactions.service import LIST as INTERACTIONS
+from app.organizations.service import LIST as ORGANIZATIONS
+from app.public.service import AGREEMENTS as PUBLIC_AGREEMENTS
+from app.public.service import INTERACTIONS as PUBLIC_INTERACTIONS
+from tests.plans import page_plans, prefer_indexes
+
+pytestmark = pytest.mark.postgres_only
+
+ID = str(uuid.UUID(int=7))
+MOMENT = "2026-01-01T00:00:00Z"
+
+# Each list: its table, and an example value for each of its filters.
+LISTS: dict[str, tuple[ListSpec, str, dict[str, Any]]] = {
+    "organizations": (
+        ORGANIZATIONS,
+        "organization",
+        {
+            "q": "plant",
+            "category": ["ngo"],
+            "sector": ["public"],
+            "geographic_scope": ["global"],
+            "country": ["KE"],
+            "parent_id": ID,
+            "archived": "true",
+            "created_at_from": MOMENT,
+            "created_at_to": MOMENT,
+            "updated_at_from": MOMENT,
+            "updated_at_to": MOMENT,
+        },
+    ),
+    "agreements": (
+        AGREEMENTS,
+        "agreement",
+        {
+            "q": "plant",
+            "status": ["submitted"],
+            "level": ["cooperation"],
+            "instrument": ["letter_of_intent"],
+            "partner_id": [ID],
+            "partner_category": ["ngo"],
+            "strategic_objective": ["2020-2030.A"],
+            "start_date_from": "2026-01-01",
+            "start_date_to": "2026-12-31",
+            "end_date_from": "2026-01-01",
+            "end_date_to": "2026-12-31",
+            "approved_on_from": "2026-01-01",
+            "approved_on_to": "2026-12-31",
+            "has_financing": "true",
+            "created_at_from": MOMENT,
+            "created_at_to": MOMENT,
+            "updated_at_from": MOMENT,
+            "updated_at_to": MOMENT,
+        },
+    ),
+    "interactions": (
+        INTERACTIONS,
+        "interaction",
+        {
+            "q": "plant",
+            "channel": ["call"],
+            "visibility": ["public"],
+            "occurred_on_from": "2026-01-01",
+            "occurred_on_to": "2026-12-31",
+            "strategic_objective": ["2020-2030.B"],
+            "agreement_id": [ID],
+            "created_at_from": MOMENT,
+            "created_at_to": MOMENT,
+            "updated_at_from": MOMENT,
+            "updated_at_to": MOMENT,
+            "organization_id": [ID],
+        },
+    ),
+    "decisions": (
+        DECISIONS,
+        "decision",
+        {
+            "governing_body": ["cpm"],
+            "outcome": ["returned"],
+            "decided_on_from": "2026-01-01",
+            "decided_on_to": "2026-12-31",
+            "agreement_id": [ID],
+        },
+    ),
+    "interest-declarations": (
+        DECLARATIONS,
+        "interest_declaration",
+        {
+            "member": ["bureau:member"],
+            "organization_id": [ID],
+            "declared_on_from": "2026-01-01",
+            "declared_on_to": "2026-12-31",
+        },
+    ),
+    "audit-events": (
+        AUDIT_EVENTS,
+        "audit_event",
+        {
+            "resource_type": ["agreement"],
+            "resource_id": ID,
+            "actor": "secretariat:one",
+            "occurred_at_from": MOMENT,
+            "occurred_at_to": MOMENT,
+            "after_id": 10,
+        },
+    ),
+    "public-agreements": (
+        PUBLIC_AGREEMENTS,
+        "agreement",
+        {
+            "q": "plant",
+            "strategic_objective": ["2020-2030.A"],
+            "level": ["partnership"],
+            "instrument": ["informal_arrangement"],
+            "partner_category": ["ngo"],
+            "country": ["KE"],
+            "partner_id": [ID],
+            "status": ["active"],
+            "approval_year": [2026],
+        },
+    ),
+    "public-interactions": (
+        PUBLIC_INTERACTIONS,
+        "interaction",
+        {
+            "q": "plant",
+            "channel": ["call"],
+            "occurred_on_from": "2026-01-01",
+            "occurred_on_to": "2026-12-31",
+            "strategic_objective": ["2020-2030.B"],
+            "organization_id": [ID],
+            "organization_category": ["ngo"],
+            "country": ["KE"],
+        },
+    ),
+}
+
+# Filters that pick few rows, and the index that must serve each (in the default order).
+SERVED_BY = {
+    ("organizations", "q"): "ix_organization_search_key_trgm",
+    ("organizations", "archived"): "ix_organization_archived_name_key_id",
+    ("agreements", "q"): "ix_agreement_search_key_trgm",
+    ("agreements", "has_financing"): "ix_agreement_financed_title_key_id",
+    ("agreements", "status"): "ix_agreement_status_title_key_id",
+    ("interactions", "q"): "ix_interaction_search_key_trgm",
+}
+
+SORTS = [
+    (name, token, after)
+    for name, (spec, _table, _examples) in LISTS.items()
+    for token in spec.sorts.tokens
+    for after in (False, True)
+]
+FILTERS = [(name, field) for name, (_spec, _table, examples) in LISTS.items() for field in examples]
+
+_SORT_NODE = re.compile(r"^\s*(->\s+)?(Incremental )?Sort\b", re.MULTILINE)
+
+
+def _cursor_values(spec: ListSpec, token: str) -> list[Any]:
+    """Sort values of a row somewhere in the list, of each key's type."""
+    examples: dict[ValueKind, Any] = {
+        ValueKind.text: "m",
+        ValueKind.date: date(2026, 6, 1),
+        ValueKind.datetime: datetime(2026, 6, 1, tzinfo=UTC),
+        ValueKind.uuid: uuid.UUID(int=5),
+        ValueKind.integer: 5,
+    }
+    return [examples[key.kind] for key in spec.ordering(token).keys]
+
+
+def _main_scan_lines(plan: str, table: str) -> list[str]:
+    """The plan's lines that read `table` itself (not its subqueries' tables)."""
+    return [line for line in plan.splitlines() if re.search(rf" on {table}( |$)", line)]
+
+
+def test_every_filter_has_its_plan_test() -> None:
+    for name, (spec, _table, examples) in LISTS.items():
+        assert set(examples) == set(spec.parameters.model_fields), name
+
+
+@pytest.mark.parametrize(("name", "token", "after"), SORTS)
+async def test_every_sort_reads_an_index_in_order(
+    app: FastAPI, name: str, token: str, after: bool
+) -> None:
+    spec, table, _examples = LISTS[name]
+    database: Database = app.state.database
+    values = _cursor_values(spec, token) if after else None
+    async with database.engine.connect() as connection:
+        await prefer_indexes(connection, in_order=True)
+        plans = await page_plans(connection, spec, spec.parameters(), sort=token, after=values)
+    first = str(spec.ordering(token).keys[0].column.name)
+    for plan in plans:
+        assert "Seq Scan" not in plan, plan
+        assert not _SORT_NODE.search(plan.split("SubPlan")[0]), plan
+        scans = _main_scan_lines(plan, table)
+        assert scans, plan
+        assert all("Index" in line or "Bitmap Heap Scan" in line for line in scans), plan
+        if after:
+            # The scan starts at the cursor: the first key bounds it (or, in the part of the
+            # rows without a value, `IS NULL` does).
+            assert re.search(rf"Index Cond: .*\b{first}\b", plan), plan
+
+
+@pytest.mark.parametrize(("name", "field"), FILTERS)
+async def test_every_filter_reads_an_index(app: FastAPI, name: str, field: str) -> None:
+    spec, table, examples = LISTS[name]
+    database: Database = app.state.database
+    filters = spec.parameters(**{field: examples[field]})
+    async with database.engine.connect() as connection:
+        await prefer_indexes(connection)
+        plans = await page_plans(connection, spec, filters)
+    for plan in plans:
+        assert "Seq Scan" not in plan, plan
+        scans = _main_scan_lines(plan, table)
+        assert scans, plan
+        assert all("Index" in line or "Bitmap Heap Scan" in line for line in scans), plan
+        index = SERVED_BY.get((name, field))
+        if index is not None:
+            assert index in plan, plan
