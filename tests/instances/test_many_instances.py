@@ -59,7 +59,7 @@ def _problem_types(responses: Sequence[httpx.Response]) -> set[str]:
     return {response.json()["type"] for response in responses}
 
 
-async def _created(response: httpx.Response) -> dict[str, Any]:
+def _created(response: httpx.Response) -> dict[str, Any]:
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -67,7 +67,7 @@ async def _created(response: httpx.Response) -> dict[str, Any]:
 
 async def _organization(http: httpx.AsyncClient, cluster: Cluster) -> dict[str, Any]:
     body = {"name": f"Plant health network {uuid.uuid4().hex}", "category": "ngo"}
-    return await _created(
+    return _created(
         await http.post(
             f"{cluster.bases[0]}/v1/organizations",
             json=body,
@@ -81,7 +81,7 @@ async def _ready_agreement(http: httpx.AsyncClient, cluster: Cluster, base: str)
     risk), with a partner, an objective and its due diligence, made through `base`."""
     partner = await _organization(http, cluster)
     secretariat = cluster.headers["secretariat"]
-    made = await _created(
+    made = _created(
         await http.post(
             f"{base}/v1/agreements",
             json={
