@@ -40,7 +40,7 @@ import anyio
 from pydantic import BaseModel
 from sqlalchemy import Select
 from starlette.requests import Request
-from starlette.responses import StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from app.core.config import Settings
@@ -48,6 +48,7 @@ from app.core.db import Database
 from app.core.errors import DomainError, problem_type
 from app.core.head import is_head_request
 from app.core.pagination import Ordering
+from app.core.preconditions import any_representation
 from app.core.session import per_app
 from app.core.validation import is_visible
 
@@ -321,9 +322,18 @@ def csv_response(
     export: Export,
     *,
     pool: str = INTERNAL_EXPORTS,
-) -> CsvStream:
+) -> Response:
     """The export as a streamed response, or a 429 when too many of its pool already stream
-    (`IPPC_MAX_CONCURRENT_EXPORTS` in each pool)."""
+    (`IPPC_MAX_CONCURRENT_EXPORTS` in each pool).
+
+    An export that anyone may keep (the public register's, whose pages answer conditional
+    requests) answers `If-None-Match: *` with a 304, reading nothing: a streamed export has no
+    tag (its bytes are not known before they are sent), so only `*` can match it. The internal
+    lists answer no conditional request, as their contract says."""
+    shared = export.cache_control != PRIVATE_EXPORT
+    if shared and any_representation(request.headers.get("if-none-match")):
+        headers = {"Cache-Control": export.cache_control, "Vary": "Accept"}
+        return Response(status_code=304, headers=headers)
     slots = _slots(request, settings, pool)
     slots.take()
     return CsvStream(

@@ -37,6 +37,12 @@ def none_match(if_none_match: str | None, etag: str) -> bool:
     return any(tag == "*" or tag.removeprefix("W/") == bare for tag in _tags(if_none_match))
 
 
+def any_representation(if_none_match: str | None) -> bool:
+    """Whether `If-None-Match` is `*`: a GET answers 304 whenever the resource has a current
+    representation (RFC 9110 §13.1.2), as a list always does, even one streamed without a tag."""
+    return bool(if_none_match) and "*" in _tags(if_none_match or "")
+
+
 def check_if_match(if_match: str | None, etag: str, *, required: bool) -> None:
     """Refuse a write whose `If-Match` does not match the current ETag (strong comparison).
 

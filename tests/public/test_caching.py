@@ -50,6 +50,40 @@ async def test_public_answers_are_cacheable_by_anyone_on_any_origin(
     assert stale.status_code == 200
 
 
+@pytest.mark.parametrize(
+    "path", ["/v1/public/agreements?format=csv", "/v1/public/interactions?format=csv"]
+)
+async def test_open_data_answers_if_none_match_star_with_304(
+    client: httpx.AsyncClient, approved: Make, path: str
+) -> None:
+    """A streamed CSV has no tag, but a list always has a representation: `If-None-Match: *`
+    (alone or among tags) is a 304 (RFC 9110 §13.1.2), with the CSV's caching headers and
+    CORS; any other tag gets the CSV."""
+    await approved("Open data")
+    for header in ("*", '"other", *'):
+        response = await client.get(path, headers={"If-None-Match": header, **ORIGIN})
+        assert response.status_code == 304
+        assert response.content == b""
+        assert response.headers["cache-control"].startswith("public, max-age=")
+        assert response.headers["vary"] == "Accept"
+        assert response.headers["access-control-allow-origin"] == "*"
+    streamed = await client.get(path, headers={"If-None-Match": '"other"'})
+    assert streamed.status_code == 200
+    assert streamed.headers["content-type"].startswith("text/csv")
+
+
+async def test_internal_exports_answer_no_conditional_request(
+    client: httpx.AsyncClient, secretariat: dict[str, str]
+) -> None:
+    """The internal lists declare no 304 (they have no tags): their CSV streams whatever
+    `If-None-Match` says."""
+    response = await client.get(
+        "/v1/organizations?format=csv", headers={"If-None-Match": "*", **secretariat}
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+
+
 async def test_errors_of_the_register_carry_cors_too(client: httpx.AsyncClient) -> None:
     for path, status in (
         ("/v1/public/agreements/00000000-0000-0000-0000-000000000000", 404),
