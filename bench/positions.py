@@ -47,8 +47,10 @@ class ListRoute:
 
     async def query(self, query: str) -> tuple[Any, str | None]:
         """The filters (the list's parameter model) and the sort of a query string, read as
-        the route reads them (a bad one raises the route's validation error)."""
-        parsed = await self.parser(Request({"type": "http", "query_string": query.encode()}))
+        the route reads them (a bad one raises the route's validation error). The query is
+        written as a URL carries it (`q=végétaux` as `q=v%C3%A9g%C3%A9taux`)."""
+        sent = urlencode(parse_qsl(query, keep_blank_values=True))
+        parsed = await self.parser(Request({"type": "http", "query_string": sent.encode()}))
         return parsed.filters, None if parsed.sort is None else str(parsed.sort.value)
 
 

@@ -242,17 +242,24 @@ async def test_a_scenarios_pages_start_with_the_first_and_are_the_same_each_time
     auth_headers: Callable[[str], dict[str, str]],
 ) -> None:
     url, _, _ = seeded
-    lists = {"a": ("/v1/agreements", "status=approved&sort=-updated_at")}
+    lists = {
+        "a": ("/v1/agreements", "status=approved&sort=-updated_at"),
+        "q": ("/v1/agreements", "q=végétaux"),  # as the scenarios write it
+    }
     reads = ["/v1/organizations", "/v1/public/agreements"]
     pages, ids = await positions.collect(url, lists, reads, limit=50, positions=30, most=15)
     again, _ = await positions.collect(url, lists, reads, limit=50, positions=30, most=15)
     assert pages == again  # drawn from a seeded generator
-    (paths,) = pages.values()
+    paths, found = pages["a"], pages["q"]
     assert paths[0] == "/v1/agreements?status=approved&sort=-updated_at&limit=50"
-    assert len(paths) == 31
-    assert all("&cursor=" in path for path in paths[1:])
-    for path in paths[:5]:
-        assert (await client.get(path, headers=auth_headers("integration"))).status_code == 200
+    assert found[0] == "/v1/agreements?q=v%C3%A9g%C3%A9taux&limit=50"
+    for drawn in (paths, found):
+        assert len(drawn) == 31
+        assert all("&cursor=" in path for path in drawn[1:])
+        for path in drawn[:5]:
+            response = await client.get(path, headers=auth_headers("integration"))
+            assert response.status_code == 200, response.text
+            assert response.json()["items"]
     organizations = ids["/v1/organizations"]
     assert len(organizations) == len(set(organizations)) == 15  # more there: 15 drawn
     public = await _everything(client, "/v1/public/agreements", "", {})
