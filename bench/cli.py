@@ -441,9 +441,10 @@ def run_at(options: Options, generator: Generator, postgres_url: str) -> Outcome
             seed_seconds = time.perf_counter() - started
             size = asyncio.run(database_bytes(options.db, postgres_url, url))
             say(
-                f"seeded {seeded.sizes.describe()} in {seed_seconds:.1f} s "
-                f"({seeded.seconds:.1f} s, then {seed_seconds - seeded.seconds:.1f} s settling); "
-                f"the database takes {size / 2**20:,.0f} MiB"
+                f"seeded {seeded.sizes.describe()} in {seed_seconds:.1f} s ({seeded.seconds:.1f} "
+                f"s, of which {seeded.rebuild_seconds:.1f} s making indexes again, then "
+                f"{seed_seconds - seeded.seconds:.1f} s settling); the database takes "
+                f"{size / 2**20:,.0f} MiB"
             )
             service = start_service(
                 url, workdir, token_ttl=TOKEN_TTL_SECONDS, connections=options.connections

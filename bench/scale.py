@@ -164,6 +164,8 @@ def table(
         flag = ""
         if row.errors:
             flag = "  ERRORS"
+        elif row.scale is None:
+            flag = "  NO RATIO" if row.floor is not None else ""
         elif row.failure is not None:
             flag = "  BELOW FLOOR"
         lines.append(f"{row.scenario:<{width}} {cells} {scale:>9} {floor:>6}{flag}")

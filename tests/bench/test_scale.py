@@ -110,6 +110,8 @@ def test_the_table_shows_each_size_the_scale_the_floor_and_the_seeding_times() -
     assert lines[2].split() == ["list", "0.100", "0.095", "0.95", "0.8"]
     assert lines[3].split() == ["search", "0.080", "0.020", "0.25", "0.5", "BELOW", "FLOOR"]
     assert "seeded 10,000 agreements in 7.5 s" in lines
+    missing = scale_rows([small, None], ScaleFloors(0.8), "baseline")
+    assert "NO RATIO" in table((10_000, 1_000_000), missing, [(10_000, 7.5)])
     assert "seeded 1,000,000 agreements in 181.2 s" in lines
 
 
