@@ -164,10 +164,10 @@ async def read_ids(
     total = (
         await connection.execute(select(func.count()).select_from(statement.subquery()))
     ).scalar_one()
-    if total <= most:
+    if total <= 2 * most:  # read them all (drawing nearly all of them would take longer)
         ids = [str(row[0]) for row in await connection.execute(statement.order_by(key))]
         draw.shuffle(ids)
-        return ids
+        return ids[:most]
     found: dict[str, None] = {}
     while len(found) < most:
         for row in await draw_rows(connection, statement, key, most - len(found), draw):
