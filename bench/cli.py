@@ -6,10 +6,9 @@ size of data, each in a database of its own, and a table gives each scenario's r
 size and the ratio at the largest over the ratio at the smallest (`--min-scale` floors).
 
 Exit status: 0 reported (and every `--min` and `--min-scale` floor met); 1 a floor not met;
-2 a usage error;
-3 refused: the load generator, not the server, limited the rate, so no ratio is reported;
-4 failed: some responses were not the expected status or connections failed, or a server, the
-load generator or the database could not be started.
+2 a usage error; 3 refused: the load generator, not the server, limited the rate, so no ratio
+is reported; 4 failed: some responses were not the expected status or connections failed, or a
+server, the load generator or the database could not be started.
 """
 
 from __future__ import annotations
