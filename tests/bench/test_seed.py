@@ -5,6 +5,7 @@ positions, which the service accepts and answers with the page after the row dra
 
 from __future__ import annotations
 
+import gc
 import random
 import uuid
 from collections.abc import Callable
@@ -116,6 +117,7 @@ async def seeded(database_url: str) -> tuple[str, Any, list[str]]:
     finally:
         await database.dispose()
     assert before == after  # every index and constraint made again, as it was
+    assert gc.isenabled()  # the collector, off during the load, is on again
     return database_url, result, before
 
 
