@@ -1,10 +1,14 @@
 """`python -m bench` (or `scripts/bench`): the service's request rate over real HTTP, as a ratio
 to a bare FastAPI app served the same way in the same run. docs/performance.md says more.
 
-Exit status: 0 reported (and every `--min` floor met); 1 a floor not met; 2 a usage error;
-3 refused: the load generator, not the server, limited the rate, so no ratio is reported;
-4 failed: some responses were not the expected status or connections failed, or a server, the
-load generator or the database could not be started.
+With `--scale 10000,1000000` the same scenarios (by default every list scenario) run at each
+size of data, each in a database of its own, and a table gives each scenario's ratio at every
+size and the ratio at the largest over the ratio at the smallest (`--min-scale` floors).
+
+Exit status: 0 reported (and every `--min` and `--min-scale` floor met); 1 a floor not met;
+2 a usage error; 3 refused: the load generator, not the server, limited the rate, so no ratio
+is reported; 4 failed: some responses were not the expected status or connections failed, or a
+server, the load generator or the database could not be started.
 """
 
 from __future__ import annotations
@@ -19,27 +23,39 @@ import tempfile
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench import report
+from bench import report, scale
 from bench.generators import Generator, GeneratorFailed, choose, write_requests
 from bench.scenarios import (
     BASELINE,
+    DEFAULT,
+    GROUPS,
+    LISTS_GROUP,
     NAMES,
     SCENARIOS,
     Fixtures,
     Scenario,
     fetch_token,
+    in_groups,
     prepare,
 )
-from bench.seed import DatabaseUnavailable, bench_database, seed, settle
+from bench.seed import (
+    DatabaseUnavailable,
+    Sizes,
+    bench_database,
+    database_bytes,
+    seed,
+    settle,
+)
 from bench.servers import Server, ServerFailed, machine_busy_seconds, start_baseline, start_service
 from bench.stats import (
     Measurement,
+    Summary,
     bottleneck,
     floor_failures,
     parse_floor,
@@ -75,6 +91,9 @@ class Options:
     smoke: bool
     generator: str
     json: Path | None
+    # `--scale`: the sizes (agreements seeded) to run at, and the least scale allowed.
+    sizes: tuple[int, ...] = ()
+    scale_floors: scale.ScaleFloors = field(default_factory=scale.ScaleFloors)
 
 
 def _positive(text: str) -> int:
@@ -105,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--rows",
         type=_positive,
-        help=f"organizations seeded, with as many interactions and half as many agreements "
+        help=f"agreements seeded, with as many interactions and an organization for every ten "
         f"(default {DEFAULTS['rows']:,})",
     )
     parser.add_argument(
@@ -129,6 +148,28 @@ def build_parser() -> argparse.ArgumentParser:
         choices=measured,
         metavar="NAME",
         help=f"run only these (repeatable): {', '.join(measured)}; the baseline always runs",
+    )
+    parser.add_argument(
+        "--group",
+        action="append",
+        choices=GROUPS,
+        help=f"run the scenarios of these groups (repeatable): {DEFAULT} (the run's own, the "
+        f"default), {LISTS_GROUP} (every list with every sort and its common filters, the "
+        f"default with --scale); a smoke run runs both",
+    )
+    parser.add_argument(
+        "--scale",
+        metavar="N,N,...",
+        help="run at each of these sizes (agreements seeded, each in a database of its own) "
+        "and print each scenario's ratio at every size and the last over the first",
+    )
+    parser.add_argument(
+        "--min-scale",
+        action="append",
+        default=[],
+        metavar="[SCENARIO=]RATIO",
+        help="with --scale: exit 1 when a scenario's ratio at the largest size over its ratio "
+        "at the smallest is below RATIO (every scenario, or the one named; repeatable)",
     )
     parser.add_argument(
         "--min",
@@ -156,20 +197,49 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
     parser = build_parser()
     arguments = parser.parse_args(argv)
     defaults = SMOKE if arguments.smoke else DEFAULTS
-    chosen = set(arguments.scenario or NAMES)
+    sizes: tuple[int, ...] = ()
+    if arguments.scale is not None:
+        try:
+            sizes = scale.parse_sizes(arguments.scale)
+        except ValueError as error:
+            parser.error(str(error))
+        if arguments.rows is not None:
+            parser.error("--scale gives the sizes: no --rows with it")
+    elif arguments.min_scale:
+        parser.error("--min-scale needs --scale")
+    if arguments.scenario:
+        chosen = set(arguments.scenario)
+    elif arguments.group:
+        chosen = set(in_groups(arguments.group))
+    elif arguments.smoke:
+        chosen = set(NAMES)
+    else:
+        chosen = set(in_groups([LISTS_GROUP] if sizes else [DEFAULT]))
     scenarios = tuple(s for s in SCENARIOS if s.name in chosen or s is BASELINE)
-    if arguments.smoke and arguments.min:
-        parser.error("--smoke takes no floors (--min)")
+    measured = [s.name for s in scenarios if s is not BASELINE]
+    if arguments.smoke and (arguments.min or arguments.min_scale):
+        parser.error("--smoke takes no floors (--min, --min-scale)")
     floors: dict[str, float] = {}
     for text in arguments.min:
         try:
-            name, ratio = parse_floor(text, [s.name for s in scenarios if s is not BASELINE])
+            name, ratio = parse_floor(text, measured)
         except ValueError as error:
             parser.error(str(error))
         floors[name] = ratio
+    every: float | None = None
+    named: dict[str, float] = {}
+    for text in arguments.min_scale:
+        try:
+            scenario, ratio = scale.parse_scale_floor(text, measured)
+        except ValueError as error:
+            parser.error(str(error))
+        if scenario is None:
+            every = ratio
+        else:
+            named[scenario] = ratio
     return Options(
         db=arguments.db,
-        rows=arguments.rows or defaults["rows"],
+        rows=sizes[0] if sizes else arguments.rows or defaults["rows"],
         seconds=arguments.seconds or defaults["seconds"],
         rounds=arguments.rounds or defaults["rounds"],
         warmup=defaults["warmup"] if arguments.warmup is None else arguments.warmup,
@@ -179,6 +249,8 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         smoke=arguments.smoke,
         generator=arguments.generator,
         json=arguments.json,
+        sizes=sizes,
+        scale_floors=scale.ScaleFloors(every, named),
     )
 
 
@@ -278,7 +350,7 @@ class Harness:
                 self.measurements.append(measurement)
                 errors = f", {measurement.error_count} errors" if measurement.error_count else ""
                 say(
-                    f"round {round_index + 1}/{options.rounds}  {name:<20} "
+                    f"round {round_index + 1}/{options.rounds}  {name:<30} "
                     f"{measurement.rate:>9,.0f} req/s{errors}"
                 )
 
@@ -299,8 +371,20 @@ def settings_of(options: Options, generator: Generator) -> dict[str, Any]:
     }
 
 
-def conclude(harness: Harness) -> int:
-    """Print the table and the verdict; write the JSON; the exit status."""
+@dataclass(frozen=True)
+class Outcome:
+    """A run at one size: its exit status, its figures (None: it stopped before measuring),
+    whether its ratios stand, the seconds its data took to seed, and its JSON document."""
+
+    status: int
+    summaries: list[Summary] | None
+    refused: bool
+    seed_seconds: float
+    document: dict[str, Any] | None = None
+
+
+def conclude(harness: Harness, seed_seconds: float) -> Outcome:
+    """Print the table and the verdict: the run's outcome."""
     options = harness.options
     summaries = summarize(harness.measurements, BASELINE.name)
     titles = {scenario.name: scenario.title for scenario in options.scenarios}
@@ -311,7 +395,7 @@ def conclude(harness: Harness) -> int:
     baseline = next(s for s in summaries if s.scenario == BASELINE.name)
 
     print(
-        f"\n{options.db}, {options.rows:,} organizations, {options.connections} connections, "
+        f"\n{options.db}, {Sizes(options.rows).describe()}, {options.connections} connections, "
         f"{options.rounds} round(s) of {options.seconds} s, load from {harness.generator.name}, "
         f"{os.cpu_count()} CPUs; medians over rounds; ratio = req/s / baseline's "
         f"({baseline.rate:,.0f} req/s)\n"
@@ -332,52 +416,127 @@ def conclude(harness: Harness) -> int:
     if failures and status == EXIT_OK:
         print("\nBELOW FLOOR: " + "; ".join(failures))
         status = EXIT_BELOW_FLOOR
-    if options.json is not None:
-        report.write_json(
-            options.json,
-            settings=settings_of(options, harness.generator),
-            summaries=summaries,
-            measurements=harness.measurements,
-            titles=titles,
-            bottleneck=reasons,
-            refused=refused,
-            floor_failures=failures,
-            exit_status=status,
-        )
-    return status
+    document = report.json_document(
+        settings={**settings_of(options, harness.generator), "seed_seconds": seed_seconds},
+        summaries=summaries,
+        measurements=harness.measurements,
+        titles=titles,
+        bottleneck=reasons,
+        refused=refused,
+        floor_failures=failures,
+        exit_status=status,
+    )
+    return Outcome(status, summaries, refused, seed_seconds, document)
 
 
-def run(options: Options) -> int:
-    generator = choose(options.generator)
-    postgres_url = os.environ.get("IPPC_BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+def run_at(options: Options, generator: Generator, postgres_url: str) -> Outcome:
+    """Seed a database of its own with `options.rows`, measure the scenarios, drop it."""
     workdir = Path(tempfile.mkdtemp(prefix="ippc-bench-"))
     try:
         with bench_database(options.db, postgres_url, workdir) as url, ExitStack() as servers:
             started = time.perf_counter()
-            credentials = asyncio.run(seed(url, options.rows))
+            seeded = asyncio.run(seed(url, options.rows))
             asyncio.run(settle(options.db, postgres_url, url))
-            say(f"seeded {options.rows:,} organizations in {time.perf_counter() - started:.1f} s")
+            seed_seconds = time.perf_counter() - started
+            size = asyncio.run(database_bytes(options.db, postgres_url, url))
+            say(
+                f"seeded {seeded.sizes.describe()} in {seed_seconds:.1f} s ({seeded.seconds:.1f} "
+                f"s, of which {seeded.rebuild_seconds:.1f} s making indexes again, then "
+                f"{seed_seconds - seeded.seconds:.1f} s settling); the database takes "
+                f"{size / 2**20:,.0f} MiB"
+            )
             service = start_service(
                 url, workdir, token_ttl=TOKEN_TTL_SECONDS, connections=options.connections
             )
             servers.callback(service.stop)
             baseline = start_baseline(workdir)
             servers.callback(baseline.stop)
+            names = [scenario.name for scenario in options.scenarios]
+            started = time.perf_counter()
             with httpx.Client(base_url=service.base_url, timeout=30) as client:
-                fixtures = prepare(client, fetch_token(client, *credentials))
-            harness = Harness(options, generator, service, baseline, credentials, fixtures, workdir)
+                token = fetch_token(client, *seeded.credentials)
+                fixtures = prepare(client, token, url, names)
+            say(f"drew the lists' positions in {time.perf_counter() - started:.1f} s")
+            harness = Harness(
+                options, generator, service, baseline, seeded.credentials, fixtures, workdir
+            )
             problems = harness.preflight()
             if problems:
                 print("ERRORS before measuring:\n" + "\n".join(problems))
-                return EXIT_ERRORS
+                return Outcome(EXIT_ERRORS, None, False, seed_seconds)
             say(
                 f"measuring {len(options.scenarios)} scenarios x {options.rounds} rounds x "
                 f"{options.seconds} s with {generator.name}, {options.connections} connections"
             )
             harness.run()
-            return conclude(harness)
+            return conclude(harness, seed_seconds)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run(options: Options) -> int:
+    generator = choose(options.generator)
+    postgres_url = os.environ.get("IPPC_BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    if not options.sizes:
+        outcome = run_at(options, generator, postgres_url)
+        if options.json is not None and outcome.document is not None:
+            report.write_document(options.json, outcome.document)
+        return outcome.status
+    outcomes: list[Outcome] = []
+    for size in options.sizes:
+        say(f"== {options.db} at {Sizes(size).describe()}")
+        outcomes.append(run_at(replace(options, rows=size), generator, postgres_url))
+    return conclude_scale(options, outcomes)
+
+
+def conclude_scale(options: Options, outcomes: Sequence[Outcome]) -> int:
+    """Print the scale table and its verdict; write the JSON; the exit status."""
+    rows = scale.scale_rows(
+        [outcome.summaries for outcome in outcomes],
+        options.scale_floors,
+        BASELINE.name,
+        ratios=[not outcome.refused for outcome in outcomes],
+    )
+    sizes = options.sizes[: len(outcomes)]
+    print(
+        f"\n{options.db}: each scenario's ratio to the baseline at each size (agreements "
+        f"seeded), and the ratio at the largest over the ratio at the smallest\n"
+    )
+    seeded = [(size, outcome.seed_seconds) for size, outcome in zip(sizes, outcomes, strict=True)]
+    print(scale.table(options.sizes, rows, seeded))
+    statuses = {outcome.status for outcome in outcomes}
+    failures = scale.failures(rows)
+    status = EXIT_OK
+    for worst in (EXIT_REFUSED, EXIT_ERRORS, EXIT_BELOW_FLOOR):
+        if worst in statuses:
+            status = worst
+            break
+    if failures and status == EXIT_OK:
+        print("\nBELOW SCALE FLOOR: " + "; ".join(failures))
+        status = EXIT_BELOW_FLOOR
+    if options.json is not None:
+        report.write_document(
+            options.json,
+            {
+                "sizes": [
+                    {"agreements": size, "seed_seconds": o.seed_seconds, "run": o.document}
+                    for size, o in zip(sizes, outcomes, strict=True)
+                ],
+                "scale": [
+                    {
+                        "scenario": row.scenario,
+                        "ratios": list(row.ratios),
+                        "scale": row.scale,
+                        "floor": row.floor,
+                        "failure": row.failure,
+                    }
+                    for row in rows
+                ],
+                "scale_failures": failures,
+                "exit_status": status,
+            },
+        )
+    return status
 
 
 def main(argv: Sequence[str] | None = None) -> int:

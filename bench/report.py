@@ -25,8 +25,9 @@ def table(
     """Per scenario: the median requests/s, p50 and p99 (ms), the ratio to the baseline, the
     floor if one was given, the CPU used (in cores: 100% is one) by the server driven, by the
     load generator and by the whole machine, and the errors."""
+    width = max([20, *(len(summary.scenario) for summary in summaries)])
     header = (
-        f"{'scenario':<20} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7} {'floor':>6} "
+        f"{'scenario':<{width}} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>7} {'floor':>6} "
         f"{'server':>7} {'load':>5} {'machine':>8} {'errors':>7}"
     )
     lines = [header, "-" * len(header)]
@@ -39,7 +40,7 @@ def table(
         elif ratios and floor is not None and summary.ratio < floor:
             flag = "  BELOW FLOOR"
         lines.append(
-            f"{summary.scenario:<20} {summary.rate:>9,.0f} {summary.p50_ms:>8.2f} "
+            f"{summary.scenario:<{width}} {summary.rate:>9,.0f} {summary.p50_ms:>8.2f} "
             f"{summary.p99_ms:>8.2f} {ratio:>7} {'' if floor is None else f'{floor:g}':>6} "
             f"{_cpu(summary.server_cpu):>7} {_cpu(summary.generator_cpu):>5} "
             f"{_cpu(summary.machine_cpu):>8} "
@@ -49,12 +50,11 @@ def table(
         "CPU in cores (100% = one core): the server driven, the load generator, the machine."
     )
     lines.append("")
-    lines.extend(f"{name:<20} {titles[name]}" for name in (s.scenario for s in summaries))
+    lines.extend(f"{name:<{width}} {titles[name]}" for name in (s.scenario for s in summaries))
     return "\n".join(lines)
 
 
-def write_json(
-    path: Path,
+def json_document(
     *,
     settings: Mapping[str, Any],
     summaries: Sequence[Summary],
@@ -64,7 +64,7 @@ def write_json(
     refused: bool,
     floor_failures: Sequence[str],
     exit_status: int,
-) -> None:
+) -> dict[str, Any]:
     scenarios = []
     for summary in summaries:
         entry: dict[str, Any] = {"title": titles[summary.scenario], **asdict(summary)}
@@ -77,7 +77,7 @@ def write_json(
             if m.scenario == summary.scenario
         ]
         scenarios.append(entry)
-    document = {
+    return {
         "settings": dict(settings),
         # Why the generator may have limited the rate; `refused`: no ratio was reported for it.
         "bottleneck": list(bottleneck),
@@ -86,4 +86,7 @@ def write_json(
         "exit_status": exit_status,
         "scenarios": scenarios,
     }
+
+
+def write_document(path: Path, document: Mapping[str, Any]) -> None:
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

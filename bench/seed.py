@@ -1,36 +1,42 @@
 """The bench's database: made for the run, migrated, filled in bulk, and removed at the end.
 
-Rows go in through SQLAlchemy Core inserts, a thousand at a time, with the computed columns the
+`--rows N` seeds N agreements, as many interactions and an organization for every ten
+agreements (`Sizes`), with their link rows and decisions, and with the computed columns the
 service would have written (`organizations.service.keys`, the normalized subjects and titles,
-the required approvals): seeding 10,000 organizations, as many interactions and half as many
-agreements (with their link rows) takes seconds, where creating them through the API one by
-one would take minutes. Rows inserted this way write no audit events (the bench reads, it does
-not audit).
+the required approvals, the approval date, the partners' places). The rows are generated as
+streams (`organization_rows`, `interactions`, `agreements`) and written a chunk at a time
+(`CHUNK` records), so that memory stays the same at any size, through each database's own
+fast path (`BulkWriter`): PostgreSQL's `COPY`, SQLite's prepared `INSERT` in one transaction.
+Rows written this way make no audit events (the bench reads, it does not audit).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
 import shutil
+import sqlite3
 import tempfile
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
+from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import asyncpg
-from sqlalchemy import insert
+from sqlalchemy import Dialect, Table
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from app.auth.scopes import Principal
 
 OPERATOR = Principal(subject="operator:bench", client_id=None, role=None, scopes=frozenset())
-BATCH = 1000
 
 # Words the seeded names are made of: some with accents, so that the normalized keys differ
 # from the names as they do in real data.
@@ -111,7 +117,51 @@ _CHANNELS = ("meeting", "correspondence", "call", "event", "visit", "other")
 _OBJECTIVES = ("2020-2030.A", "2020-2030.B", "2020-2030.C")
 _INSTRUMENTS = ("informal_arrangement", "letter_of_intent", "memorandum_of_understanding")
 
+# Rows by table name, each table's rows in order, the tables in the order they are written
+# (records before the rows that refer to them).
 Rows = dict[str, list[dict[str, Any]]]
+
+# How many records (an interaction or an agreement with its link rows, an organization) are
+# generated and written at a time: memory holds one chunk, whatever the size of the run.
+CHUNK = 5_000
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """What `--rows N` seeds: N agreements (one or two partners each; every other one with a
+    Bureau decision, about one in twelve of all approved and so public), N interactions (one to
+    three organizations each, half of them public), and an organization for every ten
+    agreements (at least `MIN_ORGANIZATIONS`), so that each organization is referred to by
+    about as many records at every size."""
+
+    agreements: int
+
+    MIN_ORGANIZATIONS: ClassVar[int] = 20
+    AGREEMENTS_PER_ORGANIZATION: ClassVar[int] = 10
+
+    @property
+    def organizations(self) -> int:
+        return max(self.agreements // self.AGREEMENTS_PER_ORGANIZATION, self.MIN_ORGANIZATIONS)
+
+    @property
+    def interactions(self) -> int:
+        return self.agreements
+
+    def describe(self) -> str:
+        return (
+            f"{self.agreements:,} agreements, {self.interactions:,} interactions, "
+            f"{self.organizations:,} organizations"
+        )
+
+
+@cache
+def _normalized(words: str) -> str:
+    """`core.text.normalize` of the words a subject or a title starts with: the same few
+    thousand sets of words come back, each followed by the record's number, which normalizes to
+    itself (`normalize(f"{words} {number}")` is this and the number: a test checks each key)."""
+    from app.core.text import normalize
+
+    return normalize(words)
 
 
 def _record(draw: random.Random, index: int, started: datetime) -> dict[str, Any]:
@@ -124,80 +174,79 @@ def _record(draw: random.Random, index: int, started: datetime) -> dict[str, Any
     }
 
 
-def interaction_rows(
-    organization_ids: list[uuid.UUID], count: int, *, seed: int = 20261201
-) -> Rows:
-    """`count` interactions with one to three of the organizations each, and their link rows:
-    {"interaction": [...], "interaction_organization": [...], "interaction_objective": [...]}."""
-    from app.core.text import normalize
-
+def interactions(
+    organization_ids: Sequence[uuid.UUID], count: int, *, seed: int = 20261201
+) -> Iterator[Rows]:
+    """`count` interactions, one at a time, each with one to three of the organizations: its
+    rows {"interaction": [row], "interaction_organization": [...], "interaction_objective":
+    [...]}."""
     draw = random.Random(seed)  # noqa: S311 (test data, not a secret)
     started = datetime(2026, 1, 1, tzinfo=UTC)
-    rows: Rows = {"interaction": [], "interaction_organization": [], "interaction_objective": []}
     for index in range(count):
         row = _record(draw, index, started)
         met = draw.sample(organization_ids, draw.randint(1, 3))
         objectives = draw.sample(_OBJECTIVES, draw.randint(0, 2))
-        subject = f"{' '.join(draw.sample(_WORDS, 3))} {index:05d}"
-        rows["interaction"].append(
-            {
-                **row,
-                "occurred_on": (started - timedelta(days=draw.randrange(3650))).date(),
-                "channel": draw.choice(_CHANNELS),
-                "subject": subject,
-                "summary": None,
-                "organization_ids": [str(item) for item in met],
-                "ippc_participants": ["Secretariat"],
-                "location": None,
-                "strategic_objectives": objectives,
-                "follow_up": None,
-                "agreement_id": None,
-                "visibility": draw.choice(("internal", "public")),
-                "subject_key": normalize(subject),
-                "search_key": normalize(subject),
-            }
-        )
-        rows["interaction_organization"] += [
-            {"interaction_id": row["id"], "organization_id": item, "position": place}
-            for place, item in enumerate(met)
-        ]
-        rows["interaction_objective"] += [
-            {"interaction_id": row["id"], "objective_code": code} for code in objectives
-        ]
-    return rows
+        words = " ".join(draw.sample(_WORDS, 3))
+        subject = f"{words} {index:05d}"
+        key = f"{_normalized(words)} {index:05d}"
+        yield {
+            "interaction": [
+                {
+                    **row,
+                    "occurred_on": (started - timedelta(days=draw.randrange(3650))).date(),
+                    "channel": draw.choice(_CHANNELS),
+                    "subject": subject,
+                    "summary": None,
+                    "organization_ids": [str(item) for item in met],
+                    "ippc_participants": ["Secretariat"],
+                    "location": None,
+                    "strategic_objectives": objectives,
+                    "follow_up": None,
+                    "agreement_id": None,
+                    "visibility": draw.choice(("internal", "public")),
+                    "subject_key": key,
+                    "search_key": key,
+                }
+            ],
+            "interaction_organization": [
+                {"interaction_id": row["id"], "organization_id": item, "position": place}
+                for place, item in enumerate(met)
+            ],
+            "interaction_objective": [
+                {"interaction_id": row["id"], "objective_code": code} for code in objectives
+            ],
+        }
 
 
-def agreement_rows(organization_ids: list[uuid.UUID], count: int, *, seed: int = 20261202) -> Rows:
-    """`count` agreements with one or two partners each (a third without dates), and their
-    link rows: {"agreement": [...], "agreement_partner": [...], ...}. Every other one was
-    approved by the Bureau (one decision: `approved`, or `cpm_review` when the CPM must decide
-    too); the others are drafts."""
+def agreements(
+    organization_ids: Sequence[uuid.UUID], count: int, *, seed: int = 20261202
+) -> Iterator[Rows]:
+    """`count` agreements, one at a time, each with one or two partners (a third without
+    dates): its rows {"agreement": [row], "agreement_partner": [...], "agreement_objective":
+    [...], "decision": [...]}. Every other one was approved by the Bureau (one decision, and
+    the status `approved`, or `cpm_review` when the CPM must decide too); the others are
+    drafts."""
     from app.agreements.workflow import ApprovalFacts, required_approvals
-    from app.core.text import normalize
 
     draw = random.Random(seed)  # noqa: S311 (test data, not a secret)
     started = datetime(2026, 1, 1, tzinfo=UTC)
-    rows: Rows = {
-        "agreement": [],
-        "agreement_partner": [],
-        "agreement_objective": [],
-        "decision": [],
-    }
     for index in range(count):
         row = _record(draw, index, started)
         partners = draw.sample(organization_ids, draw.randint(1, 2))
         objectives = draw.sample(_OBJECTIVES, draw.randint(1, 2))
-        title = f"{' '.join(draw.sample(_WORDS, 3))} {index:05d}"
+        words = " ".join(draw.sample(_WORDS, 3))
+        title = f"{words} {index:05d}"
         level = draw.choice(("cooperation", "partnership"))
         instrument = draw.choice(_INSTRUMENTS)
         start = (started + timedelta(days=draw.randrange(1000))).date() if index % 3 else None
         facts = ApprovalFacts(level, instrument, False, False, None)
         approvals = [str(body) for body in required_approvals(facts)]
         status = "draft"
+        decisions = []
         if index % 2:
             status = "approved" if approvals == ["bureau"] else "cpm_review"
             decided = _record(draw, index, started)
-            rows["decision"].append(
+            decisions.append(
                 {
                     **decided,
                     "agreement_id": row["id"],
@@ -214,97 +263,319 @@ def agreement_rows(organization_ids: list[uuid.UUID], count: int, *, seed: int =
                     "agreement_status": status,
                 }
             )
-        rows["agreement"].append(
-            {
-                **row,
-                "title": title,
-                "purpose": None,
-                "public_summary": None,
-                "level": level,
-                "instrument": instrument,
-                "partner_ids": [str(item) for item in partners],
-                "strategic_objectives": objectives,
-                "scope_of_work": None,
-                "start_date": start,
-                "end_date": start + timedelta(days=730) if start else None,
-                "shares_risks": False,
-                "shares_resources": False,
-                "shares_responsibilities": False,
-                "financing_amount": None,
-                "financing_currency": None,
-                "financing_direction": None,
-                "legal_arrangement": None,
-                "status": status,
-                "required_approvals": approvals,
-                "signed_on": None,
-                "approved_on": rows["decision"][-1]["decided_on"] if status == "approved" else None,
-                "title_key": normalize(title),
-                "search_key": normalize(title),
-                "due_diligence_revision": 0,
-            }
-        )
-        rows["agreement_partner"] += [
-            {"agreement_id": row["id"], "organization_id": item, "position": place}
-            for place, item in enumerate(partners)
-        ]
-        rows["agreement_objective"] += [
-            {"agreement_id": row["id"], "objective_code": code} for code in objectives
-        ]
+        key = f"{_normalized(words)} {index:05d}"
+        yield {
+            "agreement": [
+                {
+                    **row,
+                    "title": title,
+                    "purpose": None,
+                    "public_summary": None,
+                    "level": level,
+                    "instrument": instrument,
+                    "partner_ids": [str(item) for item in partners],
+                    "strategic_objectives": objectives,
+                    "scope_of_work": None,
+                    "start_date": start,
+                    "end_date": start + timedelta(days=730) if start else None,
+                    "shares_risks": False,
+                    "shares_resources": False,
+                    "shares_responsibilities": False,
+                    "financing_amount": None,
+                    "financing_currency": None,
+                    "financing_direction": None,
+                    "legal_arrangement": None,
+                    "status": status,
+                    "required_approvals": approvals,
+                    "signed_on": None,
+                    "approved_on": decisions[0]["decided_on"] if status == "approved" else None,
+                    "last_decision_id": decisions[0]["id"] if decisions else None,
+                    "title_key": key,
+                    "search_key": key,
+                    "due_diligence_revision": 0,
+                }
+            ],
+            "agreement_partner": [
+                {"agreement_id": row["id"], "organization_id": item, "position": place}
+                for place, item in enumerate(partners)
+            ],
+            "agreement_objective": [
+                {"agreement_id": row["id"], "objective_code": code} for code in objectives
+            ],
+            "decision": decisions,
+        }
+
+
+def in_chunks(records: Iterable[Rows], size: int = CHUNK) -> Iterator[Rows]:
+    """The rows of `size` records at a time, by table, the tables in the order of the records'
+    own (each record's row before the rows that refer to it)."""
+    chunk: Rows = {}
+    taken = 0
+    for record in records:
+        for name, rows in record.items():
+            chunk.setdefault(name, []).extend(rows)
+        taken += 1
+        if taken == size:
+            yield chunk
+            chunk, taken = {}, 0
+    if taken:
+        yield chunk
+
+
+def collect(records: Iterable[Rows]) -> Rows:
+    """Every row of the records, by table, at once (for small counts: the tests)."""
+    rows: Rows = {}
+    for chunk in in_chunks(records):
+        for name, table_rows in chunk.items():
+            rows.setdefault(name, []).extend(table_rows)
     return rows
 
 
-async def _insert_all(database: Any, rows: Rows) -> None:
-    """Each table's rows, in the order given (records before their links), in batches."""
-    from sqlmodel import SQLModel
+# The constraints and indexes of the tables `BulkWriter` fills, on PostgreSQL: set aside for the
+# load and made again after it, from their own definitions (a sorted build of each, where
+# keeping them up to date row by row, at random places of indexes keyed by random ids larger
+# than the server's buffers, made a load grow faster than its rows). Foreign keys first (those
+# of other tables that refer to these included), then primary keys and unique constraints,
+# then the other indexes; made again in the reverse order. Partial indexes stay: they hold few
+# rows, and their condition as PostgreSQL prints it back is not the text the migration wrote (the
+# same index, but not the same definition: a test compares the schema before and after).
+_CONSTRAINTS = """
+SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), contype::text
+FROM pg_constraint
+WHERE contype IN ('f', 'p', 'u')
+  AND (conrelid = ANY($1::regclass[]) OR (contype = 'f' AND confrelid = ANY($1::regclass[])))
+ORDER BY contype = 'f' DESC, conrelid::regclass::text, conname
+"""
+_INDEXES = """
+SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid)
+FROM pg_index
+WHERE indrelid = ANY($1::regclass[])
+  AND indpred IS NULL
+  AND indexrelid NOT IN (SELECT conindid FROM pg_constraint WHERE conindid <> 0)
+ORDER BY 1
+"""
+# Memory for each index the load builds again (a session setting): a sort in memory.
+_BUILD_MEMORY = "512MB"
 
-    for name, table_rows in rows.items():
-        table = SQLModel.metadata.tables[name]
-        for start in range(0, len(table_rows), BATCH):
-            await _insert(database, table, table_rows[start : start + BATCH])
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
-async def seed(url: str, rows: int) -> tuple[str, str]:
-    """Migrate the database at `url`, insert `rows` organizations, as many interactions and
-    half as many agreements, and register a Secretariat client: its (client_id,
-    client_secret)."""
+class BulkWriter:
+    """Rows into their tables through the database's own fast path, in one transaction: on
+    PostgreSQL the driver's `COPY` (asyncpg's `copy_records_to_table`, binary), the tables'
+    constraints and indexes set aside meanwhile and built again at the end; on SQLite one
+    prepared `INSERT` run with `executemany`. Values are encoded by the columns' own types for
+    the service's dialect (`bind_processor`), as an ORM or Core insert would write them."""
+
+    def __init__(self, url: str, dialect: Dialect, tables: Sequence[str]) -> None:
+        self.url = url
+        self.dialect = dialect
+        self.tables = list(tables)
+        self.counts: dict[str, int] = {}
+        self._encoders: dict[tuple[str, tuple[str, ...]], Callable[[Any], list[Any]]] = {}
+        self._postgres: Any = None
+        self._sqlite: sqlite3.Connection | None = None
+        self._restore: list[str] = []
+        # Seconds spent making the constraints and indexes again (PostgreSQL).
+        self.rebuild_seconds = 0.0
+
+    async def __aenter__(self) -> BulkWriter:
+        url = make_url(self.url)
+        if url.get_backend_name() == "sqlite":
+            self._sqlite = sqlite3.connect(str(url.database), isolation_level=None)
+            # A cache as large as the load's indexes; no wait for the disk (a bench's database).
+            self._sqlite.execute("PRAGMA cache_size=-524288")
+            self._sqlite.execute("PRAGMA synchronous=OFF")
+            self._sqlite.execute("BEGIN")
+            return self
+        self._postgres = await asyncpg.connect(
+            host=url.host,
+            port=url.port or 5432,
+            user=url.username,
+            password=url.password,
+            database=url.database,
+        )
+        await self._postgres.execute("BEGIN")
+        await self._postgres.execute(f"SET LOCAL maintenance_work_mem = '{_BUILD_MEMORY}'")
+        await self._set_aside()
+        return self
+
+    async def _set_aside(self) -> None:
+        """Drop the tables' constraints and indexes, keeping how to make them again."""
+        connection = self._postgres
+        drops: list[str] = []
+        constraints = await connection.fetch(_CONSTRAINTS, self.tables)
+        for table, name, _definition, _kind in constraints:
+            drops.append(f"ALTER TABLE {table} DROP CONSTRAINT {_quoted(name)}")
+        indexes = await connection.fetch(_INDEXES, self.tables)
+        drops.extend(f"DROP INDEX {name}" for name, _definition in indexes)
+        restore = [definition for _name, definition in indexes]
+        restore[:0] = [
+            f"ALTER TABLE {table} ADD CONSTRAINT {_quoted(name)} {definition}"
+            for table, name, definition, kind in constraints
+            if kind != "f"
+        ]
+        restore.extend(
+            f"ALTER TABLE {table} ADD CONSTRAINT {_quoted(name)} {definition}"
+            for table, name, definition, kind in constraints
+            if kind == "f"
+        )
+        for statement in drops:
+            await connection.execute(statement)
+        self._restore = restore
+
+    async def __aexit__(self, kind: object, error: object, trace: object) -> None:
+        if self._sqlite is not None:
+            self._sqlite.execute("COMMIT" if error is None else "ROLLBACK")
+            self._sqlite.close()
+        if self._postgres is not None:
+            try:
+                if error is None:
+                    started = time.perf_counter()
+                    for statement in self._restore:
+                        await self._postgres.execute(statement)
+                    self.rebuild_seconds = time.perf_counter() - started
+                await self._postgres.execute("COMMIT" if error is None else "ROLLBACK")
+            finally:
+                await self._postgres.close()
+
+    def _encoder(self, table: Table, columns: tuple[str, ...]) -> Callable[[Any], list[Any]]:
+        """A row (a dict with these columns) as the values its insert would send."""
+        key = (table.name, columns)
+        encoder = self._encoders.get(key)
+        if encoder is None:
+            processors = [
+                (index, process)
+                for index, name in enumerate(columns)
+                if (
+                    process := table.c[name]
+                    .type.dialect_impl(self.dialect)
+                    .bind_processor(self.dialect)
+                )
+                is not None
+            ]
+            values_of = itemgetter(*columns)
+
+            def encoder(row: Any) -> list[Any]:
+                values = list(values_of(row)) if len(columns) > 1 else [values_of(row)]
+                for index, process in processors:
+                    values[index] = process(values[index])
+                return values
+
+            self._encoders[key] = encoder
+        return encoder
+
+    def encode(self, rows: Rows) -> list[tuple[str, tuple[str, ...], list[list[Any]]]]:
+        """Each table's rows as the values sent: (table, columns, values of each row)."""
+        from sqlmodel import SQLModel
+
+        batches = []
+        for name, table_rows in rows.items():
+            if table_rows:
+                columns = tuple(table_rows[0])
+                encode = self._encoder(SQLModel.metadata.tables[name], columns)
+                batches.append((name, columns, [encode(row) for row in table_rows]))
+        return batches
+
+    async def send(self, batches: list[tuple[str, tuple[str, ...], list[list[Any]]]]) -> None:
+        """Encoded rows into their tables, in the order given."""
+        for name, columns, records in batches:
+            if self._sqlite is not None:
+                names = ", ".join(f'"{column}"' for column in columns)
+                marks = ", ".join("?" for _ in columns)
+                # The table's and columns' names come from the models, never from input.
+                insert = f'INSERT INTO "{name}" ({names}) VALUES ({marks})'  # noqa: S608
+                self._sqlite.executemany(insert, records)
+            else:
+                await self._postgres.copy_records_to_table(
+                    name, records=records, columns=list(columns)
+                )
+            self.counts[name] = self.counts.get(name, 0) + len(records)
+
+    async def write(self, rows: Rows) -> None:
+        """Each table's rows, in the order given."""
+        await self.send(self.encode(rows))
+
+    async def write_all(self, chunks: Iterable[Rows]) -> None:
+        """Every chunk, in order. (Made in a thread while the database took the one before,
+        the load was slower: the driver's encoding and the generator took turns at the GIL.)"""
+        for chunk in chunks:
+            await self.write(chunk)
+
+
+# The tables `seed` fills, in the order it fills them.
+TABLES = (
+    "organization",
+    "interaction",
+    "interaction_organization",
+    "interaction_objective",
+    "agreement",
+    "agreement_partner",
+    "agreement_objective",
+    "decision",
+)
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """What `seed` wrote: the rows of each table, the Secretariat client's credentials, the
+    seconds it took, and of them those spent making indexes and constraints again."""
+
+    sizes: Sizes
+    counts: Mapping[str, int]
+    credentials: tuple[str, str]
+    seconds: float
+    rebuild_seconds: float = 0.0
+
+
+async def seed(url: str, rows: int) -> Seeded:
+    """Migrate the database at `url`, fill it with `Sizes(rows)` (streamed, a chunk at a time,
+    through `BulkWriter`), and register a Secretariat client."""
     from app.audit import service as audit_trail  # the audit trail records the client's creation
     from app.auth.clients import create_client
     from app.auth.scopes import Role
     from app.core.db import Database
     from app.core.migrate import upgrade
     from app.core.tracking import set_actor
-    from app.models import Organization
 
     assert audit_trail.write_events is not None
+    started = time.perf_counter()
+    sizes = Sizes(rows)
     await upgrade(url)
     database = Database(url, poolclass=NullPool)
-    table: Any = Organization.__table__  # type: ignore[attr-defined]
+    # The rows make no reference cycles: the collector would only walk millions of young
+    # objects again and again (about a sixth of the load's CPU).
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        batch: list[dict[str, Any]] = []
-        organization_ids: list[uuid.UUID] = []
-        for row in organization_rows(rows):
-            organization_ids.append(row["id"])
-            batch.append(row)
-            if len(batch) == BATCH:
-                await _insert(database, table, batch)
-                batch = []
-        if batch:
-            await _insert(database, table, batch)
-        await _insert_all(database, interaction_rows(organization_ids, rows))
-        await _insert_all(database, agreement_rows(organization_ids, max(rows // 2, 1)))
+        async with BulkWriter(url, database.engine.dialect, TABLES) as writer:
+            organization_ids: list[uuid.UUID] = []
+
+            def organizations() -> Iterator[Rows]:
+                for row in organization_rows(sizes.organizations):
+                    organization_ids.append(row["id"])
+                    yield {"organization": [row]}
+
+            await writer.write_all(in_chunks(organizations()))
+            await writer.write_all(in_chunks(interactions(organization_ids, sizes.interactions)))
+            await writer.write_all(in_chunks(agreements(organization_ids, sizes.agreements)))
         async with database.session(write=True) as session:
             set_actor(session, OPERATOR)
             issued = await create_client(session, name="bench", role=Role.secretariat)
             await session.commit()
     finally:
+        if collecting:
+            gc.enable()
         await database.dispose()
-    return issued.client_id, issued.client_secret
-
-
-async def _insert(database: Any, table: Any, rows: list[dict[str, Any]]) -> None:
-    async with database.session(write=True) as session:
-        await session.execute(insert(table), rows)
-        await session.commit()
+    return Seeded(
+        sizes=sizes,
+        counts=dict(writer.counts),
+        credentials=(issued.client_id, issued.client_secret),
+        seconds=time.perf_counter() - started,
+        rebuild_seconds=writer.rebuild_seconds,
+    )
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -359,6 +630,22 @@ def bench_database(kind: str, postgres_url: str, workdir: Path) -> Iterator[str]
         yield server.url_for(name)
     finally:
         asyncio.run(server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _file_bytes(*names: str) -> int:
+    return sum(Path(name).stat().st_size for name in names if Path(name).exists())
+
+
+async def database_bytes(kind: str, postgres_url: str, url: str) -> int:
+    """The size of the bench's database: PostgreSQL's `pg_database_size`, or SQLite's files."""
+    name = make_url(url).database
+    if kind == "sqlite":
+        return _file_bytes(f"{name}", f"{name}-wal")
+    connection = await PostgresServer(postgres_url)._connect(name)
+    try:
+        return int(await connection.fetchval("SELECT pg_database_size(current_database())"))
+    finally:
+        await connection.close()
 
 
 async def settle(kind: str, postgres_url: str, url: str) -> None:

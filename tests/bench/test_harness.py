@@ -8,16 +8,27 @@ import asyncio
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 
 from app import cli
 from app.core.kept import MAX_KEPT_ANSWERS
-from bench import hello
+from bench import hello, positions
 from bench.cli import parse_options
 from bench.generators import GeneratorFailed, parse_wrk_output, write_requests
 from bench.loadgen import read_requests, read_response
-from bench.scenarios import NAMES, SCENARIOS, Fixtures, Request, by_name
+from bench.scenarios import (
+    DEFAULT,
+    LISTS,
+    LISTS_GROUP,
+    NAMES,
+    SCENARIOS,
+    Fixtures,
+    Request,
+    by_name,
+    in_groups,
+)
 from bench.stats import (
     GENERATOR_BUSY,
     SERVER_BUSY,
@@ -173,10 +184,53 @@ def test_the_command_line_checks_floors_against_the_scenarios_chosen() -> None:
 def test_a_smoke_run_is_short_unless_told_otherwise() -> None:
     smoke = parse_options(["--smoke"])
     assert (smoke.rows, smoke.seconds, smoke.rounds, smoke.warmup) == (1000, 1, 1, 0)
-    assert [s.name for s in smoke.scenarios] == list(NAMES)  # every scenario still runs
+    assert [s.name for s in smoke.scenarios] == list(NAMES)  # every scenario of every group
     assert parse_options(["--smoke", "--rows", "50"]).rows == 50
     real = parse_options([])
     assert (real.rows, real.seconds, real.rounds, real.connections) == (10_000, 10, 3, 8)
+    assert [s.name for s in real.scenarios] == in_groups([DEFAULT])  # the run's own only
+
+
+def test_groups_and_scenarios_choose_what_runs() -> None:
+    lists = parse_options(["--group", "lists"])
+    assert [s.name for s in lists.scenarios] == in_groups([LISTS_GROUP])
+    both = parse_options(["--group", "lists", "--group", "default"])
+    assert [s.name for s in both.scenarios] == list(NAMES)
+    one = parse_options(["--scenario", "agreements-q"])  # any group's scenario, by name
+    assert [s.name for s in one.scenarios] == ["baseline", "agreements-q"]
+    with pytest.raises(SystemExit):
+        parse_options(["--group", "nothing"])
+
+
+def test_a_scale_run_takes_its_sizes_and_floors() -> None:
+    options = parse_options(
+        ["--scale", "10000,1_000_000", "--min-scale", "0.8", "--min-scale", "agreements-q=0.5"]
+    )
+    assert options.sizes == (10_000, 1_000_000)
+    assert options.rows == 10_000
+    assert [s.name for s in options.scenarios] == in_groups([LISTS_GROUP])  # every list
+    assert options.scale_floors.of("organizations-list") == 0.8
+    assert options.scale_floors.of("agreements-q") == 0.5
+    chosen = parse_options(["--scale", "100,200", "--scenario", "healthz"])
+    assert [s.name for s in chosen.scenarios] == ["baseline", "healthz"]
+    assert not chosen.scale_floors
+    for argv in (
+        ["--scale", "10000"],  # one size is no scale
+        ["--scale", "1000,100"],  # sizes rise
+        ["--scale", "100,100"],
+        ["--scale", "0,100"],
+        ["--scale", "10k,1M"],
+        ["--scale", "100,200", "--rows", "5"],  # the sizes are the rows
+        ["--min-scale", "0.8"],  # no floor without --scale
+        ["--scale", "100,200", "--min-scale", "0"],
+        ["--scale", "100,200", "--min-scale", "fast"],
+        ["--scale", "100,200", "--min-scale", "healthz=0.5"],  # not in the lists group
+        ["--scale", "100,200", "--min-scale", "=0.5"],
+        ["--smoke", "--scale", "100,200", "--min-scale", "0.5"],  # a smoke run has no floors
+    ):
+        with pytest.raises(SystemExit) as exit_:
+            parse_options(argv)
+        assert exit_.value.code == 2, argv
 
 
 # --- the generator-bottleneck verdict ------------------------------------------------------------
@@ -220,14 +274,13 @@ def test_without_cpu_readings_nothing_is_concluded_from_them() -> None:
 def fixtures() -> Fixtures:
     return Fixtures(
         token="t0k3n",
-        organization_pages=["/v1/organizations?limit=50", "/v1/organizations?limit=50&cursor=c"],
+        pages={
+            pages.name: [f"{pages.path}?limit=50", f"{pages.path}?limit=50&cursor=c-{pages.name}"]
+            for pages in LISTS
+        },
         organization_ids=["id-1", "id-2", "id-3"],
         objectives_etag='"abc"',
-        interaction_pages=["/v1/interactions?limit=50"],
-        agreement_pages=["/v1/agreements?limit=50&sort=start_date"],
-        decision_pages=["/v1/decisions?limit=50"],
         decision_ids=["d-1", "d-2"],
-        public_pages=["/v1/public/agreements?limit=50", "/v1/public/agreements?limit=50&cursor=p"],
         public_ids=["p-1"],
         public_etag='"def"',
     )
@@ -241,30 +294,89 @@ def test_every_scenario_has_requests_and_a_unique_name() -> None:
     (conditional,) = by_name("objectives-304").requests(fixtures())
     assert conditional.headers == (("If-None-Match", '"abc"'),)
     pages = by_name("organizations-list").requests(fixtures())
-    assert [r.path for r in pages] == fixtures().organization_pages
+    assert [r.path for r in pages] == fixtures().pages["organizations-list"]
     reads = by_name("organization-read").requests(fixtures())
     assert [r.path for r in reads] == [f"/v1/organizations/id-{n}" for n in (1, 2, 3)]
     lists = [
         *by_name("interactions-list").requests(fixtures()),
-        *by_name("agreements-list").requests(fixtures()),
+        *by_name("agreements-q").requests(fixtures()),
     ]
-    assert [r.path for r in lists] == [*fixtures().interaction_pages, *fixtures().agreement_pages]
+    assert [r.path for r in lists] == [
+        *fixtures().pages["interactions-list"],
+        *fixtures().pages["agreements-q"],
+    ]
     bearer = (("Authorization", "Bearer t0k3n"),)
     assert all(r.headers == bearer for r in [*pages, *reads, *lists])
 
 
-def test_the_public_scenarios_are_anonymous_and_the_uncached_one_never_repeats() -> None:
-    uncached = by_name("public-list").requests(fixtures())
-    assert len({r.path for r in uncached}) == len(uncached) > MAX_KEPT_ANSWERS
-    assert {r.path.split("&bench-nonce=")[0] for r in uncached} == set(fixtures().public_pages)
+def test_the_default_group_is_the_runs_own_and_the_lists_group_every_list() -> None:
+    default = in_groups([DEFAULT])
+    assert default == [
+        "baseline",
+        "healthz",
+        "objectives",
+        "objectives-304",
+        "organizations-list",
+        "interactions-list",
+        "agreements-list",
+        "decisions-list",
+        "organization-read",
+        "decision-read",
+        "public-list",
+        "public-list-repeated",
+        "public-list-304",
+        "public-read",
+        "public-csv",
+    ]
+    lists = in_groups([LISTS_GROUP])
+    assert lists == ["baseline", *(pages.name for pages in LISTS)]
+    assert set(default) & set(lists) == {
+        "baseline",
+        "organizations-list",
+        "interactions-list",
+        "agreements-list",
+        "decisions-list",
+        "public-list",
+    }
+
+
+def test_the_list_scenarios_cover_every_sort_of_every_list() -> None:
+    routes = positions.routes()
+    assert {pages.path for pages in LISTS} == set(routes)
+    for path, route in routes.items():
+        sorted_by = set()
+        for pages in LISTS:
+            if pages.path == path:
+                query = dict(parse_qsl(pages.query))
+                sorted_by.add(query.get("sort", route.spec.sorts.default).removeprefix("-"))
+        assert sorted_by == {token.removeprefix("-") for token in route.spec.sorts.tokens}, path
+    for name in ("organizations-q", "interactions-q", "agreements-q", "public-list-q"):
+        assert "q=" in next(pages.query for pages in LISTS if pages.name == name)
+
+
+async def test_every_list_scenarios_query_is_one_its_route_accepts() -> None:
+    routes = positions.routes()
+    for pages in LISTS:
+        filters, sort = await routes[pages.path].query(pages.query)
+        routes[pages.path].spec.ordering(sort)
+        given = {name for name, _ in parse_qsl(pages.query)} - {"sort"}
+        assert given <= set(filters.model_fields_set), pages.name
+
+
+def test_the_public_scenarios_are_anonymous_and_the_uncached_ones_never_repeat() -> None:
+    for name in ("public-list", "public-list-q", "public-interactions-list"):
+        uncached = by_name(name).requests(fixtures())
+        assert len({r.path for r in uncached}) == len(uncached) > MAX_KEPT_ANSWERS
+        assert {r.path.split("&bench-nonce=")[0] for r in uncached} == set(fixtures().pages[name])
+        assert all(r.headers == () for r in uncached)
     (repeated,) = by_name("public-list-repeated").requests(fixtures())
-    assert repeated.path == fixtures().public_pages[0]
+    assert repeated.path == fixtures().pages["public-list"][0]
     (conditional,) = by_name("public-list-304").requests(fixtures())
     assert conditional.headers == (("If-None-Match", '"def"'),)
     assert by_name("public-list-304").expect == 304
     reads = by_name("public-read").requests(fixtures())
     assert [r.path for r in reads] == ["/v1/public/agreements/p-1"]
-    public = [*uncached, repeated, *reads, *by_name("public-csv").requests(fixtures())]
+    public = [repeated, *reads, *by_name("public-csv").requests(fixtures())]
     assert all(r.headers == () for r in public)
 
 
