@@ -22,6 +22,14 @@ own constructor: a page of 50 rows took a Python step per row and per processed 
 UUIDs (32 hex digits, as SQLAlchemy's `Uuid` stores them there) are made from their integer
 (`uuid_from_hex`), the same values as SQLAlchemy's processor gives in about half the time.
 
+A statement whose best plan depends on its values (a text search: a rare term is found through
+its trigram index, a common one by reading the list's order and testing each row) carries the
+execution option `PLAN_EACH_TIME`: on PostgreSQL it is then prepared afresh for each execution,
+so that it is planned for the values given. A statement asyncpg keeps would, after its first
+five executions, settle on PostgreSQL's generic plan, made for any term, whose guess of how many
+rows match is a constant: a wrong one for every common term (docs/architecture.md, "Indexes for
+every order and filter"). The cost is one round trip more.
+
 Failures: a driver error invalidates the connection (it may be broken, or mid-statement when a
 request was cancelled) and the statement runs again through SQLAlchemy, on another connection
 from the pool, so that a real error surfaces as SQLAlchemy's (mapped to problems like any
@@ -50,10 +58,14 @@ from sqlalchemy.util import await_only, greenlet_spawn
 
 # Statements compiled and kept; the kit keeps at most 256 statements per list.
 MAX_COMPILED = 1024
+# The execution option of a statement to be planned for each execution's values (above).
+PLAN_EACH_TIME = "ippc_plan_each_time"
 
 # Called after each direct read with the driver's connection and the SQL it ran (for tests and
 # diagnostics that watch what reaches the database).
 Listener = Callable[[Any, str], None]
+# Runs a statement's SQL with its arguments on a driver connection: the driver's records.
+Runner = Callable[[Any, str, list[Any]], Any]
 
 # A result processor (one value) and what processes a whole column of values.
 Processor = Callable[[Any], Any]
@@ -167,12 +179,13 @@ def _row_type(names: list[str], columns: list[Any]) -> type[tuple[Any, ...]]:
 class _Compiled:
     """A statement compiled for one dialect: its SQL and how to make its rows."""
 
-    __slots__ = ("binds", "compiled", "fixed", "make", "processors")
+    __slots__ = ("binds", "compiled", "fixed", "make", "planned_each_time", "processors")
 
     processors: tuple[tuple[int, ColumnProcessor], ...]
 
     def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
         self.compiled = statement.compile(dialect=dialect)
+        self.planned_each_time = bool(statement.get_execution_options().get(PLAN_EACH_TIME))
         # The bind processors of the statement's parameters, as SQLAlchemy's execution context
         # takes them (the expanded state adds those of the expanded ones).
         self.binds: Mapping[str, Any] = self.compiled._bind_processors
@@ -239,9 +252,10 @@ class DirectReader:
         self._dialect = engine.dialect
         self._compiled: OrderedDict[Select[Any], _Compiled] = OrderedDict()
         if engine.dialect.name == "postgresql":
-            self._run: Callable[[Any, str, list[Any]], Any] = _run_asyncpg
+            self._run: Runner = _run_asyncpg
+            self._run_planned: Runner = _run_asyncpg_planned
         elif engine.dialect.name == "sqlite":
-            self._run = _run_aiosqlite
+            self._run = self._run_planned = _run_aiosqlite
         else:  # pragma: no cover - the service runs on these two
             raise ValueError(f"no direct reads on {engine.dialect.name}")
         self.listeners: list[Listener] = []
@@ -260,18 +274,19 @@ class DirectReader:
         """The statement's rows; None when the driver failed (the caller runs it again)."""
         compiled = self._compile(statement)
         sql, arguments = compiled.arguments(parameters)
-        records = await greenlet_spawn(self._fetch, sql, arguments)
+        run = self._run_planned if compiled.planned_each_time else self._run
+        records = await greenlet_spawn(self._fetch, run, sql, arguments)
         if records is _FAILED:
             return None
         return compiled.rows(records)
 
-    def _fetch(self, sql: str, arguments: list[Any]) -> Any:
+    def _fetch(self, run: Runner, sql: str, arguments: list[Any]) -> Any:
         # Runs in SQLAlchemy's greenlet, as its own pool expects: checking a connection out may
         # open one, checking it in resets it, and either may await the driver.
         connection = self._pool.connect()
         try:
             try:
-                records = await_only(self._run(connection.driver_connection, sql, arguments))
+                records = await_only(run(connection.driver_connection, sql, arguments))
             except Exception:
                 connection.invalidate()
                 return _FAILED
@@ -288,6 +303,13 @@ class DirectReader:
 
 async def _run_asyncpg(connection: Any, sql: str, arguments: list[Any]) -> Any:
     return await connection.fetch(sql, *arguments)
+
+
+async def _run_asyncpg_planned(connection: Any, sql: str, arguments: list[Any]) -> Any:
+    # A statement of its own, run once: PostgreSQL plans it for these values (a prepared
+    # statement's first executions get custom plans), never with the generic plan.
+    statement = await connection.prepare(sql)
+    return await statement.fetch(*arguments)
 
 
 async def _run_aiosqlite(connection: Any, sql: str, arguments: list[Any]) -> Any:

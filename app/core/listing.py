@@ -35,6 +35,7 @@ from starlette.responses import Response
 from app.core.config import Settings
 from app.core.csv_export import CSV_MEDIA_TYPE, Export, csv_response, wants_csv
 from app.core.db import Database
+from app.core.direct import PLAN_EACH_TIME
 from app.core.errors import NotFound
 from app.core.http import JSON_MEDIA_TYPE, json_response
 from app.core.openapi import QUERY_ERRORS, problem_responses
@@ -62,6 +63,9 @@ class Filter:
     parameters named after its fields (`template`), and gives their values (`bind`). This base
     class is the custom filter: its values themselves are its shape, and its condition is built
     from them."""
+
+    # Whether a statement with this filter is planned for each execution's values.
+    planned_each_time = False
 
     def __init__(self, fields: tuple[str, ...], condition: Callable[..., Condition | None]):
         self.fields = fields
@@ -146,7 +150,11 @@ def equal_to(name: str, column: ColumnElement[Any]) -> Filter:
 
 
 class _TextSearch(_Bound):
-    """A term that normalizes to nothing is no condition; the parameter is the LIKE pattern."""
+    """A term that normalizes to nothing is no condition; the parameter is the LIKE pattern.
+    How many rows a term matches decides the best plan: a page with a search is planned for its
+    term (`core.direct.PLAN_EACH_TIME`)."""
+
+    planned_each_time = True
 
     def given(self, value: Any) -> bool:
         return value is not None and bool(normalize(value))
@@ -291,6 +299,8 @@ class ListSpec:
                 condition = item.template(values)
                 if condition is not None:
                     statement = statement.where(condition)
+                    if item.planned_each_time:
+                        statement = statement.execution_options(**{PLAN_EACH_TIME: True})
             statements = order.parts_marks(statement, nulls)
             self._kept[key] = statements
             if len(self._kept) > MAX_KEPT_STATEMENTS:

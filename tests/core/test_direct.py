@@ -299,3 +299,41 @@ def test_a_column_processor_is_used_for_its_processor() -> None:
         assert direct._column_wise(double) is doubles
     finally:
         direct._COLUMN_PROCESSORS.pop(double)
+
+
+async def _executions_by_statement(database: Database, drivers: list[Any]) -> dict[str, int]:
+    """PostgreSQL's count of executions of each statement prepared on the drivers' connections
+    (each is the pool's, idle now)."""
+    counts: dict[str, int] = {}
+    for driver in {id(item): item for item in drivers}.values():
+        for record in await driver.fetch(
+            "SELECT statement, generic_plans + custom_plans AS runs FROM pg_prepared_statements"
+        ):
+            counts[record["statement"]] = counts.get(record["statement"], 0) + record["runs"]
+    return counts
+
+
+@pytest.mark.postgres_only
+async def test_a_statement_planned_each_time_is_prepared_for_each_execution(
+    database: Database,
+) -> None:
+    """A statement with `PLAN_EACH_TIME` (a text search) is prepared afresh at each execution,
+    so that PostgreSQL plans it for its values and never settles on its generic plan; the
+    others are prepared once per connection and run again (asyncpg keeps them)."""
+    searched = (
+        select(SAMPLE.c.id)
+        .where(SAMPLE.c.name.like(bindparam("pattern")))
+        .execution_options(**{direct.PLAN_EACH_TIME: True})
+    )
+    drivers: list[Any] = []
+    database.direct.listeners.append(lambda driver, _sql: drivers.append(driver))
+    for _ in range(8):
+        assert len(await database.read(searched, {"pattern": "row%"})) == 5
+        assert len(await database.read(BY_NAMES, {"names": ["row 1"], "flag": False})) == 1
+    assert len(drivers) == 16
+    counts = await _executions_by_statement(database, drivers)
+    # Each prepared search ran once, and is closed once dropped; a kept one would show 8 runs.
+    searches = [runs for sql, runs in counts.items() if "LIKE" in sql]
+    assert max(searches, default=0) <= 1, counts
+    kept = [runs for sql, runs in counts.items() if "direct_sample.flag" in sql]
+    assert sum(kept) == 8, counts

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import Column, Integer, MetaData, String, Table, Uuid, select
 
 from app.core import listing
+from app.core.direct import PLAN_EACH_TIME
 from app.core.listing import ListSpec, custom, equal_to, one_of, text_search
 from app.core.pagination import SortOptions, encode_cursor
 
@@ -169,3 +170,14 @@ def test_kept_statements_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     _statement(spec)
     assert len(spec._kept) == 2
     assert _statement(spec, big=True)[0] is not first
+
+
+def test_a_page_with_a_search_is_planned_for_its_term() -> None:
+    """How many rows a term matches decides the plan (a rare one through the trigram index, a
+    common one along the list's order): a page with a search is planned at each execution,
+    the others keep their prepared plans."""
+    spec = _searchable()
+    (searched,), _ = _statement(spec, q="Día")
+    assert searched.get_execution_options().get(PLAN_EACH_TIME) is True
+    for others in (_statement(spec)[0], _statement(spec, name="a")[0], _statement(spec, q=" ")[0]):
+        assert PLAN_EACH_TIME not in others[0].get_execution_options()
