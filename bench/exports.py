@@ -19,7 +19,7 @@ Four measurements, each with a verdict:
    (ids as the service would give them: the next of its sequence, rising, under its lock), then
    followed as a client would, `after_id=0&limit=200` and each `next_cursor` to the end, each page
    timed. Verdict "steady": the last tenth's rate (events/s) is at least 0.8 x the first tenth's,
-   and no page took more than 10 x the median page; and not one event was missed.
+   and the pages' 99th percentile is within 10 x their median; and not one event was missed.
 
 Exit status: 0 every verdict holds (a `--smoke` run: it ran); 1 a verdict failed; 2 usage;
 4 failed: a request answered an unexpected status, or a server, the load generator or the
@@ -277,7 +277,10 @@ def tenths(pages: Sequence[tuple[int, float]]) -> list[float]:
 
 def steady(rates: Sequence[float], page_seconds: Sequence[float]) -> list[str]:
     """Why a feed was not read at a steady rate (nothing when it was): its last tenth slower than
-    `STEADY_RATIO` x its first, or a page slower than `SLOWEST_PAGE_FACTOR` x the median page."""
+    `STEADY_RATIO` x its first, or its pages' 99th percentile slower than `SLOWEST_PAGE_FACTOR` x
+    the median page. The percentile, not the slowest page: on a small shared machine one page in
+    thousands may wait for another process (a checkpoint, a neighbour's burst), which says nothing
+    of the feed; a feed whose pages slow with depth moves the tenths' rates and the percentile."""
     reasons = []
     if rates and rates[-1] < STEADY_RATIO * rates[0]:
         reasons.append(
@@ -286,10 +289,10 @@ def steady(rates: Sequence[float], page_seconds: Sequence[float]) -> list[str]:
         )
     if page_seconds:
         median = statistics.median(page_seconds)
-        slowest = max(page_seconds)
-        if slowest > SLOWEST_PAGE_FACTOR * median:
+        slow = percentile(page_seconds, 0.99)
+        if slow > SLOWEST_PAGE_FACTOR * median:
             reasons.append(
-                f"a page took {slowest * 1000:.1f} ms, over {SLOWEST_PAGE_FACTOR:g} x the "
+                f"the pages' p99 {slow * 1000:.1f} ms is over {SLOWEST_PAGE_FACTOR:g} x their "
                 f"median {median * 1000:.1f} ms"
             )
     return reasons
@@ -642,6 +645,7 @@ class FeedFigures:
     page_median_ms: float
     page_p99_ms: float
     page_max_ms: float
+    slowest_page: int
     seen: int
     missed: int
     in_order: bool
@@ -686,6 +690,7 @@ def follow_feed(client: httpx.Client, headers: dict[str, str], expected: int) ->
         page_median_ms=statistics.median(page_seconds) * 1000,
         page_p99_ms=percentile(page_seconds, 0.99) * 1000,
         page_max_ms=max(page_seconds) * 1000,
+        slowest_page=page_seconds.index(max(page_seconds)) + 1,
         seen=seen,
         missed=expected - seen,
         in_order=in_order,
@@ -773,9 +778,9 @@ def table(results: Results, options: Options) -> str:
             f"  whole feed          {feed.seconds:9.1f} s   {feed.rate:,.0f} events/s",
             "  per tenth (events/s) " + " ".join(f"{rate:,.0f}" for rate in feed.tenths),
             f"  page median / p99 / max   {feed.page_median_ms:.1f} / {feed.page_p99_ms:.1f} / "
-            f"{feed.page_max_ms:.1f} ms",
+            f"{feed.page_max_ms:.1f} ms (the slowest: page {feed.slowest_page:,})",
             f"  seen {feed.seen:,}, missed {feed.missed:,}, in order: {feed.in_order}",
-            f"  steady (last tenth >= {STEADY_RATIO} x first, no page > "
+            f"  steady (last tenth >= {STEADY_RATIO} x first, p99 page <= "
             f"{SLOWEST_PAGE_FACTOR:g} x median)  {_verdict(feed.holds)}",
         ]
     return "\n".join(lines)
