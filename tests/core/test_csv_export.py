@@ -232,3 +232,41 @@ async def test_a_reader_with_no_room_even_for_the_headers_is_cut_off(
         URL, params={"format": "csv"}, headers={"Authorization": f"Bearer {token}"}
     )
     assert served.status_code == 200
+
+
+async def test_a_chunk_is_formatted_in_slices_that_let_other_requests_run(
+    client: httpx.AsyncClient, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Formatting a chunk takes turns with the rest of the process: a task that counts the event
+    loop's turns moves on between slices of a chunk, not only between chunks."""
+    monkeypatch.setattr(csv_export, "CHUNK_ROWS", ROWS + 1)  # every row in one chunk
+    monkeypatch.setattr(csv_export, "FORMAT_ROWS", 10, raising=False)
+    turns = 0
+    seen: list[int] = []
+    line = csv_export._line
+
+    def counted(values: Any) -> bytes:
+        seen.append(turns)
+        return line(values)
+
+    monkeypatch.setattr(csv_export, "_line", counted)
+
+    async def count_turns() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    counter = asyncio.create_task(count_turns())
+    try:
+        response = await client.get(
+            URL, params={"format": "csv"}, headers={"Authorization": f"Bearer {token}"}
+        )
+    finally:
+        counter.cancel()
+    assert response.status_code == 200
+    rows = seen[1:]  # after the header's line
+    assert len(rows) == ROWS
+    # Slices of 10, 10 and 3 rows: the same turn within a slice, a later one at the next.
+    assert [len(set(rows[i : i + 10])) for i in range(0, ROWS, 10)] == [1, 1, 1]
+    assert rows[0] < rows[10] < rows[20]
