@@ -58,9 +58,6 @@ CSV_MEDIA_TYPE = "text/csv"
 FORMULA_STARTS = frozenset("=+-@")
 CONTROL_STARTS = ("\t", "\r")
 CHUNK_ROWS = 500
-# Rows formatted between two turns of the event loop: a chunk of 500 rows takes tens of
-# milliseconds to format, which the process's other requests would otherwise wait out whole.
-FORMAT_ROWS = 50
 RETRY_AFTER_SECONDS = 5
 
 TOO_MANY_EXPORTS = problem_type(
@@ -205,15 +202,9 @@ async def export_chunks(
         shown: Sequence[Any] = rows if export.item_of is None else list(map(export.item_of, rows))
         # The session is closed: its connection is back in the pool before the chunk is sent.
         if shown:
-            lines: list[bytes] = []
-            for start in range(0, len(shown), FORMAT_ROWS):
-                if start:
-                    await asyncio.sleep(0)  # the other requests' turn
-                lines += (
-                    _line([cell(column.value(row)) for column in export.columns])
-                    for row in shown[start : start + FORMAT_ROWS]
-                )
-            yield b"".join(lines)
+            yield b"".join(
+                _line([cell(column.value(row)) for column in export.columns]) for row in shown
+            )
         if len(rows) < chunk_rows:
             return
         values = export.ordering.values_of(rows[-1])
