@@ -202,6 +202,14 @@ def test_the_follower_reads_every_page_and_counts_what_it_saw() -> None:
     assert "events seen" not in " ".join(figures.reasons)
 
 
+def test_the_rates_leave_out_a_last_page_that_is_not_full() -> None:
+    transport = httpx.MockTransport(feed_transport(list(range(1, 1002))))
+    with httpx.Client(transport=transport, base_url="http://feed") as client:
+        figures = follow_feed(client, {}, expected=1001)
+    assert (figures.pages, figures.seen, figures.missed) == (6, 1001, 0)
+    assert len(figures.tenths) == 5  # the sixth page, of one event, is not a tenth of its own
+
+
 def test_the_follower_fails_a_feed_that_misses_or_repeats_events() -> None:
     with httpx.Client(
         transport=httpx.MockTransport(feed_transport([*range(1, 300), *range(301, 401)])),
