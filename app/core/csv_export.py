@@ -28,8 +28,9 @@ import asyncio
 import csv
 import io
 import logging
+import time
 import unicodedata
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -58,6 +59,12 @@ CSV_MEDIA_TYPE = "text/csv"
 FORMULA_STARTS = frozenset("=+-@")
 CONTROL_STARTS = ("\t", "\r")
 CHUNK_ROWS = 500
+# After each chunk an export waits this many times as long as the chunk took: it takes at most
+# half of its process's time, the other requests the rest (`export_chunks`).
+EXPORT_WAIT = 1.0
+# The clock that times a chunk, and the wait after it.
+_clock = time.perf_counter
+_wait = asyncio.sleep
 RETRY_AFTER_SECONDS = 5
 
 TOO_MANY_EXPORTS = problem_type(
@@ -157,9 +164,10 @@ def wants_csv(format_: str | None, accept: str | None) -> bool:
     return _quality(accept, CSV_MEDIA_TYPE) > _quality(accept, "application/json")
 
 
-def _line(values: Sequence[str]) -> bytes:
+def _lines(rows: Iterable[Sequence[str]]) -> bytes:
+    """CSV lines, one writer for them all."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow(values)
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
     return buffer.getvalue().encode()
 
 
@@ -185,12 +193,18 @@ class Export:
 async def export_chunks(
     database: Database, export: Export, chunk_rows: int
 ) -> AsyncIterator[bytes]:
-    """The CSV, a chunk of rows at a time, each read in a short transaction of its own."""
-    yield _line([column.header for column in export.columns])
+    """The CSV, a chunk of rows at a time, each read in a short transaction of its own.
+
+    An export shares its process: after each chunk it waits as long as the chunk took it to
+    read and write times `EXPORT_WAIT`, so that it takes at most `1 / (1 + EXPORT_WAIT)` of the
+    process's time and the requests served meanwhile keep the rest (docs/performance.md,
+    "Exports and the change feed at scale")."""
+    yield _lines([[column.header for column in export.columns]])
     if is_head_request():  # HEAD: the rows would be dropped, so they are not read
         return
     values: list[Any] | None = None
     while True:
+        started = _clock()
         async with database.session(write=False) as session:
 
             async def read(statement: Select[Any], bound: dict[str, Any]) -> Sequence[Any]:
@@ -202,9 +216,11 @@ async def export_chunks(
         shown: Sequence[Any] = rows if export.item_of is None else list(map(export.item_of, rows))
         # The session is closed: its connection is back in the pool before the chunk is sent.
         if shown:
-            yield b"".join(
-                _line([cell(column.value(row)) for column in export.columns]) for row in shown
-            )
+            columns = export.columns
+            body = _lines([cell(column.value(row)) for column in columns] for row in shown)
+            spent = _clock() - started
+            yield body
+            await _wait(spent * EXPORT_WAIT)
         if len(rows) < chunk_rows:
             return
         values = export.ordering.values_of(rows[-1])

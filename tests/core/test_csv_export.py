@@ -208,6 +208,29 @@ async def test_every_row_once_in_order_across_chunks(client: httpx.AsyncClient, 
         assert names == (expected[::-1] if sort.startswith("-") else expected), sort
 
 
+async def test_an_export_waits_after_each_chunk_as_long_as_the_chunk_took(
+    client: httpx.AsyncClient, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An export shares its process: after each chunk it sleeps `EXPORT_WAIT` times the chunk's
+    time (read and written), so that it takes at most half of the process's time."""
+    ticks = iter(float(second) for second in range(10_000))
+    monkeypatch.setattr(csv_export, "_clock", lambda: next(ticks))
+    waits: list[float] = []
+
+    async def recorded(delay: float) -> None:
+        waits.append(delay)
+        await asyncio.sleep(0)
+
+    monkeypatch.setattr(csv_export, "_wait", recorded)
+    response = await client.get(
+        URL, params={"format": "csv"}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 200
+    assert len(response.text.split("\r\n")) == ROWS + 2  # the header, the rows, the last end
+    # Each chunk read the clock once as it began and once when written: one second each.
+    assert waits == [csv_export.EXPORT_WAIT * 1.0] * -(-ROWS // CHUNK)
+
+
 async def test_a_reader_cut_off_mid_export_leaves_the_slot_free_for_the_next(
     app: FastAPI, client: httpx.AsyncClient, token: str
 ) -> None:
