@@ -123,8 +123,12 @@ Threads:\t3
 
 
 def write_status(proc: Path, pid: int, rss: int, hwm: int) -> None:
+    """A process's status file, replaced whole (as the kernel's is read: never half written),
+    so that a sampler reading it meanwhile never finds it empty."""
     (proc / str(pid)).mkdir(parents=True, exist_ok=True)
-    (proc / str(pid) / "status").write_text(STATUS.format(rss=rss, hwm=hwm))
+    written = proc / str(pid) / "status.new"
+    written.write_text(STATUS.format(rss=rss, hwm=hwm))
+    written.replace(proc / str(pid) / "status")
 
 
 def test_the_status_gives_rss_and_its_peak_in_bytes(tmp_path: Path) -> None:
