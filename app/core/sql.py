@@ -4,17 +4,21 @@ the statement.
 
 - `uuid_text(column)`: the UUID as `str(uuid)` writes it, lower case with hyphens (SQLite keeps
   UUIDs as 32 hexadecimal digits; PostgreSQL's text form is already that).
-- `json_object(key, value, ...)`: `json_build_object` on PostgreSQL, `json_object` on SQLite;
-  the keys are written into the statement.
-- `json_array_agg(value)`: the values of a group as a JSON array (`json_agg`,
-  `json_group_array`); over no rows, NULL from PostgreSQL and `[]` from SQLite (readers take
-  both for an empty list).
-- `json_array_of(value, where=..., order_by=...)`: the JSON array of `value` over the rows that
-  match, in the order given. PostgreSQL orders the aggregate itself (`json_agg(... ORDER BY
-  ...)`); the SQLite this service supports (3.40, before aggregates took an ORDER BY) aggregates
-  the rows of an ordered subquery in their order, which it keeps for an aggregate over a single
-  subquery (it drops a subquery's ORDER BY only when the outer query sorts or joins, and never
-  flattens an ordered subquery into an aggregate). A test holds the order on both.
+- `json_object(key, value, ...)`: a JSON object, as compact text: `json_object` on SQLite;
+  on PostgreSQL, whose `json_build_object` writes `{"key" : value, ...}`, the object written
+  piece by piece, each value as `to_json` writes it. The keys are plain names, written into
+  the statement.
+- `json_array_agg(value)`: the JSON objects of a group as a JSON array (`string_agg` between
+  brackets, `json_group_array`); over no rows, NULL from PostgreSQL and `[]` from SQLite
+  (readers take both for an empty list).
+- `json_array_of(value, where=..., order_by=...)`: the JSON array of `value` (a JSON object)
+  over the rows that match, in the order given: each database aggregates the rows of an
+  ordered subquery in their order. Neither flattens a subquery that has an ORDER BY into the
+  aggregate above it, and both keep its order for an aggregate over it alone (SQLite drops a
+  subquery's ORDER BY only when the outer query sorts or joins). PostgreSQL documents this as
+  the alternative to an aggregate's own ORDER BY, which would sort each row's few elements
+  again after the index gave them in order; the SQLite this service supports (3.40) has no
+  such ORDER BY at all. A test holds the order on both.
 - `utc_date(timestamp)`: the UTC calendar day of a stored timestamp.
 - `trigram_index(name, column)`: on PostgreSQL, a GIN index of the column's trigrams
   (`pg_trgm`), which serves `LIKE '%term%'` (the lists' `q`) from the index at any size;
@@ -26,11 +30,15 @@ the statement.
 
 They let one statement bring a row with the small lists that belong to it (a page of agreements
 with their partners and decisions) instead of a statement per list. The JSON comes back as text
-and is read with orjson; dates are ISO 8601 text in it on both databases.
+on both databases, written as `core.serialization.dump_rows` writes the same values (compact,
+keys in the order given, UTF-8, dates in ISO 8601): an answer can carry it as it is
+(`orjson.Fragment`), and anything else reads it with orjson. A test compares the text with
+orjson's on both.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
@@ -89,17 +97,37 @@ class _json_object(FunctionElement[str]):
     inherit_cache = True
 
 
-_spelled(_json_object, postgresql="json_build_object({})", sqlite="json_object({})")
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@compiles(_json_object, "postgresql")
+def _json_object_postgresql(element: _json_object, compiler: SQLCompiler, **kw: Any) -> str:
+    # `json_build_object` writes `{"key" : value, ...}`: the object is written piece by piece
+    # instead, each value as `to_json` writes it (`null` for NULL), with no space anywhere.
+    clauses = list(element.clauses)
+    pieces = []
+    for index in range(0, len(clauses), 2):
+        key = str(compiler.process(clauses[index], **kw)).strip("'")
+        value = compiler.process(clauses[index + 1], **kw)
+        separator = "{" if index == 0 else ","
+        pieces.append(f"'{separator}\"{key}\":'")
+        pieces.append(f"coalesce(CAST(to_json({value}) AS TEXT), 'null')")
+    return "(" + " || ".join([*pieces, "'}'"]) + ")"
+
+
+@compiles(_json_object, "sqlite")
+def _json_object_sqlite(element: _json_object, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_object({compiler.process(element.clauses, **kw)})"
 
 
 def json_object(*pairs: str | ColumnElement[Any]) -> _json_object:
-    """A JSON object of `key, value, ...`: the keys are plain strings, written into the SQL
-    (bound, they would be parameters to pass at every execution)."""
+    """A JSON object of `key, value, ...`, as compact text: the keys are plain names, written
+    into the SQL (bound, they would be parameters to pass at every execution)."""
     clauses: list[ColumnElement[Any]] = []
     for index, item in enumerate(pairs):
         if index % 2 == 0:
-            if not isinstance(item, str):
-                raise TypeError(f"a JSON object's key is a plain string, not {item!r}")
+            if not isinstance(item, str) or not _KEY.fullmatch(item):
+                raise TypeError(f"a JSON object's key is a plain name, not {item!r}")
             clauses.append(literal_column(_constant(item)))
         elif isinstance(item, str):
             raise TypeError(f"a JSON object's value is a SQL expression, not {item!r}")
@@ -113,7 +141,11 @@ class json_array_agg(FunctionElement[str]):
     inherit_cache = True
 
 
-_spelled(json_array_agg, postgresql="json_agg({})", sqlite="json_group_array({})")
+_spelled(
+    json_array_agg,
+    postgresql="('[' || string_agg({}, ',') || ']')",
+    sqlite="json_group_array({})",
+)
 
 
 class utc_date(FunctionElement[date]):
@@ -128,28 +160,18 @@ _spelled(utc_date, postgresql="CAST(timezone('UTC', {}) AS DATE)", sqlite="date(
 
 
 class _ordered_json_array(FunctionElement[str]):
-    """The JSON array of the `element` column of an ordered subquery, in the order of its
-    other columns (the keys)."""
+    """The JSON array of the `element` column of an ordered subquery, in its order."""
 
     type = String()
     inherit_cache = True
 
 
-@compiles(_ordered_json_array, "postgresql")
-def _ordered_json_array_postgresql(
-    element: _ordered_json_array, compiler: SQLCompiler, **kw: Any
-) -> str:
-    value, *keys = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"json_agg({value} ORDER BY {', '.join(keys)})"
-
-
-@compiles(_ordered_json_array)
-def _ordered_json_array_sqlite(
-    element: _ordered_json_array, compiler: SQLCompiler, **kw: Any
-) -> str:
+_spelled(
+    _ordered_json_array,
+    postgresql="('[' || string_agg({}, ',') || ']')",
     # A JSON value read from a subquery is text to SQLite again: json() makes it JSON.
-    value = compiler.process(next(iter(element.clauses)), **kw)
-    return f"json_group_array(json({value}))"
+    sqlite="json_group_array(json({}))",
+)
 
 
 def json_array_of(
@@ -163,14 +185,11 @@ def json_array_of(
     """The JSON array of `value` over the rows that match `where` (from `joins` when given), in
     the order of `order_by`; over no rows, NULL or `[]` (module docstring). `where` may name
     the table `outer` of the statement it is part of (the record whose list it is)."""
-    rows = select(
-        value.label("element"), *(key.label(f"key_{index}") for index, key in enumerate(order_by))
-    )
+    rows = select(value.label("element"))
     if joins is not None:
         rows = rows.select_from(joins)
     ordered = rows.where(where).order_by(*order_by).correlate(outer).subquery("ordered")
-    keys = [ordered.c[f"key_{index}"] for index in range(len(order_by))]
-    return select(_ordered_json_array(ordered.c.element, *keys)).scalar_subquery()
+    return select(_ordered_json_array(ordered.c.element)).scalar_subquery()
 
 
 def _constant(value: str) -> str:

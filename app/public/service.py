@@ -245,11 +245,18 @@ AGREEMENTS = ListSpec(
 
 
 def _json(value: Any) -> list[Any]:
-    """A JSON array the statement built: text on SQLite; already read on PostgreSQL (whose
-    driver reads `json` values itself); None for no rows."""
-    if value is None:
-        return []
-    return orjson.loads(value) if isinstance(value, str | bytes) else list(value)
+    """A JSON array the statement built (`core.sql`: compact text), read; None for no rows."""
+    return [] if value is None else list(orjson.loads(value))
+
+
+_EMPTY = orjson.Fragment(b"[]")
+
+
+def _written(value: Any) -> orjson.Fragment:
+    """A JSON array the statement built, to be written into the answer as it is: the database
+    wrote it as `dump_rows` would (compact, keys in the allowlist's order, UTF-8), so it is
+    neither read nor written again (tests compare the answer's bytes with the models')."""
+    return _EMPTY if value is None else orjson.Fragment(value)
 
 
 class _Recorded(NamedTuple):
@@ -262,10 +269,11 @@ class _Recorded(NamedTuple):
     shown: dict[str, Any]
 
 
-def _decisions(row: Any) -> list[dict[str, Any]]:
-    """An agreement's decisions as they stand, from its row."""
+def _decisions(row: Any, listed: Callable[[Any], Any]) -> Any:
+    """An agreement's decisions as they stand, from its row: as the statement wrote them
+    (`listed`: read, or written as they are), unless one was corrected."""
     if row.decision_chain is None:  # none was corrected: each stands as recorded
-        return _json(row.decisions)
+        return listed(row.decisions)
     return _standing(row.decision_chain)
 
 
@@ -299,23 +307,33 @@ def _financing(row: Any) -> dict[str, Any] | None:
     }
 
 
-def agreement_item(row: Any) -> dict[str, Any]:
-    """A public agreement from its row: as `PublicAgreement` writes it."""
+def _agreement_item(row: Any, listed: Callable[[Any], Any]) -> dict[str, Any]:
     return {
         "id": row.id,
         "title": row.title,
         "public_summary": row.public_summary,
         "level": row.level,
         "instrument": row.instrument,
-        "partners": _json(row.partners),
+        "partners": listed(row.partners),
         "strategic_objectives": list(row.strategic_objectives),
         "start_date": row.start_date,
         "end_date": row.end_date,
         "signed_on": row.signed_on,
         "financing": _financing(row),
         "status": row.status,
-        "decisions": _decisions(row),
+        "decisions": _decisions(row, listed),
     }
+
+
+def agreement_item(row: Any) -> dict[str, Any]:
+    """A public agreement from its row, for a JSON answer: as `PublicAgreement` writes it, its
+    partners and decisions written as the statement wrote them."""
+    return _agreement_item(row, _written)
+
+
+def agreement_record(row: Any) -> dict[str, Any]:
+    """A public agreement from its row, its lists read (a CSV line's cells)."""
+    return _agreement_item(row, _json)
 
 
 @dataclass(frozen=True)
@@ -459,7 +477,7 @@ def export_agreements(
         AGREEMENTS.ordering(sort),
         AGREEMENT_CSV_COLUMNS,
         "public-agreements.csv",
-        item_of=agreement_item,
+        item_of=agreement_record,
         cache_control=f"public, max-age={max_age}",
     )
 
@@ -522,16 +540,26 @@ INTERACTIONS = ListSpec(
 )
 
 
-def interaction_item(row: Any) -> dict[str, Any]:
-    """A public interaction from its row: as `PublicInteraction` writes it."""
+def _interaction_item(row: Any, listed: Callable[[Any], Any]) -> dict[str, Any]:
     return {
         "id": row.id,
         "occurred_on": row.occurred_on,
         "channel": row.channel,
         "subject": row.subject,
-        "organizations": _json(row.organizations),
+        "organizations": listed(row.organizations),
         "strategic_objectives": list(row.strategic_objectives),
     }
+
+
+def interaction_item(row: Any) -> dict[str, Any]:
+    """A public interaction from its row, for a JSON answer: as `PublicInteraction` writes it,
+    its organizations written as the statement wrote them."""
+    return _interaction_item(row, _written)
+
+
+def interaction_record(row: Any) -> dict[str, Any]:
+    """A public interaction from its row, its organizations read (a CSV line's cells)."""
+    return _interaction_item(row, _json)
 
 
 async def list_interactions(
@@ -582,7 +610,7 @@ def export_interactions(
         INTERACTIONS.ordering(sort),
         INTERACTION_CSV_COLUMNS,
         "public-interactions.csv",
-        item_of=interaction_item,
+        item_of=interaction_record,
         cache_control=f"public, max-age={max_age}",
     )
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import date
 from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
+from sqlalchemy import Column, Date, Integer, MetaData, String, Table, Text, insert, select
 
 from app.core.db import Database
-from app.core.sql import in_constants, json_array_of, json_object
+from app.core.sql import in_constants, json_array_agg, json_array_of, json_object
 
 METADATA = MetaData()
 OWNER = Table("sql_probe_owner", METADATA, Column("id", Integer, primary_key=True))
@@ -22,6 +23,22 @@ ITEM = Table(
     Column("place", Integer, nullable=False),
     Column("name", String(20), nullable=False),
 )
+
+VALUE = Table(
+    "sql_probe_value",
+    METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("text", Text, nullable=True),
+    Column("day", Date, nullable=True),
+)
+# Text JSON writers might escape or pass differently.
+TEXTS = [
+    'quote " backslash \\ slash /',
+    "accents é «guillemets» 植物 🌱 \u2028 \u2029 \u00a0",
+    "controls \t \n \r \b \f \x01 \x1f \x7f",
+    "",
+    None,
+]
 
 
 @pytest.fixture
@@ -74,6 +91,30 @@ async def test_a_json_array_is_in_the_order_asked_for_not_the_order_stored(
         (2, [{"name": "only"}]),
         (3, []),
     ]
+
+
+async def test_json_is_the_text_orjson_writes(database: Database) -> None:
+    """The objects and arrays the database writes are compact and escaped as orjson writes
+    them (and so as `dump_rows` and the response models do), so that an answer can carry them
+    as they are."""
+    rows = [
+        {"id": index, "text": text, "day": date(2026, 1, index + 1) if index % 2 else None}
+        for index, text in enumerate(TEXTS)
+    ]
+    async with database.engine.begin() as connection:
+        await connection.execute(insert(VALUE), rows)
+    each = json_object("id", VALUE.c.id, "text", VALUE.c.text, "day", VALUE.c.day)
+    found = await database.read(select(VALUE.c.id, each.label("json")).order_by(VALUE.c.id))
+    expected = [
+        orjson.dumps({**row, "day": None if row["day"] is None else row["day"].isoformat()})
+        for row in rows
+    ]
+    assert [row.json.encode() for row in found] == expected
+    every = await database.read(select(json_array_agg(each).label("json")))
+    assert sorted(orjson.loads(every[0].json), key=lambda item: item["id"]) == [
+        orjson.loads(text) for text in expected
+    ]
+    assert every[0].json.encode() == orjson.dumps(orjson.loads(every[0].json))
 
 
 async def test_constants_are_written_into_the_statement_quoted(database: Database) -> None:
