@@ -178,14 +178,17 @@ LIST = ListSpec(
         custom(
             "partner_id",
             condition=linked_to(_column("id"), PARTNERS, "agreement_id", "organization_id"),
+            ids_first=True,
         ),
         custom(
             "partner_category",
             condition=linked_to_organizations(_column("id"), PARTNERS, "agreement_id", "category"),
+            ids_first=True,
         ),
         custom(
             "strategic_objective",
             condition=linked_to(_column("id"), OBJECTIVES, "agreement_id", "objective_code"),
+            ids_first=True,
         ),
         in_range("start_date", _column("start_date")),
         in_range("end_date", _column("end_date")),

@@ -302,7 +302,8 @@ def after(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]
     return and_(bound, condition)
 
 
-def _limit_mark() -> BindParameter[int]:
+def limit_mark() -> BindParameter[int]:
+    """A page's `LIMIT`, bound (`LIMIT_PARAMETER`)."""
     return bindparam(LIMIT_PARAMETER, type_=Integer)
 
 
@@ -342,7 +343,7 @@ class Ordering:
         bind parameters (`cursor_<i>`, typed as their columns) and a bound `LIMIT`."""
         if nulls is not None:
             stmt = stmt.where(after(self.keys, self._marks(nulls)))
-        return self.order(stmt).limit(_limit_mark())
+        return self.order(stmt).limit(limit_mark())
 
     def parts_marks(self, stmt: SelectT, nulls: Sequence[bool] | None) -> tuple[SelectT, ...]:
         """A page's statements, with the parameters of `after_marks`: run in turn, each for
@@ -371,10 +372,10 @@ class Ordering:
         without = stmt.where(first.column.is_(None))
         if nulls is not None and nulls[0]:
             tail = without.where(after(rest, self._marks(nulls)[1:]))
-            return (plain.order(tail).limit(_limit_mark()),)
+            return (plain.order(tail).limit(limit_mark()),)
         return (
             plain.after_marks(stmt.where(first.column.is_not(None)), nulls),
-            plain.order(without).limit(_limit_mark()),
+            plain.order(without).limit(limit_mark()),
         )
 
     def _marks(self, nulls: Sequence[bool]) -> list[BindParameter[Any] | None]:

@@ -23,6 +23,7 @@ the statement.
 - `trigram_index(name, column)`: on PostgreSQL, a GIN index of the column's trigrams
   (`pg_trgm`), which serves `LIKE '%term%'` (the lists' `q`) from the index at any size;
   SQLite has no such index and scans (docs/performance.md, "Scale").
+- `octet_length(text)`: the bytes of a text in UTF-8 (how much of an index entry it takes).
 - `in_constants(column, values)`: `column IN ('a', 'b')` with the values written into the SQL
   rather than bound. For the constant lists of hot statements (the public statuses): no
   expansion of the list at each execution, and PostgreSQL can match the condition with a
@@ -48,10 +49,12 @@ from sqlalchemy import (
     Date,
     FromClause,
     Index,
+    Integer,
     ScalarSelect,
     String,
     literal_column,
     select,
+    text,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -190,6 +193,56 @@ def json_array_of(
         rows = rows.select_from(joins)
     ordered = rows.where(where).order_by(*order_by).correlate(outer).subquery("ordered")
     return select(_ordered_json_array(ordered.c.element)).scalar_subquery()
+
+
+class octet_length(FunctionElement[int]):
+    """The bytes of a text in UTF-8 (SQLite's `octet_length` is younger than the SQLite this
+    service supports)."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+_spelled(octet_length, postgresql="octet_length({})", sqlite="length(CAST({} AS BLOB))")
+
+
+# A list's search reads the normalized text (`search_key`) from an index in the list's order, so
+# that a page tests its rows there rather than in the table (`core.listing`, "ids first"). A
+# B-tree entry holds at most 2,704 bytes: the order's key (up to 500 characters of up to 4
+# bytes), the id and a text of at most this many bytes fit; the rare longer texts are found
+# through an index of their own.
+SEARCH_IN_INDEX_BYTES = 600
+
+
+def search_in_index(column: ColumnElement[str]) -> ColumnElement[bool]:
+    """The rows whose normalized text an index in the list's order carries (the bound written
+    into the statement, for the planner to match it with the indexes' own)."""
+    return octet_length(column) <= literal_column(str(SEARCH_IN_INDEX_BYTES))
+
+
+def search_index(name: str, *keys: str, where: str = "") -> Index:
+    """PostgreSQL: an index in a list's order (`keys`, over the rows `where` selects) that
+    carries `search_key` for the rows whose text fits (`search_in_index`): a search reads it
+    alone, without the table (SQLite has no such bound on an entry and no need of it)."""
+    condition = f"octet_length(search_key) <= {SEARCH_IN_INDEX_BYTES}"
+    index = Index(
+        name,
+        *keys,
+        postgresql_include=["search_key"],
+        postgresql_where=text(f"{where} AND {condition}" if where else condition),
+    )
+    return index.ddl_if(dialect="postgresql")
+
+
+def long_search_index(name: str) -> Index:
+    """The ids of the rows whose normalized text is too long for the indexes of
+    `search_index` (almost none): a search finds them here."""
+    return Index(
+        name,
+        "id",
+        postgresql_where=text(f"octet_length(search_key) > {SEARCH_IN_INDEX_BYTES}"),
+        sqlite_where=text(f"length(CAST(search_key AS BLOB)) > {SEARCH_IN_INDEX_BYTES}"),
+    )
 
 
 def _constant(value: str) -> str:

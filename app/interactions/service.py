@@ -98,6 +98,7 @@ LIST = ListSpec(
         custom(
             "strategic_objective",
             condition=linked_to(_column("id"), OBJECTIVES, "interaction_id", "objective_code"),
+            ids_first=True,
         ),
         one_of("agreement_id", _column("agreement_id")),
         in_range("created_at", _column("created_at")),
@@ -105,6 +106,7 @@ LIST = ListSpec(
         custom(
             "organization_id",
             condition=linked_to(_column("id"), ORGANIZATIONS, "interaction_id", "organization_id"),
+            ids_first=True,
         ),
     ),
     sorts=SortOptions(

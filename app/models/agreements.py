@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from app.core.db import ScaledDecimal
-from app.core.sql import trigram_index
+from app.core.sql import long_search_index, search_index, trigram_index
 from app.core.tracking import tracked
 from app.models.base import StoredResource
 
@@ -81,6 +81,12 @@ class Agreement(StoredResource, table=True):
             sqlite_where=_FINANCED,
         ),
         trigram_index("ix_agreement_search_key_trgm", "search_key"),
+        # A search in the default orders reads its rows' text from these (`core.sql`).
+        search_index("ix_agreement_title_key_id_search", "title_key", "id"),
+        search_index(
+            "ix_agreement_public_title_key_id_search", "title_key", "id", where=_PUBLIC.text
+        ),
+        long_search_index("ix_agreement_search_long"),
     )
 
     title: str = Field(max_length=TITLE_MAX_LENGTH, nullable=False)

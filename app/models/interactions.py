@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import JSON, Column, Date, ForeignKey, Index, Integer, String, Text, Uuid, text
 from sqlmodel import Field, SQLModel
 
-from app.core.sql import trigram_index
+from app.core.sql import long_search_index, search_index, trigram_index
 from app.core.tracking import tracked
 from app.models.base import StoredResource
 
@@ -40,6 +40,16 @@ class Interaction(StoredResource, table=True):
             for key in ("occurred_on", "subject_key")
         ),
         trigram_index("ix_interaction_search_key_trgm", "search_key"),
+        # A search in the default orders (the latest first) reads its rows' text from these
+        # (`core.sql`).
+        search_index("ix_interaction_occurred_on_id_search", "occurred_on", "id"),
+        search_index(
+            "ix_interaction_public_occurred_on_id_search",
+            "occurred_on",
+            "id",
+            where=_PUBLIC.text,
+        ),
+        long_search_index("ix_interaction_search_long"),
     )
 
     occurred_on: date = Field(sa_column=Column(Date, nullable=False))

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import Column, ForeignKey, Index, Text, UniqueConstraint, Uuid, text
 from sqlmodel import Field
 
-from app.core.sql import trigram_index
+from app.core.sql import long_search_index, search_index, trigram_index
 from app.core.tracking import tracked
 from app.models.base import StoredResource
 
@@ -39,6 +39,12 @@ class Organization(StoredResource, table=True):
             sqlite_where=text("archived IS 1"),
         ),
         trigram_index("ix_organization_search_key_trgm", "search_key"),
+        # A search in the default order (by name, not archived) reads its rows' text from this
+        # (`core.sql`).
+        search_index(
+            "ix_organization_name_key_id_search", "name_key", "id", where="archived IS false"
+        ),
+        long_search_index("ix_organization_search_long"),
     )
 
     name: str = Field(max_length=NAME_MAX_LENGTH, nullable=False)

@@ -208,6 +208,7 @@ AGREEMENTS = ListSpec(
             condition=linked_to(
                 _agreement("id"), AGREEMENT_OBJECTIVES, "agreement_id", "objective_code"
             ),
+            ids_first=True,
         ),
         one_of("level", _agreement("level")),
         one_of("instrument", _agreement("instrument")),
@@ -216,16 +217,19 @@ AGREEMENTS = ListSpec(
             condition=linked_to_organizations(
                 _agreement("id"), PARTNERS, "agreement_id", "category"
             ),
+            ids_first=True,
         ),
         custom(
             "country",
             condition=linked_to_organizations(
                 _agreement("id"), PARTNERS, "agreement_id", "country"
             ),
+            ids_first=True,
         ),
         custom(
             "partner_id",
             condition=linked_to(_agreement("id"), PARTNERS, "agreement_id", "organization_id"),
+            ids_first=True,
         ),
         one_of("status", _agreement("status")),
         custom("approval_year", condition=_approved_in),
@@ -510,24 +514,28 @@ INTERACTIONS = ListSpec(
             condition=linked_to(
                 _interaction("id"), INTERACTION_OBJECTIVES, "interaction_id", "objective_code"
             ),
+            ids_first=True,
         ),
         custom(
             "organization_id",
             condition=linked_to(
                 _interaction("id"), PARTICIPANTS, "interaction_id", "organization_id"
             ),
+            ids_first=True,
         ),
         custom(
             "organization_category",
             condition=linked_to_organizations(
                 _interaction("id"), PARTICIPANTS, "interaction_id", "category"
             ),
+            ids_first=True,
         ),
         custom(
             "country",
             condition=linked_to_organizations(
                 _interaction("id"), PARTICIPANTS, "interaction_id", "country"
             ),
+            ids_first=True,
         ),
     ),
     sorts=SortOptions(
