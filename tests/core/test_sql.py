@@ -97,17 +97,18 @@ async def test_json_is_the_text_orjson_writes(database: Database) -> None:
     """The objects and arrays the database writes are compact and escaped as orjson writes
     them (and so as `dump_rows` and the response models do), so that an answer can carry them
     as they are."""
-    rows = [
-        {"id": index, "text": text, "day": date(2026, 1, index + 1) if index % 2 else None}
-        for index, text in enumerate(TEXTS)
+    days = [date(2026, 1, index + 1) if index % 2 else None for index in range(len(TEXTS))]
+    rows: list[dict[str, Any]] = [
+        {"id": index, "text": text, "day": day}
+        for index, (text, day) in enumerate(zip(TEXTS, days, strict=True))
     ]
     async with database.engine.begin() as connection:
         await connection.execute(insert(VALUE), rows)
     each = json_object("id", VALUE.c.id, "text", VALUE.c.text, "day", VALUE.c.day)
     found = await database.read(select(VALUE.c.id, each.label("json")).order_by(VALUE.c.id))
     expected = [
-        orjson.dumps({**row, "day": None if row["day"] is None else row["day"].isoformat()})
-        for row in rows
+        orjson.dumps({**row, "day": None if day is None else day.isoformat()})
+        for row, day in zip(rows, days, strict=True)
     ]
     assert [row.json.encode() for row in found] == expected
     every = await database.read(select(json_array_agg(each).label("json")))
