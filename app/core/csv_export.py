@@ -45,7 +45,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from app.core.config import Settings
-from app.core.db import Database
+from app.core.db import Database, session_reads
 from app.core.errors import DomainError, problem_type
 from app.core.head import is_head_request
 from app.core.pagination import Ordering
@@ -179,15 +179,22 @@ class Export:
     """What to export: a filtered statement (unordered), its order, its columns.
 
     `item_of` (optional) makes each row into what the columns read (a public agreement's
-    partners and decisions, which its row carries as JSON). `cache_control` is the response's:
-    private by default; the public register's exports say how long anyone may keep them."""
+    partners and decisions, which its row carries as JSON). `public_max_age`: None for an
+    export only its caller may keep (the default); the public register's exports say how long
+    anyone may keep them, and answer `If-None-Match: *` (`csv_response`)."""
 
     statement: Select[Any]
     ordering: Ordering
     columns: Sequence[CsvColumn]
     filename: str
     item_of: Callable[[Any], Any] | None = None
-    cache_control: str = PRIVATE_EXPORT
+    public_max_age: int | None = None
+
+    @property
+    def cache_control(self) -> str:
+        if self.public_max_age is None:
+            return PRIVATE_EXPORT
+        return f"public, max-age={self.public_max_age}"
 
 
 async def export_chunks(
@@ -206,13 +213,11 @@ async def export_chunks(
     while True:
         started = _clock()
         async with database.session(write=False) as session:
-
-            async def read(statement: Select[Any], bound: dict[str, Any]) -> Sequence[Any]:
-                return list((await session.execute(statement, bound)).all())
-
             # In two parts when the first sort key may be null, as a list's page: each chunk
             # an index range from the last row on (`Ordering.parts_marks`).
-            rows = await export.ordering.read_parts(read, export.statement, values, chunk_rows)
+            rows = await export.ordering.read_parts(
+                session_reads(session), export.statement, values, chunk_rows
+            )
         shown: Sequence[Any] = rows if export.item_of is None else list(map(export.item_of, rows))
         # The session is closed: its connection is back in the pool before the chunk is sent.
         if shown:
@@ -346,7 +351,7 @@ def csv_response(
     requests) answers `If-None-Match: *` with a 304, reading nothing: a streamed export has no
     tag (its bytes are not known before they are sent), so only `*` can match it. The internal
     lists answer no conditional request, as their contract says."""
-    shared = export.cache_control != PRIVATE_EXPORT
+    shared = export.public_max_age is not None
     if shared and any_representation(request.headers.get("if-none-match")):
         headers = {"Cache-Control": export.cache_control, "Vary": "Accept"}
         return Response(status_code=304, headers=headers)

@@ -16,7 +16,7 @@ import operator
 import sqlite3
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -352,6 +352,18 @@ class Database:
         if self._direct_engine is not None:
             await self._direct_engine.dispose()
         await self.engine.dispose()
+
+
+def session_reads(
+    session: AsyncSession,
+) -> Callable[[Select[Any], dict[str, Any]], Awaitable[list[Any]]]:
+    """What reads a page's statements (`core.pagination.read_parts`) in `session`'s
+    transaction: each statement's rows, run with its parameters."""
+
+    async def read(statement: Select[Any], parameters: dict[str, Any]) -> list[Any]:
+        return list((await session.execute(statement, parameters)).all())
+
+    return read
 
 
 class Reader(Protocol):

@@ -34,7 +34,7 @@ from starlette.responses import Response
 
 from app.core.config import Settings
 from app.core.csv_export import CSV_MEDIA_TYPE, Export, csv_response, wants_csv
-from app.core.db import Database
+from app.core.db import Database, session_reads
 from app.core.direct import PLAN_EACH_TIME
 from app.core.errors import NotFound
 from app.core.http import JSON_MEDIA_TYPE, json_response
@@ -422,11 +422,8 @@ class ListSpec:
     ) -> tuple[list[Any], str | None]:
         """One page of rows, and the cursor of the next (None on the last)."""
         order = self.ordering(sort)
-
-        async def read(statement: Select[Any], bound: dict[str, Any]) -> Sequence[Any]:
-            return list((await session.execute(statement, bound)).all())
-
-        return order.split(await self.read_page(read, parameters, order, limit, cursor), limit)
+        found = await self.read_page(session_reads(session), parameters, order, limit, cursor)
+        return order.split(found, limit)
 
     def item_dict(self, row: Any) -> dict[str, Any]:
         """A row as its item: the dict the `item` model would write."""

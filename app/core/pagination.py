@@ -321,17 +321,6 @@ class Ordering:
     def values_of(self, row: Any) -> list[Any]:
         return [key.value_of(row) for key in self.keys]
 
-    def after_values(self, stmt: SelectT, values: Sequence[Any] | None, limit: int) -> SelectT:
-        """The next `limit` rows of `stmt` after the row whose sort values are `values`."""
-        if values is not None:
-            stmt = stmt.where(after(self.keys, values))
-        return self.order(stmt).limit(limit)
-
-    def page(self, stmt: SelectT, limit: int, cursor: str | None) -> SelectT:
-        """Order, filter and limit a statement for one page (one row more: do more follow?)."""
-        values = decode_cursor(cursor, self.keys, self.token) if cursor else None
-        return self.after_values(stmt, values, limit + 1)
-
     # Pages with bind parameters: a statement that depends only on which cursor values are
     # null, built once and run with each page's values (`core.listing` keeps them by shape).
 
@@ -339,7 +328,7 @@ class Ordering:
         return decode_cursor(cursor, self.keys, self.token) if cursor else None
 
     def after_marks(self, stmt: SelectT, nulls: Sequence[bool] | None) -> SelectT:
-        """`after_values` for any cursor whose values are null where `nulls` says, written with
+        """The next rows after any cursor whose values are null where `nulls` says, written with
         bind parameters (`cursor_<i>`, typed as their columns) and a bound `LIMIT`."""
         if nulls is not None:
             stmt = stmt.where(after(self.keys, self._marks(nulls)))
@@ -428,8 +417,9 @@ async def read_parts(
     parameters = {**(bound or {}), **Ordering.mark_values(values, 0)}
     rows: list[Any] = []
     for statement in statements:
+        # `read` has run its statement before the next part changes the limit.
         parameters[LIMIT_PARAMETER] = wanted - len(rows)
-        rows += await read(statement, dict(parameters))
+        rows += await read(statement, parameters)
         if len(rows) >= wanted:
             break
     return rows

@@ -55,7 +55,7 @@ from app.agreements.workflow import (
 from app.auth.scopes import Principal
 from app.core.actor import Actor
 from app.core.csv_export import Export, columns_of
-from app.core.db import Database, column_of
+from app.core.db import Database, column_of, session_reads
 from app.core.errors import Conflict, FieldError, Forbidden, NotFound, problem_type
 from app.core.http import PreparedBody
 from app.core.listing import JsonPage, ListSpec, in_range, one_of
@@ -602,17 +602,14 @@ async def history(
     audit trail (its events of the workflow's actions), each decision's entry with the
     decision. Paged, since corrections may make a history long."""
     await get_or_404(session, Agreement, agreement_id, detail=agreements.NOT_FOUND)
-    statement = HISTORY_ORDER.page(
-        select(AuditEvent).where(
-            _column(AuditEvent, "resource_type") == "agreement",
-            _column(AuditEvent, "resource_id") == str(agreement_id),
-            _column(AuditEvent, "action").in_(HISTORY_ACTIONS),
-        ),
-        limit,
-        cursor,
+    statement = select(AuditEvent).where(
+        _column(AuditEvent, "resource_type") == "agreement",
+        _column(AuditEvent, "resource_id") == str(agreement_id),
+        _column(AuditEvent, "action").in_(HISTORY_ACTIONS),
     )
-    found = (await session.execute(statement)).scalars()
-    events, next_cursor = HISTORY_ORDER.split(list(found), limit)
+    position = HISTORY_ORDER.values_of_cursor(cursor)
+    found = await HISTORY_ORDER.read_parts(session_reads(session), statement, position, limit + 1)
+    events, next_cursor = HISTORY_ORDER.split([row[0] for row in found], limit)
     shown = {
         str((event.changes.get("last_decision_id") or {}).get("after"))
         for event in events

@@ -482,7 +482,7 @@ def export_agreements(
         AGREEMENT_CSV_COLUMNS,
         "public-agreements.csv",
         item_of=agreement_record,
-        cache_control=f"public, max-age={max_age}",
+        public_max_age=max_age,
     )
 
 
@@ -619,7 +619,7 @@ def export_interactions(
         INTERACTION_CSV_COLUMNS,
         "public-interactions.csv",
         item_of=interaction_record,
-        cache_control=f"public, max-age={max_age}",
+        public_max_age=max_age,
     )
 
 

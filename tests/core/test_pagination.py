@@ -25,7 +25,7 @@ from sqlalchemy import (
     select,
 )
 
-from app.core.db import Database, UTCDateTime
+from app.core.db import Database, UTCDateTime, session_reads
 from app.core.errors import ValidationFailed
 from app.core.pagination import (
     LIMIT_PARAMETER,
@@ -95,9 +95,9 @@ def _expected(descending: bool) -> list[str]:
 async def _walk(
     database: Database, ordering: Ordering, limit: int, *, bound: bool = False
 ) -> list[str]:
-    """Every page in turn. `bound`: with the statements written with bind parameters, as lists
-    keep them (`parts_marks`: with a key that may be null, in two parts), rather than with the
-    cursor's values written in."""
+    """Every page in turn. `bound`: with the statements kept with bind parameters, as lists
+    keep them (`parts_marks`: with a key that may be null, in two parts), rather than built for
+    each page's values (`Ordering.read_parts`, as exports read their chunks)."""
     seen: list[str] = []
     cursor: str | None = None
     for _ in range(50):
@@ -113,9 +113,11 @@ async def _walk(
                 if len(rows) > limit:
                     break
         else:
+            # As exports read a chunk: the last row's values, the statements built for them.
             async with database.session(write=False) as session:
-                statement = ordering.page(select(items), limit, cursor)
-                rows = list((await session.execute(statement)).all())
+                after = ordering.values_of_cursor(cursor)
+                reads = session_reads(session)
+                rows = await ordering.read_parts(reads, select(items), after, limit + 1)
         page, cursor = ordering.split(rows, limit)
         seen += [str(row.id) for row in page]
         if cursor is None:
