@@ -67,6 +67,14 @@ class ListQuery(Generic[F, S]):
     format: Literal["json", "csv"] | None
 
 
+NOT_UTF8 = "Not UTF-8 once percent-decoded"
+
+
+def _is_utf8(text: str) -> bool:
+    """Whether a query string's value, percent-decoded with `surrogateescape`, was UTF-8."""
+    return not any("\udc80" <= char <= "\udcff" for char in text)
+
+
 class _PageParameters(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -179,19 +187,27 @@ def list_query(
     )
     order = [*filter_fields, "sort", "limit", "cursor", "format"]
     order = [name for name in order if name in filter_fields or name in page_fields]
+    known = frozenset(order)
 
     async def read(request: Request) -> ListQuery[F, S]:
         given: dict[str, Any] = {}
         page: dict[str, Any] = {}
         query = request.scope.get("query_string", b"").decode("latin-1")
-        for name, value in parse_qsl(query, keep_blank_values=True):
-            if name in repeated:
+        errors: list[Any] = []
+        # Bytes that are not UTF-8 once percent-decoded come back as lone surrogates: a value
+        # of the list's with any is a 422 naming it (decoded with replacement, `q=%FF` would
+        # search for U+FFFD). Parameters the list does not read are ignored, whatever they hold.
+        for name, value in parse_qsl(query, keep_blank_values=True, errors="surrogateescape"):
+            if name in known and not _is_utf8(value):
+                errors.append(
+                    {"type": "string_unicode", "loc": (name,), "msg": NOT_UTF8, "input": None}
+                )
+            elif name in repeated:
                 given.setdefault(name, []).append(value)
             elif name in page_fields:
                 page[name] = value
             elif name in filter_fields:
                 given[name] = value
-        errors: list[Any] = []
         for name in sorted(repeated.intersection(given)):
             if len(given[name]) > MAX_FILTER_VALUES:
                 del given[name]

@@ -5,6 +5,7 @@ its bearer token must only ever be sent back to this service.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 from pydantic import BaseModel
@@ -25,6 +26,33 @@ def absolute_url(settings: Settings, path: str) -> str:
     return settings.base_url + quote(path, safe=_PATH_SAFE)
 
 
+_READS: dict[int, frozenset[str]] = {}
+
+
+def _query_parameters(route: Any) -> frozenset[str] | None:
+    """The query parameters a route reads, as its contract documents them: those FastAPI
+    declares, and those a list reads itself (`core.list_query`, in the route's
+    `openapi_extra`). None when the request matched no route."""
+    if route is None:
+        return None
+    names = _READS.get(id(route))
+    if names is None:
+        extra = getattr(route, "openapi_extra", None) or {}
+        documented = {
+            parameter["name"]
+            for parameter in extra.get("parameters", ())
+            if parameter.get("in") == "query"
+        }
+        pending = [getattr(route, "dependant", None)]
+        while pending:
+            dependant = pending.pop()
+            if dependant is not None:
+                documented |= {field.alias for field in dependant.query_params}
+                pending.extend(dependant.dependencies)
+        names = _READS[id(route)] = frozenset(documented)
+    return names
+
+
 def next_link(settings: Settings, request: Request, next_cursor: str | None) -> dict[str, str]:
     """The `Link` header of the next page: the request's path and query, `cursor` replaced, on
     the service's public address. No header on the last page."""
@@ -36,7 +64,14 @@ def next_link(settings: Settings, request: Request, next_cursor: str | None) -> 
     scope = request.scope
     path = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
     query = parse_qsl(scope.get("query_string", b"").decode(), keep_blank_values=True)
-    pairs = [(name, value) for name, value in query if name != "cursor"]
+    # Only the parameters the route reads: the others change nothing in the next page, and
+    # echoed they would let a request of any length make a header as long.
+    reads = _query_parameters(scope.get("route"))
+    pairs = [
+        (name, value)
+        for name, value in query
+        if name != "cursor" and (reads is None or name in reads)
+    ]
     pairs.append(("cursor", next_cursor))
     return {"Link": f'<{absolute_url(settings, path)}?{urlencode(pairs)}>; rel="next"'}
 

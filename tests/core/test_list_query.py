@@ -18,7 +18,13 @@ from app.agreements.schemas import AgreementFilters, AgreementSort, PartnerAgree
 from app.audit.router import LIST_QUERY as AUDIT_EVENTS
 from app.audit.schemas import AuditEventFilters
 from app.core.errors import install_error_handlers
-from app.core.list_query import MAX_FILTER_VALUES, TOO_MANY_VALUES, ListQuery, QueryDependency
+from app.core.list_query import (
+    MAX_FILTER_VALUES,
+    NOT_UTF8,
+    TOO_MANY_VALUES,
+    ListQuery,
+    QueryDependency,
+)
 from app.core.listing import FormatQuery
 from app.core.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
 from app.decisions.router import DECLARATIONS_QUERY
@@ -209,7 +215,8 @@ QUERIES = [
     "decided_on_to=tomorrow&agreement_id=00000000-0000-0000-0000-000000000002&sort=-decided_on",
     "member=someone&organization_id=00000000-0000-0000-0000-000000000003&declared_on_from=2026-13-01",
     "unknown=1&limit=3",
-    "%ZZ=%E2%82&q=%FF",
+    # Not UTF-8 once decoded, in parameters no list reads.
+    "%ZZ=%E2%82&unknown=%FF",
 ]
 
 
@@ -226,3 +233,24 @@ async def test_every_query_is_read_as_declared_parameters_would_read_it(
                 response = await client.get(f"/list?{query}")
             answers.append((response.status_code, response.json()))
         assert answers[0] == answers[1], query
+
+
+@pytest.mark.parametrize(("spec", "filters", "sort", "csv"), LISTS, ids=IDS)
+async def test_a_value_that_is_not_utf8_is_refused(
+    spec: QueryDependency, filters: type[BaseModel], sort: type[Enum] | None, csv: bool
+) -> None:
+    """Percent-encoded bytes that are not UTF-8 (a stray byte, a cut sequence, a surrogate) in
+    a parameter the list reads are a 422 naming it, not a search for U+FFFD; in a parameter no
+    list reads they are ignored, as the parameter is."""
+    fast, _declared = _apps(spec, filters, sort, csv)
+    transport = httpx.ASGITransport(app=fast)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        for raw in ("%FF", "%C3", "x%F0%9F", "%ED%A0%80"):
+            response = await client.get(f"/list?limit={raw}&cursor={raw}")
+            assert response.status_code == 422, raw
+            assert response.json()["errors"] == [
+                {"detail": NOT_UTF8, "parameter": "limit"},
+                {"detail": NOT_UTF8, "parameter": "cursor"},
+            ], raw
+        ignored = await client.get("/list?unknown=%FF&limit=3")
+        assert ignored.status_code == 200, ignored.text

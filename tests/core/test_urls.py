@@ -99,6 +99,32 @@ async def test_links_are_built_on_the_base_url(
         _assert_not_spoofed(response)
 
 
+async def test_a_link_carries_only_the_parameters_the_route_reads(
+    client: httpx.AsyncClient, auth_headers: Callable[[str], dict[str, str]]
+) -> None:
+    """Parameters no route reads (a cache buster, anything) change nothing in the next page:
+    the Link leaves them out, so that a long query cannot make a header as long."""
+    secretariat = auth_headers("secretariat")
+    for name in ("First Body", "Second Body"):
+        created = await client.post("/v1/organizations", json={"name": name}, headers=secretariat)
+        assert created.status_code == 201
+    noise = [("unknown", "x" * 5000), ("_", "1700000000")]
+    for path, headers, read in (
+        # A list that reads its query itself (`core.list_query`).
+        ("/v1/organizations", secretariat, [("q", "body"), ("limit", "1")]),
+        # Routes whose parameters FastAPI reads.
+        ("/v1/audit-events", secretariat, [("limit", "1")]),
+        ("/v1/strategic-objectives", {}, [("limit", "1")]),
+    ):
+        response = await client.get(path, params=[*noise, *read], headers=headers)
+        assert response.status_code == 200, response.text
+        cursor = response.json()["next_cursor"]
+        kept = "&".join(f"{name}={value}" for name, value in read)
+        assert response.headers["link"] == (
+            f'<{PUBLIC_BASE_URL}{path}?{kept}&cursor={cursor}>; rel="next"'
+        )
+
+
 async def test_a_trailing_slash_is_not_redirected(client: httpx.AsyncClient) -> None:
     for path in ("/v1/strategic-objectives/", "/healthz/", "/v1/organizations/"):
         response = await client.get(path, headers=SPOOFED)
