@@ -36,7 +36,18 @@ NATURE_MAX_LENGTH = 5_000
 PARTICIPANT_MAX_LENGTH = 200
 MAX_PARTICIPANTS = 100
 
-RequiredText = Annotated[str, StringConstraints(min_length=1, pattern=SOME_TEXT), VISIBLE_TEXT]
+# Text with something visible in it, bounded in the string's own constraints (so that a text too
+# long gets the string's message, "at most N characters", before anything reads it).
+Rationale = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=RATIONALE_MAX_LENGTH, pattern=SOME_TEXT),
+    VISIBLE_TEXT,
+]
+MeetingReference = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MEETING_REFERENCE_MAX_LENGTH, pattern=SOME_TEXT),
+    VISIBLE_TEXT,
+]
 Participant = Annotated[
     str,
     StringConstraints(min_length=1, max_length=PARTICIPANT_MAX_LENGTH, pattern=SOME_TEXT),
@@ -60,11 +71,8 @@ class DecisionIn(InputModel):
 
     governing_body: GoverningBody
     outcome: Outcome
-    rationale: Annotated[RequiredText, Field(max_length=RATIONALE_MAX_LENGTH)]
-    meeting_reference: Annotated[
-        RequiredText,
-        Field(max_length=MEETING_REFERENCE_MAX_LENGTH, examples=["CPM-8 (2013), paragraph 42"]),
-    ]
+    rationale: Rationale
+    meeting_reference: Annotated[MeetingReference, Field(examples=["CPM-8 (2013), paragraph 42"])]
     decided_on: IsoDate | None = Field(
         default=None,
         description=(
@@ -163,7 +171,11 @@ class DecisionSort(StrEnum):
 
 # --- Interest declarations -----------------------------------------------------------------------
 
-Nature = Annotated[RequiredText, Field(max_length=NATURE_MAX_LENGTH)]
+Nature = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=NATURE_MAX_LENGTH, pattern=SOME_TEXT),
+    VISIBLE_TEXT,
+]
 
 
 class InterestDeclarationIn(InputModel):

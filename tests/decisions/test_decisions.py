@@ -127,6 +127,21 @@ async def test_a_decision_is_validated(
     assert pointers(response) == [pointer]
 
 
+async def test_text_too_long_is_said_in_characters(
+    client: httpx.AsyncClient, bureau: dict[str, str], submitted: Make
+) -> None:
+    made = await submitted()
+    response = await client.post(
+        f"{URL}/{made['id']}/decisions",
+        json={**decision("bureau", "approved"), "rationale": "x" * 20_001},
+        headers=bureau,
+    )
+    assert response.status_code == 422, response.text
+    assert [error["detail"] for error in response.json()["errors"]] == [
+        "String should have at most 20000 characters"
+    ]
+
+
 async def test_a_decision_is_audited_on_the_agreement_and_as_itself(
     client: httpx.AsyncClient, bureau: dict[str, str], submitted: Make
 ) -> None:
