@@ -28,6 +28,7 @@ import asyncio
 import csv
 import io
 import logging
+import re
 import time
 import unicodedata
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -126,6 +127,9 @@ def cell(value: Any) -> str:
     return text
 
 
+_QVALUE = re.compile(r"0(\.[0-9]{0,3})?|1(\.0{0,3})?")
+
+
 def _quality(accept: str, media_type: str) -> float:
     """The quality an Accept header gives `media_type`: that of the most specific range that
     matches it (`text/csv` over `text/*` over `*/*`, RFC 9110 §12.5.1); 0 when none does."""
@@ -146,10 +150,10 @@ def _quality(accept: str, media_type: str) -> float:
         for param in params:
             key, _, number = param.partition("=")
             if key.strip().lower() == "q":
-                try:
-                    q = min(max(float(number), 0.0), 1.0)
-                except ValueError:
-                    q = 0.0
+                # A weight as RFC 9110 writes one (0 to 1, three decimals at most); any other
+                # (`nan`, `1e0`, `abc`) makes the range unacceptable, whatever the text.
+                number = number.strip()
+                q = float(number) if _QVALUE.fullmatch(number) else 0.0
         if specificity > best[0] or (specificity == best[0] and q > best[1]):
             best = (specificity, q)
     return best[1]

@@ -304,6 +304,13 @@ async def test_the_longest_names_page_on(
         ("text/csv;q=0, */*", False),
         ("*/*", False),
         ("text/csv;q=nonsense", False),
+        # Weights RFC 9110 does not write make the range unacceptable, all alike.
+        ("application/json;q=nan, text/csv", True),
+        ("application/json;q=abc, text/csv", True),
+        ("application/json;q=1e0, text/csv;q=0.5", True),
+        ("application/json;q=0.5000, text/csv;q=0.4", True),
+        ("application/json;q=0.500, text/csv;q=0.4", False),
+        ("application/json;q=1.0, text/csv;q=1.001", False),
     ],
 )
 def test_csv_is_chosen_by_the_most_specific_range(accept: str, csv: bool) -> None:
