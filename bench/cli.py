@@ -96,7 +96,8 @@ class Options:
     scale_floors: scale.ScaleFloors = field(default_factory=scale.ScaleFloors)
 
 
-def _positive(text: str) -> int:
+def positive(text: str) -> int:
+    """An argument that counts something: an integer of at least 1."""
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
@@ -123,17 +124,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument(
         "--rows",
-        type=_positive,
+        type=positive,
         help=f"agreements seeded, with as many interactions and an organization for every ten "
         f"(default {DEFAULTS['rows']:,})",
     )
     parser.add_argument(
         "--seconds",
-        type=_positive,
+        type=positive,
         help=f"length of each measurement (default {DEFAULTS['seconds']})",
     )
     parser.add_argument(
-        "--rounds", type=_positive, help=f"measurements per scenario (default {DEFAULTS['rounds']})"
+        "--rounds", type=positive, help=f"measurements per scenario (default {DEFAULTS['rounds']})"
     )
     parser.add_argument(
         "--warmup",
@@ -141,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"seconds each scenario runs before the rounds, unmeasured (default "
         f"{DEFAULTS['warmup']})",
     )
-    parser.add_argument("--connections", type=_positive, default=8, help="default 8")
+    parser.add_argument("--connections", type=positive, default=8, help="default 8")
     parser.add_argument(
         "--scenario",
         action="append",

@@ -51,6 +51,7 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
+from bench.cli import positive
 from bench.generators import Generator, GeneratorFailed, choose, write_requests
 from bench.scenarios import Request, fetch_token
 from bench.seed import DatabaseUnavailable, bench_database, seed, settle
@@ -107,13 +108,6 @@ class Options:
     json: Path | None
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
-
 def _ratio(text: str) -> float:
     value = float(text)
     if not 0 < value <= 1:
@@ -132,23 +126,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--agreements",
-        type=_positive,
+        type=positive,
         help=f"agreements seeded (default {DEFAULTS['agreements']:,}; smoke {SMOKE['agreements']})",
     )
     parser.add_argument(
         "--events",
-        type=_positive,
+        type=positive,
         help=f"audit events in the feed (default {DEFAULTS['events']:,}; smoke "
         f"{SMOKE['events']:,})",
     )
     parser.add_argument(
         "--seconds",
-        type=_positive,
+        type=positive,
         help=f"length of each load measurement (default {DEFAULTS['seconds']})",
     )
     parser.add_argument(
         "--rounds",
-        type=_positive,
+        type=positive,
         help=f"load measurements with and without an export, each (default {DEFAULTS['rounds']})",
     )
     parser.add_argument(

@@ -175,20 +175,12 @@ LIST = ListSpec(
         one_of("status", _column("status")),
         one_of("level", _column("level")),
         one_of("instrument", _column("instrument")),
-        custom(
-            "partner_id",
-            condition=linked_to(_column("id"), PARTNERS, "agreement_id", "organization_id"),
-            ids_first=True,
+        linked_to("partner_id", _column("id"), PARTNERS, "agreement_id", "organization_id"),
+        linked_to_organizations(
+            "partner_category", _column("id"), PARTNERS, "agreement_id", "category"
         ),
-        custom(
-            "partner_category",
-            condition=linked_to_organizations(_column("id"), PARTNERS, "agreement_id", "category"),
-            ids_first=True,
-        ),
-        custom(
-            "strategic_objective",
-            condition=linked_to(_column("id"), OBJECTIVES, "agreement_id", "objective_code"),
-            ids_first=True,
+        linked_to(
+            "strategic_objective", _column("id"), OBJECTIVES, "agreement_id", "objective_code"
         ),
         in_range("start_date", _column("start_date")),
         in_range("end_date", _column("end_date")),

@@ -71,8 +71,14 @@ NOT_UTF8 = "Not UTF-8 once percent-decoded"
 
 
 def _is_utf8(text: str) -> bool:
-    """Whether a query string's value, percent-decoded with `surrogateescape`, was UTF-8."""
-    return not any("\udc80" <= char <= "\udcff" for char in text)
+    """Whether a query string's value, percent-decoded with `surrogateescape`, was UTF-8: the
+    bytes that were not came back as lone surrogates, which UTF-8 cannot encode (checked in C,
+    on every list request)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class _PageParameters(BaseModel):

@@ -380,11 +380,12 @@ class ListSpec:
         ids = self.statement.with_only_columns(*(key.column for key in keys)).where(*conditions)
         pieces = [ids] if not halves else [ids.where(*halves), ids.where(~and_(*halves))]
         statements = []
-        for parts in zip(*(order.parts_marks(piece, nulls) for piece in pieces), strict=True):
-            if len(parts) == 1:
-                chosen = parts[0].subquery("page_ids")
+        # For each part of the page (`Ordering.parts_marks`), that part of every piece.
+        for of_part in zip(*(order.parts_marks(piece, nulls) for piece in pieces), strict=True):
+            if len(of_part) == 1:
+                chosen = of_part[0].subquery("page_ids")
             else:
-                merged = union_all(*(select(*part.subquery().c) for part in parts)).subquery()
+                merged = union_all(*(select(*piece.subquery().c) for piece in of_part)).subquery()
                 merged_order = Ordering(
                     tuple(
                         SortKey(merged.c[str(key.column.key)], key.descending, key.may_be_null)
@@ -409,7 +410,7 @@ class ListSpec:
         """A page's rows, one more than `limit` when more follow: its statements run by `read`
         in turn, each for the rows the page still lacks."""
         statements, bound = self.page_statement(parameters, order, limit, cursor)
-        return await read_parts(read, statements, None, limit + 1, bound)
+        return await read_parts(read, statements, bound, limit + 1)
 
     async def page(
         self,

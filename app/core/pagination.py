@@ -385,7 +385,8 @@ class Ordering:
         rows still lacking. For statements built anew each time (an export's chunks); a list
         keeps its statements by shape (`core.listing`)."""
         nulls = None if values is None else [value is None for value in values]
-        return await read_parts(read, self.parts_marks(stmt, nulls), values, wanted)
+        parameters = self.mark_values(values, wanted)
+        return await read_parts(read, self.parts_marks(stmt, nulls), parameters, wanted)
 
     @staticmethod
     def mark_values(values: Sequence[Any] | None, limit: int) -> dict[str, Any]:
@@ -407,19 +408,18 @@ class Ordering:
 async def read_parts(
     read: Callable[[SelectT, dict[str, Any]], Awaitable[Sequence[Any]]],
     statements: Sequence[SelectT],
-    values: Sequence[Any] | None,
+    parameters: Mapping[str, Any],
     wanted: int,
-    bound: Mapping[str, Any] | None = None,
 ) -> list[Any]:
     """Up to `wanted` rows from a page's statements (`Ordering.parts_marks`), run by `read` in
-    turn with the cursor's `values` (and the other parameters `bound`), each for the rows still
-    lacking: the second part runs only when the first runs out."""
-    parameters = {**(bound or {}), **Ordering.mark_values(values, 0)}
+    turn with their `parameters` (the cursor's, `Ordering.mark_values`, and the filters'),
+    each for the rows still lacking: the second part runs only when the first runs out."""
+    given = dict(parameters)
     rows: list[Any] = []
     for statement in statements:
         # `read` has run its statement before the next part changes the limit.
-        parameters[LIMIT_PARAMETER] = wanted - len(rows)
-        rows += await read(statement, parameters)
+        given[LIMIT_PARAMETER] = wanted - len(rows)
+        rows += await read(statement, given)
         if len(rows) >= wanted:
             break
     return rows

@@ -5,7 +5,6 @@ its bearer token must only ever be sent back to this service.
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 from pydantic import BaseModel
@@ -14,6 +13,7 @@ from starlette.responses import Response
 
 from app.core.config import Settings
 from app.core.http import json_response
+from app.core.session import per_app
 
 # Characters a path keeps as they are (RFC 3986 pchar and "/"); anything else is escaped.
 _PATH_SAFE = "/:@!$&'()*+,;=-._~%"
@@ -26,16 +26,16 @@ def absolute_url(settings: Settings, path: str) -> str:
     return settings.base_url + quote(path, safe=_PATH_SAFE)
 
 
-_READS: dict[int, frozenset[str]] = {}
-
-
-def _query_parameters(route: Any) -> frozenset[str] | None:
-    """The query parameters a route reads, as its contract documents them: those FastAPI
-    declares, and those a list reads itself (`core.list_query`, in the route's
-    `openapi_extra`). None when the request matched no route."""
+def _query_parameters(request: Request) -> frozenset[str] | None:
+    """The query parameters the request's route reads, as its contract documents them: those
+    FastAPI declares, and those a list reads itself (`core.list_query`, in the route's
+    `openapi_extra`). Worked out once per route, kept as long as the application (whose routes
+    live as long). None when the request matched no route."""
+    route = request.scope.get("route")
     if route is None:
         return None
-    names = _READS.get(id(route))
+    known: dict[int, frozenset[str]] = per_app(request, "query_parameters", dict)
+    names = known.get(id(route))
     if names is None:
         extra = getattr(route, "openapi_extra", None) or {}
         documented = {
@@ -49,7 +49,7 @@ def _query_parameters(route: Any) -> frozenset[str] | None:
             if dependant is not None:
                 documented |= {field.alias for field in dependant.query_params}
                 pending.extend(dependant.dependencies)
-        names = _READS[id(route)] = frozenset(documented)
+        names = known[id(route)] = frozenset(documented)
     return names
 
 
@@ -66,7 +66,7 @@ def next_link(settings: Settings, request: Request, next_cursor: str | None) -> 
     query = parse_qsl(scope.get("query_string", b"").decode(), keep_blank_values=True)
     # Only the parameters the route reads: the others change nothing in the next page, and
     # echoed they would let a request of any length make a header as long.
-    reads = _query_parameters(scope.get("route"))
+    reads = _query_parameters(request)
     pairs = [
         (name, value)
         for name, value in query

@@ -36,18 +36,11 @@ NATURE_MAX_LENGTH = 5_000
 PARTICIPANT_MAX_LENGTH = 200
 MAX_PARTICIPANTS = 100
 
-# Text with something visible in it, bounded in the string's own constraints (so that a text too
-# long gets the string's message, "at most N characters", before anything reads it).
-Rationale = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=RATIONALE_MAX_LENGTH, pattern=SOME_TEXT),
-    VISIBLE_TEXT,
-]
-MeetingReference = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=MEETING_REFERENCE_MAX_LENGTH, pattern=SOME_TEXT),
-    VISIBLE_TEXT,
-]
+# Text with something visible in it. Its bound comes before the visible-text check, in the
+# string's own schema, so that a text too long is said so in characters, before anything reads it.
+SomeText = Annotated[str, StringConstraints(min_length=1, pattern=SOME_TEXT)]
+Rationale = Annotated[SomeText, Field(max_length=RATIONALE_MAX_LENGTH), VISIBLE_TEXT]
+MeetingReference = Annotated[SomeText, Field(max_length=MEETING_REFERENCE_MAX_LENGTH), VISIBLE_TEXT]
 Participant = Annotated[
     str,
     StringConstraints(min_length=1, max_length=PARTICIPANT_MAX_LENGTH, pattern=SOME_TEXT),
@@ -171,11 +164,7 @@ class DecisionSort(StrEnum):
 
 # --- Interest declarations -----------------------------------------------------------------------
 
-Nature = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=NATURE_MAX_LENGTH, pattern=SOME_TEXT),
-    VISIBLE_TEXT,
-]
+Nature = Annotated[SomeText, Field(max_length=NATURE_MAX_LENGTH), VISIBLE_TEXT]
 
 
 class InterestDeclarationIn(InputModel):

@@ -28,7 +28,7 @@ from app.core.csv_export import Export, columns_of
 from app.core.db import Database, column_of
 from app.core.errors import Conflict, FieldError, problem_type
 from app.core.http import PreparedBody
-from app.core.listing import JsonPage, ListSpec, custom, in_range, one_of, text_search
+from app.core.listing import JsonPage, ListSpec, in_range, one_of, text_search
 from app.core.pagination import SortOptions
 from app.core.preconditions import check_if_match, resource_etag
 from app.core.rows import get_for_update, read_referenced, write
@@ -95,18 +95,14 @@ LIST = ListSpec(
         one_of("channel", _column("channel")),
         one_of("visibility", _column("visibility")),
         in_range("occurred_on", _column("occurred_on")),
-        custom(
-            "strategic_objective",
-            condition=linked_to(_column("id"), OBJECTIVES, "interaction_id", "objective_code"),
-            ids_first=True,
+        linked_to(
+            "strategic_objective", _column("id"), OBJECTIVES, "interaction_id", "objective_code"
         ),
         one_of("agreement_id", _column("agreement_id")),
         in_range("created_at", _column("created_at")),
         in_range("updated_at", _column("updated_at")),
-        custom(
-            "organization_id",
-            condition=linked_to(_column("id"), ORGANIZATIONS, "interaction_id", "organization_id"),
-            ids_first=True,
+        linked_to(
+            "organization_id", _column("id"), ORGANIZATIONS, "interaction_id", "organization_id"
         ),
     ),
     sorts=SortOptions(

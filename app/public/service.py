@@ -203,34 +203,20 @@ AGREEMENTS = ListSpec(
     parameters=PublicAgreementFilters,
     filters=(
         text_search("q", _agreement("search_key")),
-        custom(
+        linked_to(
             "strategic_objective",
-            condition=linked_to(
-                _agreement("id"), AGREEMENT_OBJECTIVES, "agreement_id", "objective_code"
-            ),
-            ids_first=True,
+            _agreement("id"),
+            AGREEMENT_OBJECTIVES,
+            "agreement_id",
+            "objective_code",
         ),
         one_of("level", _agreement("level")),
         one_of("instrument", _agreement("instrument")),
-        custom(
-            "partner_category",
-            condition=linked_to_organizations(
-                _agreement("id"), PARTNERS, "agreement_id", "category"
-            ),
-            ids_first=True,
+        linked_to_organizations(
+            "partner_category", _agreement("id"), PARTNERS, "agreement_id", "category"
         ),
-        custom(
-            "country",
-            condition=linked_to_organizations(
-                _agreement("id"), PARTNERS, "agreement_id", "country"
-            ),
-            ids_first=True,
-        ),
-        custom(
-            "partner_id",
-            condition=linked_to(_agreement("id"), PARTNERS, "agreement_id", "organization_id"),
-            ids_first=True,
-        ),
+        linked_to_organizations("country", _agreement("id"), PARTNERS, "agreement_id", "country"),
+        linked_to("partner_id", _agreement("id"), PARTNERS, "agreement_id", "organization_id"),
         one_of("status", _agreement("status")),
         custom("approval_year", condition=_approved_in),
     ),
@@ -509,33 +495,21 @@ INTERACTIONS = ListSpec(
         text_search("q", _interaction("search_key")),
         one_of("channel", _interaction("channel")),
         in_range("occurred_on", _interaction("occurred_on")),
-        custom(
+        linked_to(
             "strategic_objective",
-            condition=linked_to(
-                _interaction("id"), INTERACTION_OBJECTIVES, "interaction_id", "objective_code"
-            ),
-            ids_first=True,
+            _interaction("id"),
+            INTERACTION_OBJECTIVES,
+            "interaction_id",
+            "objective_code",
         ),
-        custom(
-            "organization_id",
-            condition=linked_to(
-                _interaction("id"), PARTICIPANTS, "interaction_id", "organization_id"
-            ),
-            ids_first=True,
+        linked_to(
+            "organization_id", _interaction("id"), PARTICIPANTS, "interaction_id", "organization_id"
         ),
-        custom(
-            "organization_category",
-            condition=linked_to_organizations(
-                _interaction("id"), PARTICIPANTS, "interaction_id", "category"
-            ),
-            ids_first=True,
+        linked_to_organizations(
+            "organization_category", _interaction("id"), PARTICIPANTS, "interaction_id", "category"
         ),
-        custom(
-            "country",
-            condition=linked_to_organizations(
-                _interaction("id"), PARTICIPANTS, "interaction_id", "country"
-            ),
-            ids_first=True,
+        linked_to_organizations(
+            "country", _interaction("id"), PARTICIPANTS, "interaction_id", "country"
         ),
     ),
     sorts=SortOptions(

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import Database, column_of
 from app.core.errors import FieldError, NotFound
+from app.core.listing import Filter, custom
 from app.core.rows import read_referenced, refuse, write
 from app.models import Organization, StrategicObjective
 
@@ -95,10 +96,11 @@ async def replace_links(
 
 
 def linked_to(
-    owner_id: ColumnElement[Any], table: Table, owner: str, target: str
-) -> Callable[[Sequence[Any]], ColumnElement[bool] | None]:
-    """A list filter (`core.listing.custom`): the records whose link `table` names any of the
-    values given in its column `target` (`owner` being its column of the record's id)."""
+    name: str, owner_id: ColumnElement[Any], table: Table, owner: str, target: str
+) -> Filter:
+    """The list filter `name`: the records whose link `table` names any of the values given in
+    its column `target` (`owner` being its column of the record's id). It reads no column of
+    the record but its id, so a page with it reads its ids first (`core.listing`)."""
 
     def condition(values: Sequence[Any]) -> ColumnElement[bool] | None:
         if not values:
@@ -106,15 +108,15 @@ def linked_to(
         plain = [value.value if isinstance(value, Enum) else value for value in values]
         return owner_id.in_(select(table.c[owner]).where(table.c[target].in_(plain)))
 
-    return condition
+    return custom(name, condition=condition, ids_first=True)
 
 
 def linked_to_organizations(
-    owner_id: ColumnElement[Any], table: Table, owner: str, column: str
-) -> Callable[[Sequence[Any]], ColumnElement[bool] | None]:
-    """A list filter (`core.listing.custom`): the records linked (through `table`, whose
-    `organization_id` names the organization) to an organization whose `column` (a category, a
-    country) holds any of the values given."""
+    name: str, owner_id: ColumnElement[Any], table: Table, owner: str, column: str
+) -> Filter:
+    """The list filter `name`: the records linked (through `table`, whose `organization_id`
+    names the organization) to an organization whose `column` (a category, a country) holds any
+    of the values given. Read ids first, as `linked_to`."""
 
     def condition(values: Sequence[Any]) -> ColumnElement[bool] | None:
         if not values:
@@ -127,7 +129,7 @@ def linked_to_organizations(
         )
         return owner_id.in_(linked)
 
-    return condition
+    return custom(name, condition=condition, ids_first=True)
 
 
 _ORGANIZATION_EXISTS = select(column_of(Organization.id)).where(

@@ -28,7 +28,6 @@ from sqlalchemy import (
 from app.core.db import Database, UTCDateTime, session_reads
 from app.core.errors import ValidationFailed
 from app.core.pagination import (
-    LIMIT_PARAMETER,
     Ordering,
     SortField,
     SortKey,
@@ -37,6 +36,7 @@ from app.core.pagination import (
     decode_cursor,
     encode_cursor,
     kind_of,
+    read_parts,
 )
 
 metadata = MetaData()
@@ -105,13 +105,9 @@ async def _walk(
             # As lists read a page: its parts in turn, each for the rows still lacking.
             after = ordering.values_of_cursor(cursor)
             nulls = None if after is None else [value is None for value in after]
+            statements = ordering.parts_marks(select(items), nulls)
             values = ordering.mark_values(after, limit)
-            rows: list[Any] = []
-            for statement in ordering.parts_marks(select(items), nulls):
-                values[LIMIT_PARAMETER] = limit + 1 - len(rows)
-                rows += await database.read(statement, values)
-                if len(rows) > limit:
-                    break
+            rows = await read_parts(database.read, statements, values, limit + 1)
         else:
             # As exports read a chunk: the last row's values, the statements built for them.
             async with database.session(write=False) as session:

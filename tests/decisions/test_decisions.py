@@ -133,12 +133,17 @@ async def test_text_too_long_is_said_in_characters(
     made = await submitted()
     response = await client.post(
         f"{URL}/{made['id']}/decisions",
-        json={**decision("bureau", "approved"), "rationale": "x" * 20_001},
+        json={
+            **decision("bureau", "approved"),
+            "rationale": "x" * 20_001,
+            "meeting_reference": "x" * 301,
+        },
         headers=bureau,
     )
     assert response.status_code == 422, response.text
     assert [error["detail"] for error in response.json()["errors"]] == [
-        "String should have at most 20000 characters"
+        "String should have at most 20000 characters",
+        "String should have at most 300 characters",
     ]
 
 

@@ -44,6 +44,7 @@ from app.auth.clients import create_client
 from app.auth.scopes import Role
 from app.core.migrate import MIGRATION_LOCK_KEY
 from app.core.tracking import set_actor
+from bench.servers import stop_process
 from tests.conftest import (
     IPPC,
     POSTGRES_ADMIN_URL,
@@ -341,13 +342,7 @@ async def _first_tokens(cluster: Cluster) -> None:
 
 
 def _stop(instance: Instance) -> None:
-    if instance.process.poll() is None:
-        instance.process.terminate()
-        try:
-            instance.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            instance.process.kill()
-            instance.process.wait(timeout=20)
+    stop_process(instance.process, timeout=20)
     instance.log_file.close()
 
 
