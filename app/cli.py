@@ -27,9 +27,17 @@ T = TypeVar("T")
 ROLES = ("secretariat", "bureau", "integration")
 
 
-def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
-    from app.core.migrate import upgrade
+async def upgrade(url: str) -> None:
+    """Bring the database at `url` to the latest schema, then what follows an upgrade: the
+    public register's own rows, written anew when this code writes them otherwise."""
+    from app.core.migrate import upgrade as upgrade_schema
+    from app.public import register
 
+    assert register.rebuild_when_stale is not None  # registered with the upgrade on import
+    await upgrade_schema(url)
+
+
+def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
     asyncio.run(upgrade(settings.resolved_database_url()))
     print("database is at the latest schema", file=sys.stderr)
     return 0
@@ -81,7 +89,6 @@ def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable
     from app.audit import service as audit_trail  # the audit trail records the changes
     from app.core.db import Database
     from app.core.errors import DomainError
-    from app.core.migrate import upgrade
     from app.core.tracking import set_actor
 
     if settings.auth_mode is not AuthMode.embedded:
@@ -224,7 +231,6 @@ def _demo(_args: argparse.Namespace, settings: Settings) -> int:
             "IPPC_ENVIRONMENT=production"
         )
     from app.core.db import Database
-    from app.core.migrate import upgrade
     from app.demo.loader import DemoFailed, Summary, load
 
     async def run() -> Summary:

@@ -539,6 +539,7 @@ async def seed(url: str, rows: int) -> Seeded:
     from app.core.db import Database
     from app.core.migrate import upgrade
     from app.core.tracking import set_actor
+    from app.public import register
 
     assert audit_trail.write_events is not None
     started = time.perf_counter()
@@ -561,6 +562,11 @@ async def seed(url: str, rows: int) -> Seeded:
             await writer.write_all(in_chunks(organizations()))
             await writer.write_all(in_chunks(interactions(organization_ids, sizes.interactions)))
             await writer.write_all(in_chunks(agreements(organization_ids, sizes.agreements)))
+        # The public register's own rows, written from the tables as after a migration.
+        async with database.session(write=True) as session:
+            connection = await session.connection()
+            await connection.run_sync(register.rebuild)
+            await session.commit()
         async with database.session(write=True) as session:
             set_actor(session, OPERATOR)
             issued = await create_client(session, name="bench", role=Role.secretariat)

@@ -140,7 +140,7 @@ LISTS: dict[str, tuple[ListSpec, str, dict[str, Any]]] = {
     ),
     "public-agreements": (
         PUBLIC_AGREEMENTS,
-        "agreement",
+        "published_agreement",
         {
             "q": "plant",
             "strategic_objective": ["2020-2030.A"],
@@ -274,7 +274,7 @@ SEARCHES = {
         "Index Only Scan Backward using ix_interaction_occurred_on_id_search on interaction",
     ),
     "public-agreements": (
-        "Index Only Scan using ix_agreement_public_title_key_id_search on agreement",
+        "Index Only Scan using ix_published_agreement_title_key_id_search on published_agreement",
     ),
     "public-interactions": (
         "Index Only Scan Backward using ix_interaction_public_occurred_on_id_search on interaction",
@@ -311,12 +311,10 @@ async def test_pages_that_test_rows_read_their_ids_from_an_index_alone(
                     assert any(scan in plan for scan in scans), plan
                     assert f"ix_{table}_search_long" in plan, plan
             for name in ("agreements", "public-agreements"):
-                spec, _table, _examples = LISTS[name]
+                spec, table, _examples = LISTS[name]
                 filters = spec.parameters(partner_category=["ngo"])
                 for plan in await page_plans(connection, spec, filters):
-                    index = "ix_agreement_title_key_id"
-                    if name == "public-agreements":
-                        index = "ix_agreement_public_title_key_id"
-                    assert f"Index Only Scan using {index} on agreement" in plan, plan
+                    index = f"ix_{table}_title_key_id"
+                    assert f"Index Only Scan using {index} on {table}" in plan, plan
     finally:
         await database.dispose()

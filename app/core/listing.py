@@ -19,7 +19,7 @@ compares them).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from itertools import repeat
@@ -27,7 +27,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Query
 from pydantic import BaseModel
-from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, select, union_all
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
@@ -190,6 +190,58 @@ class _TextSearch(_Bound):
 
     def prepare(self, value: Any) -> Any:
         return like_pattern(value)
+
+
+def spaced(values: Iterable[str]) -> str:
+    """Codes (none holding a space) as one text, each between spaces, once, in order: the form
+    `holds_any` tests (` ngo rppo `)."""
+    return " " + "".join(f"{value} " for value in sorted(set(values)))
+
+
+def _spaced_pattern(value: Any) -> str:
+    """A `LIKE ... ESCAPE '\\'` pattern matching the code `value` in a `spaced` text."""
+    code = str(_plain(value))
+    return "% " + code.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + " %"
+
+
+class _Holds(_Bound):
+    """A column of codes (`spaced`) holds any of the values given. Its shape is how many were
+    given (a statement per count, each value a bind parameter of its own); it reads only that
+    column, so that an index in the list's order that carries it tests a page's candidates
+    (ids first)."""
+
+    def __init__(self, name: str, column: ColumnElement[str]):
+        super().__init__((name,), self._condition, ids_first=True)
+        self.name = name
+        self.column = column
+
+    def _condition(self, values: Any) -> Condition | None:
+        if not values:
+            return None
+        return or_(*(self.column.like(_spaced_pattern(value), escape="\\") for value in values))
+
+    def _names(self, count: int) -> list[str]:
+        return [_parameter(f"{self.name}_{index}") for index in range(count)]
+
+    def shape(self, values: Mapping[str, Any]) -> Hashable:
+        return len(values[self.name] or ())
+
+    def template(self, values: Mapping[str, Any]) -> Condition | None:
+        names = self._names(len(values[self.name] or ()))
+        if not names:
+            return None
+        return or_(*(self.column.like(bindparam(name), escape="\\") for name in names))
+
+    def bind(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        given = values[self.name] or ()
+        return dict(zip(self._names(len(given)), map(_spaced_pattern, given), strict=True))
+
+
+def holds_any(name: str, column: ColumnElement[str]) -> Filter:
+    """`name=a&name=b`: the column, the codes of a record's links as one text (`spaced`),
+    holds any of the values given: a copy of the links beside the record, where an index in the
+    list's order can carry them (the public register's own rows, app/models/public.py)."""
+    return _Holds(name, column)
 
 
 def greater_than(name: str, column: ColumnElement[Any]) -> Filter:

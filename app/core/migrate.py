@@ -5,6 +5,10 @@ advisory lock on PostgreSQL, the write lock (`BEGIN IMMEDIATE`) on SQLite. An in
 comes second waits, then finds the schema already at head and does nothing. Both databases have
 transactional DDL, so a failed upgrade leaves nothing half done.
 
+Steps registered with `after_upgrade` (what writes rows of its own from the registry's tables:
+the public register) run after an upgrade to head, in the same transaction and under the same
+lock, so that a schema and the rows derived from it never disagree.
+
 The migrations are found next to the package, never through the current directory.
 """
 
@@ -27,6 +31,15 @@ MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
 # An arbitrary constant shared by every instance: the key of the migration advisory lock.
 MIGRATION_LOCK_KEY = 7_310_411_902
+
+
+_AFTER_UPGRADE: list[Callable[[Connection], None]] = []
+
+
+def after_upgrade(step: Callable[[Connection], None]) -> None:
+    """Run `step` after each upgrade to head (module docstring); registered once, on import."""
+    if step not in _AFTER_UPGRADE:
+        _AFTER_UPGRADE.append(step)
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -64,6 +77,9 @@ def _upgrade(connection: Connection, config: Config, revision: str) -> None:
     transaction_lock(connection, MIGRATION_LOCK_KEY)
     config.attributes["connection"] = connection
     command.upgrade(config, revision)
+    if revision == "head":
+        for step in _AFTER_UPGRADE:
+            step(connection)
     if connection.dialect.name == "sqlite":
         violations = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
         if violations:

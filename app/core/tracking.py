@@ -10,8 +10,9 @@ update and delete of its rows that the session flushes is collected:
   leaves nothing;
 - a savepoint rolled back takes its changes with it (a snapshot is kept when it begins);
 - when the outermost transaction commits, the session flushes what is pending, then gives the
-  changes, in the order the rows were first changed, to the registered sink (the audit trail),
-  with the actor the session was given (`set_actor`). Changes without an actor, or without a
+  changes, in the order the rows were first changed, to the registered readers (`read_changes`:
+  the public register's own rows) and then to the sink (the audit trail), with the actor the
+  session was given (`set_actor`). Changes without an actor, or without a
   sink, fail the commit: no change goes unaudited by accident.
 
 Services never say what changed; they may say why (`record_action`: an action name such as
@@ -50,19 +51,27 @@ class TrackedModel:
     resource_type: str
     ignore: frozenset[str]
     redact: frozenset[str]
+    # The readers (`read_changes`) its changes must reach: a transaction that changes it in a
+    # process where one is not registered fails, as one without an audit trail does.
+    read_by: frozenset[str] = frozenset()
 
 
 _MODELS: dict[type[Any], TrackedModel] = {}
 
 
 def tracked(
-    resource_type: str, *, ignore: Sequence[str] = (), redact: Sequence[str] = ()
+    resource_type: str,
+    *,
+    ignore: Sequence[str] = (),
+    redact: Sequence[str] = (),
+    read_by: Sequence[str] = (),
 ) -> Callable[[M], M]:
-    """Declare a table model's rows audited, as `resource_type` (a class decorator)."""
+    """Declare a table model's rows audited, as `resource_type` (a class decorator), and their
+    changes read by the readers named `read_by` (`read_changes`)."""
 
     def decorate(model: M) -> M:
         _MODELS[model] = TrackedModel(
-            resource_type, BOOKKEEPING | frozenset(ignore), frozenset(redact)
+            resource_type, BOOKKEEPING | frozenset(ignore), frozenset(redact), frozenset(read_by)
         )
         return model
 
@@ -104,6 +113,17 @@ _SINK: list[ChangeSink] = []
 def set_change_sink(sink: ChangeSink) -> None:
     """The writer of the audit trail; the audit package registers it when imported."""
     _SINK[:] = [sink]
+
+
+_READERS: dict[str, ChangeSink] = {}
+
+
+def read_changes(name: str, reader: ChangeSink) -> None:
+    """Give each transaction's changes to `reader` too, just before the audit trail is written,
+    in the same transaction: for what keeps rows of its own from them (the public register).
+    The package that owns it registers it when imported, under the `name` models give in their
+    `read_by`."""
+    _READERS[name] = reader
 
 
 class UnauditedChange(RuntimeError):
@@ -302,7 +322,8 @@ def _hand_over(session: Session) -> None:
     if session.get_nested_transaction() is not None:
         return  # a savepoint is released: the outermost commit hands the changes over
     session.flush()
-    changes = _changes(session.info.pop(_PENDING, {}), session.info.pop(_REASONS, {}))
+    pending = session.info.pop(_PENDING, {})
+    changes = _changes(pending, session.info.pop(_REASONS, {}))
     if not changes:
         return
     actor: Actor | None = session.info.get(_ACTOR)
@@ -311,6 +332,11 @@ def _hand_over(session: Session) -> None:
         raise UnauditedChange(f"changes of {described} in a session that has no actor")
     if not _SINK:
         raise UnauditedChange("no audit trail is registered to record changes")
+    wanted = {name for item in pending.values() for name in item.model.read_by}
+    if missing := sorted(wanted - set(_READERS)):
+        raise UnauditedChange(f"changes that {', '.join(missing)} must read, not registered")
+    for reader in _READERS.values():
+        reader(session, actor, changes)
     _SINK[0](session, actor, changes)
 
 

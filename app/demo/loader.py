@@ -74,8 +74,10 @@ from app.interactions.schemas import InteractionCreate
 from app.models import Agreement, Decision, Interaction, InterestDeclaration, Organization
 from app.organizations import service as organizations
 from app.organizations.schemas import OrganizationCreate, OrganizationPatch
+from app.public import register  # the public register keeps its rows from every change
 
 assert audit_trail.write_events is not None
+assert register.refresh is not None
 
 
 class DemoFailed(Exception):

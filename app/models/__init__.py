@@ -8,6 +8,7 @@ from app.models.decisions import Decision, InterestDeclaration
 from app.models.idempotency import IdempotencyRecord
 from app.models.interactions import Interaction, InteractionObjective, InteractionOrganization
 from app.models.organizations import Organization
+from app.models.public import PublishedAgreement, RegisterFormat
 from app.models.reference import StrategicObjective
 
 __all__ = [
@@ -24,6 +25,8 @@ __all__ = [
     "InterestDeclaration",
     "OAuthClient",
     "Organization",
+    "PublishedAgreement",
+    "RegisterFormat",
     "SigningKey",
     "StoredResource",
     "StrategicObjective",

@@ -25,7 +25,7 @@ from sqlmodel import Field, SQLModel
 from app.core.db import ScaledDecimal
 from app.core.sql import long_search_index, search_index, trigram_index
 from app.core.tracking import tracked
-from app.models.base import StoredResource
+from app.models.base import PUBLIC_REGISTER, StoredResource
 
 TITLE_MAX_LENGTH = 500
 # Financing amounts: exact, up to 14 digits before the point and 4 after (the most minor units
@@ -34,13 +34,16 @@ AMOUNT_INTEGER_DIGITS = 14
 AMOUNT_PLACES = 4
 
 # The statuses in which an agreement is in the public register (design §5): once approved, for
-# good. The public register's default order has an index of its own over these rows only.
+# good. The register keeps a row of its own for each such agreement (app/models/public.py).
 PUBLIC_STATUSES = ("approved", "active", "suspended", "ended", "terminated")
 _FINANCED = text("financing_amount IS NOT NULL")
-_PUBLIC = text("status IN (" + ", ".join(f"'{status}'" for status in PUBLIC_STATUSES) + ")")
 
 
-@tracked("agreement", ignore=("title_key", "search_key", "due_diligence_revision", "approved_on"))
+@tracked(
+    "agreement",
+    ignore=("title_key", "search_key", "due_diligence_revision", "approved_on"),
+    read_by=(PUBLIC_REGISTER,),
+)
 class Agreement(StoredResource, table=True):
     __tablename__ = "agreement"
     __table_args__ = (
@@ -60,16 +63,6 @@ class Agreement(StoredResource, table=True):
         Index("ix_agreement_created_at_id", "created_at", "id"),
         Index("ix_agreement_updated_at_id", "updated_at", "id"),
         Index("ix_agreement_approved_on_id", "approved_on", "id"),
-        *(
-            Index(
-                f"ix_agreement_public_{key}_id",
-                key,
-                "id",
-                postgresql_where=_PUBLIC,
-                sqlite_where=_PUBLIC,
-            )
-            for key in ("title_key", "approved_on", "start_date")
-        ),
         # The Secretariat's commonest filters, in the list's default order: by status, and the
         # (few) agreements with financing.
         Index("ix_agreement_status_title_key_id", "status", "title_key", "id"),
@@ -83,9 +76,6 @@ class Agreement(StoredResource, table=True):
         trigram_index("ix_agreement_search_key_trgm", "search_key"),
         # A search in the default orders reads its rows' text from these (`core.sql`).
         search_index("ix_agreement_title_key_id_search", "title_key", "id"),
-        search_index(
-            "ix_agreement_public_title_key_id_search", "title_key", "id", where=_PUBLIC.text
-        ),
         long_search_index("ix_agreement_search_long"),
     )
 

@@ -24,6 +24,11 @@ SQLModel.metadata.naming_convention = {
 }
 
 
+# The reader of changes (`core.tracking.read_changes`) that keeps the public register's own rows
+# (app/public/register.py): the models whose changes alter what the register shows name it.
+PUBLIC_REGISTER = "the public register"
+
+
 class StoredResource(SQLModel):
     """Columns of every stored resource: `id`, `created_at`, `updated_at`, `version`.
 

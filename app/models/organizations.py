@@ -9,7 +9,7 @@ from sqlmodel import Field
 
 from app.core.sql import long_search_index, search_index, trigram_index
 from app.core.tracking import tracked
-from app.models.base import StoredResource
+from app.models.base import PUBLIC_REGISTER, StoredResource
 
 NAME_MAX_LENGTH = 300
 ACRONYM_MAX_LENGTH = 50
@@ -17,7 +17,11 @@ WEBSITE_MAX_LENGTH = 2048
 DESCRIPTION_MAX_LENGTH = 10_000
 
 
-@tracked("organization", ignore=("name_key", "name_digest", "search_key", "country_key"))
+@tracked(
+    "organization",
+    ignore=("name_key", "name_digest", "search_key", "country_key"),
+    read_by=(PUBLIC_REGISTER,),
+)
 class Organization(StoredResource, table=True):
     __tablename__ = "organization"
     __table_args__ = (

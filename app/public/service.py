@@ -1,7 +1,7 @@
 """The public register (design §5): approved agreements, public interactions, and the public
 profiles of the organizations in them, read by anyone.
 
-What is public is decided here, in the statements, never by hiding fields afterwards:
+What is public is decided in the statements, never by hiding fields afterwards:
 - an agreement is public once approved (`models.agreements.PUBLIC_STATUSES`: approved, active,
   suspended, ended, terminated); drafts, submissions, rejections and withdrawals never are;
 - an interaction is public when the Secretariat made it so (`visibility = public`);
@@ -11,11 +11,11 @@ Anything else is the same 404 as an id that does not exist (`NOT_PUBLIC`).
 
 Each item is written from an allowlist of columns (`public/schemas.py` names the fields), with
 its partners (id, name, acronym, category, country) and, for an agreement, its decisions as they
-stand (a corrected decision is shown as its correction says). A page is one statement: its rows
-bring their organizations and decisions as JSON the database built (`core/sql.py`), and the
-data's version (`core/kept.py`). The decisions come as the register shows them, in the order
-recorded, unless one was corrected: only then do they come with their chain of corrections, for
-`workflow.in_force` to place each correction where its chain began.
+stand. The public agreements are read from the register's own rows, their answers written in
+the transaction of each change (`public/register.py`); a page of them is one index range and its
+rows. A page of public interactions is one statement over the registry's tables, its rows
+bringing their organizations as JSON the database built (`core/sql.py`). Both bring the data's
+version (`core/kept.py`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 from pydantic import BaseModel
@@ -34,27 +34,24 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
-    case,
-    exists,
     func,
     or_,
     select,
 )
 
 from app.agreements import service as agreements
-from app.agreements.workflow import in_force
 from app.core.csv_export import CsvColumn, Export
 from app.core.db import Database, Reader, column_of
 from app.core.errors import NotFound
 from app.core.http import PreparedBody, body_etag
-from app.core.listing import ListSpec, custom, in_range, one_of, text_search
+from app.core.listing import ListSpec, custom, holds_any, in_range, one_of, text_search
 from app.core.pagination import SortOptions
 from app.core.serialization import dump_rows
-from app.core.sql import in_constants, json_array_agg, json_array_of, json_object, uuid_text
+from app.core.sql import in_constants
 from app.interactions import service as interactions
-from app.models import Agreement, AuditEvent, Decision, Interaction, Organization
-from app.models.agreements import PUBLIC_STATUSES
+from app.models import AuditEvent, Interaction, Organization, PublishedAgreement
 from app.models.interactions import PUBLIC_VISIBILITY
+from app.public.register import named, read_json, written
 from app.public.schemas import (
     PROFILE_ITEMS,
     PublicAgreementFilters,
@@ -66,16 +63,15 @@ from app.registry.links import linked_to, linked_to_organizations
 
 NOT_PUBLIC = "Nothing in the public register has this id."
 
-AGREEMENT_TABLE: Table = Agreement.__table__  # type: ignore[attr-defined]
 INTERACTION_TABLE: Table = Interaction.__table__  # type: ignore[attr-defined]
 PARTNERS: Table = agreements.PARTNERS
-AGREEMENT_OBJECTIVES: Table = agreements.OBJECTIVES
 PARTICIPANTS: Table = interactions.ORGANIZATIONS
 INTERACTION_OBJECTIVES: Table = interactions.OBJECTIVES
 
 
-def _agreement(name: str) -> ColumnElement[Any]:
-    return column_of(getattr(Agreement, name))
+def _listed(name: str) -> ColumnElement[Any]:
+    """A column of the register's own rows of public agreements."""
+    return column_of(getattr(PublishedAgreement, name))
 
 
 def _interaction(name: str) -> ColumnElement[Any]:
@@ -86,14 +82,10 @@ def _organization(name: str) -> ColumnElement[Any]:
     return column_of(getattr(Organization, name))
 
 
-def _decision(name: str) -> ColumnElement[Any]:
-    return column_of(getattr(Decision, name))
-
-
 def _approved_in(years: Sequence[int]) -> ColumnElement[bool] | None:
     if not years:
         return None
-    approved_on = _agreement("approved_on")
+    approved_on = _listed("approved_on")
     return or_(
         *(
             and_(approved_on >= date(year, 1, 1), approved_on <= date(year, 12, 31))
@@ -104,129 +96,36 @@ def _approved_in(years: Sequence[int]) -> ColumnElement[bool] | None:
 
 # --- Agreements ----------------------------------------------------------------------------------
 
-
-def _named(links: Table, owner: Table, owner_column: str) -> Any:
-    """The organizations a record of `owner` names (through `links`), as one JSON array of their
-    public references in the record's order (each link's `position`), read by the record's own
-    statement."""
-    organization = json_object(
-        "id",
-        uuid_text(_organization("id")),
-        "name",
-        _organization("name"),
-        "acronym",
-        _organization("acronym"),
-        "category",
-        _organization("category"),
-        "country",
-        _organization("country"),
-    )
-    return json_array_of(
-        organization,
-        where=links.c[owner_column] == owner.c.id,
-        order_by=(links.c.position,),
-        outer=owner,
-        joins=links.join(Organization, _organization("id") == links.c.organization_id),
-    )
-
-
-# The fields of a decision the public register shows (`PublicDecision`), as JSON key and value.
-_SHOWN_FIELDS: list[str | ColumnElement[Any]] = []
-for _name in ("governing_body", "outcome", "decided_on", "meeting_reference"):
-    _SHOWN_FIELDS += [_name, _decision(_name)]
-
-# Each agreement's decisions as the public register shows them, in the order they were recorded:
-# as they stand while none was corrected, which is almost always.
-_SHOWN_DECISIONS = json_array_of(
-    json_object(*_SHOWN_FIELDS),
-    where=_decision("agreement_id") == _agreement("id"),
-    order_by=(_decision("created_at"), _decision("id")),
-    outer=AGREEMENT_TABLE,
-)
-
-# Once one was corrected, each decision with its place in the chain of corrections, for
-# `workflow.in_force` to say which stand and where (NULL while none was).
-_DECISION_CHAIN = case(
-    (
-        exists()
-        .where(_decision("agreement_id") == _agreement("id"))
-        .where(_decision("supersedes_id").is_not(None)),
-        select(
-            json_array_agg(
-                json_object(
-                    "id",
-                    uuid_text(_decision("id")),
-                    "supersedes_id",
-                    uuid_text(_decision("supersedes_id")),
-                    *_SHOWN_FIELDS,
-                    "recorded",
-                    _decision("created_at"),
-                )
-            )
-        )
-        .where(_decision("agreement_id") == _agreement("id"))
-        .scalar_subquery(),
-    ),
-)
-
 # The data's version as of the statement's own snapshot (`core.kept`): the answer made from the
 # rows is kept under it.
 DATA_VERSION = select(func.max(column_of(AuditEvent.id))).scalar_subquery().label("data_version")
 
-_AGREEMENT_COLUMNS = (
-    "id",
-    "title",
-    "public_summary",
-    "level",
-    "instrument",
-    "strategic_objectives",
-    "start_date",
-    "end_date",
-    "signed_on",
-    "financing_amount",
-    "financing_currency",
-    "financing_direction",
-    "status",
-    "approved_on",
-    "title_key",
-)
-
+# The register's own rows (`public/register.py`): each agreement's answer is written already.
 AGREEMENTS = ListSpec(
     name="public_agreements",
     statement=select(
-        *(_agreement(name) for name in _AGREEMENT_COLUMNS),
-        _named(PARTNERS, AGREEMENT_TABLE, "agreement_id").label("partners"),
-        _SHOWN_DECISIONS.label("decisions"),
-        _DECISION_CHAIN.label("decision_chain"),
+        *(_listed(name) for name in ("id", "item", "title_key", "approved_on", "start_date")),
         DATA_VERSION,
-    ).where(in_constants(_agreement("status"), PUBLIC_STATUSES)),
+    ),
     parameters=PublicAgreementFilters,
     filters=(
-        text_search("q", _agreement("search_key")),
-        linked_to(
-            "strategic_objective",
-            _agreement("id"),
-            AGREEMENT_OBJECTIVES,
-            "agreement_id",
-            "objective_code",
-        ),
-        one_of("level", _agreement("level")),
-        one_of("instrument", _agreement("instrument")),
-        linked_to_organizations(
-            "partner_category", _agreement("id"), PARTNERS, "agreement_id", "category"
-        ),
-        linked_to_organizations("country", _agreement("id"), PARTNERS, "agreement_id", "country"),
-        linked_to("partner_id", _agreement("id"), PARTNERS, "agreement_id", "organization_id"),
-        one_of("status", _agreement("status")),
+        text_search("q", _listed("search_key")),
+        holds_any("strategic_objective", _listed("objectives")),
+        one_of("level", _listed("level")),
+        one_of("instrument", _listed("instrument")),
+        holds_any("partner_category", _listed("categories")),
+        holds_any("country", _listed("countries")),
+        linked_to("partner_id", _listed("id"), PARTNERS, "agreement_id", "organization_id"),
+        one_of("status", _listed("status")),
         custom("approval_year", condition=_approved_in),
     ),
     sorts=SortOptions(
         fields={
-            "title": _agreement("title_key"),
-            "approved_on": _agreement("approved_on"),
-            "start_date": _agreement("start_date"),
+            "title": _listed("title_key"),
+            "approved_on": _listed("approved_on"),
+            "start_date": _listed("start_date"),
         },
-        tiebreaker=_agreement("id"),
+        tiebreaker=_listed("id"),
         default="title",
         list_name="public_agreements",
     ),
@@ -234,96 +133,14 @@ AGREEMENTS = ListSpec(
 )
 
 
-def _json(value: Any) -> list[Any]:
-    """A JSON array the statement built (`core.sql`: compact text), read; None for no rows."""
-    return [] if value is None else list(orjson.loads(value))
-
-
-_EMPTY = orjson.Fragment(b"[]")
-
-
-def _written(value: Any) -> orjson.Fragment:
-    """A JSON array the statement built, to be written into the answer as it is: the database
-    wrote it as `dump_rows` would (compact, keys in the allowlist's order, UTF-8), so it is
-    neither read nor written again (tests compare the answer's bytes with the models')."""
-    return _EMPTY if value is None else orjson.Fragment(value)
-
-
-class _Recorded(NamedTuple):
-    """A decision as its JSON gives it: in the order recorded, with its place in the chain of
-    corrections (`agreements.workflow.in_force`)."""
-
-    recorded: tuple[str, str]
-    id: str
-    supersedes_id: str | None
-    shown: dict[str, Any]
-
-
-def _decisions(row: Any, listed: Callable[[Any], Any]) -> Any:
-    """An agreement's decisions as they stand, from its row: as the statement wrote them
-    (`listed`: read, or written as they are), unless one was corrected."""
-    if row.decision_chain is None:  # none was corrected: each stands as recorded
-        return listed(row.decisions)
-    return _standing(row.decision_chain)
-
-
-def _standing(decisions: Any) -> list[dict[str, Any]]:
-    """The decisions of a row's JSON as they stand, in the order they were recorded, each
-    correction in the place of the decision its chain began with."""
-    recorded = sorted(
-        _Recorded(
-            (str(item["recorded"]), item["id"]),
-            item["id"],
-            item["supersedes_id"],
-            {
-                "governing_body": item["governing_body"],
-                "outcome": item["outcome"],
-                "decided_on": item["decided_on"],
-                "meeting_reference": item["meeting_reference"],
-            },
-        )
-        for item in _json(decisions)
-    )
-    return [decision.shown for decision in in_force(recorded)]
-
-
-def _financing(row: Any) -> dict[str, Any] | None:
-    if row.financing_amount is None:
-        return None
-    return {
-        "amount": row.financing_amount,
-        "currency": row.financing_currency,
-        "direction": row.financing_direction,
-    }
-
-
-def _agreement_item(row: Any, listed: Callable[[Any], Any]) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "title": row.title,
-        "public_summary": row.public_summary,
-        "level": row.level,
-        "instrument": row.instrument,
-        "partners": listed(row.partners),
-        "strategic_objectives": list(row.strategic_objectives),
-        "start_date": row.start_date,
-        "end_date": row.end_date,
-        "signed_on": row.signed_on,
-        "financing": _financing(row),
-        "status": row.status,
-        "decisions": _decisions(row, listed),
-    }
-
-
-def agreement_item(row: Any) -> dict[str, Any]:
-    """A public agreement from its row, for a JSON answer: as `PublicAgreement` writes it, its
-    partners and decisions written as the statement wrote them."""
-    return _agreement_item(row, _written)
+def agreement_item(row: Any) -> orjson.Fragment:
+    """A public agreement from its row, for a JSON answer: as the register wrote it."""
+    return orjson.Fragment(row.item)
 
 
 def agreement_record(row: Any) -> dict[str, Any]:
-    """A public agreement from its row, its lists read (a CSV line's cells)."""
-    return _agreement_item(row, _json)
+    """A public agreement from its row, read (a CSV line's cells)."""
+    return dict(orjson.loads(row.item))
 
 
 @dataclass(frozen=True)
@@ -331,7 +148,7 @@ class Items:
     """A page of public items, not yet written, the cursor of the next page, and the data's
     version its statement saw (None when it found nothing: no row carried it)."""
 
-    items: list[dict[str, Any]]
+    items: list[Any]
     next_cursor: str | None
     version: int | None
 
@@ -358,7 +175,7 @@ def prepared(
 async def _page(
     database: Reader,
     spec: ListSpec,
-    item_of: Callable[[Any], dict[str, Any]],
+    item_of: Callable[[Any], Any],
     filters: BaseModel,
     *,
     sort: str | None,
@@ -382,7 +199,7 @@ async def _one(
     database: Database,
     statement: Select[Any],
     item_id: uuid.UUID,
-    item_of: Callable[[Any], dict[str, Any]],
+    item_of: Callable[[Any], Any],
 ) -> Published:
     """One public item; anything else is the 404 of an id that does not exist."""
     rows = await database.read(statement, {"item_id": item_id})
@@ -405,7 +222,7 @@ async def list_agreements(
     return _published(page)
 
 
-_ONE_AGREEMENT = AGREEMENTS.statement.where(_agreement("id") == bindparam("item_id"))
+_ONE_AGREEMENT = AGREEMENTS.statement.where(_listed("id") == bindparam("item_id"))
 
 
 async def get_agreement(database: Database, agreement_id: uuid.UUID) -> Published:
@@ -487,7 +304,7 @@ INTERACTIONS = ListSpec(
     name="public_interactions",
     statement=select(
         *(_interaction(name) for name in _INTERACTION_COLUMNS),
-        _named(PARTICIPANTS, INTERACTION_TABLE, "interaction_id").label("organizations"),
+        named(PARTICIPANTS, INTERACTION_TABLE, "interaction_id").label("organizations"),
         DATA_VERSION,
     ).where(in_constants(_interaction("visibility"), [PUBLIC_VISIBILITY])),
     parameters=PublicInteractionFilters,
@@ -536,12 +353,12 @@ def _interaction_item(row: Any, listed: Callable[[Any], Any]) -> dict[str, Any]:
 def interaction_item(row: Any) -> dict[str, Any]:
     """A public interaction from its row, for a JSON answer: as `PublicInteraction` writes it,
     its organizations written as the statement wrote them."""
-    return _interaction_item(row, _written)
+    return _interaction_item(row, written)
 
 
 def interaction_record(row: Any) -> dict[str, Any]:
     """A public interaction from its row, its organizations read (a CSV line's cells)."""
-    return _interaction_item(row, _json)
+    return _interaction_item(row, read_json)
 
 
 async def list_interactions(
@@ -614,11 +431,8 @@ _PROFILE = select(
         )
     ),
     select(func.count())
-    .select_from(PARTNERS.join(Agreement, _agreement("id") == PARTNERS.c.agreement_id))
-    .where(
-        PARTNERS.c.organization_id == _organization("id"),
-        in_constants(_agreement("status"), PUBLIC_STATUSES),
-    )
+    .select_from(PARTNERS.join(PublishedAgreement, _listed("id") == PARTNERS.c.agreement_id))
+    .where(PARTNERS.c.organization_id == _organization("id"))
     .scalar_subquery()
     .label("agreement_count"),
     select(func.count())

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
-from sqlalchemy import Column, Integer, MetaData, String, Table, Uuid, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, Uuid, literal, select
 
 from app.core import listing
+from app.core.db import Database
 from app.core.direct import PLAN_EACH_TIME
 from app.core.listing import ListSpec, custom, equal_to, one_of, text_search
 from app.core.pagination import SortOptions, encode_cursor
@@ -181,3 +182,39 @@ def test_a_page_with_a_search_is_planned_for_its_term() -> None:
     assert searched.get_execution_options().get(PLAN_EACH_TIME) is True
     for others in (_statement(spec)[0], _statement(spec, name="a")[0], _statement(spec, q=" ")[0]):
         assert PLAN_EACH_TIME not in others[0].get_execution_options()
+
+
+def test_codes_are_kept_between_spaces_once_each() -> None:
+    assert listing.spaced(["rppo", "ngo", "ngo"]) == " ngo rppo "
+    assert listing.spaced([]) == " "
+
+
+@pytest.mark.parametrize(
+    ("text", "values", "holds"),
+    [
+        (" ngo rppo ", ["rppo"], True),
+        (" ngo rppo ", ["nppo", "ngo"], True),
+        (" ngo rppo ", ["nppo"], False),
+        (" ngo rppo ", ["ng"], False),  # a code, not a piece of one
+        (" unXorganization ", ["un_organization"], False),  # `_` is no wildcard
+        (" 100 ", ["1%"], False),  # nor is `%`
+        (" ", ["ngo"], False),
+    ],
+)
+async def test_a_text_of_codes_holds_any_of_the_values_given_and_nothing_else(
+    database_url: str, text: str, values: list[str], holds: bool
+) -> None:
+    """`holds_any`, as a page binds it and as an export writes it, on the database."""
+    kinds = listing.holds_any("kind", literal(text))
+    given = {"kind": values}
+    database = Database(database_url)
+    try:
+        async with database.engine.connect() as connection:
+            template, applied = kinds.template(given), kinds.apply(given)
+            assert template is not None
+            assert applied is not None
+            bound = await connection.execute(select(template), kinds.bind(given))
+            written = await connection.execute(select(applied))
+            assert (bool(bound.scalar()), bool(written.scalar())) == (holds, holds)
+    finally:
+        await database.dispose()

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import tracking
 from app.core.db import Database, column_of
 from app.core.tracking import UnauditedChange, record_action, set_actor, tracked_models
 from app.models import (
@@ -215,3 +216,19 @@ def test_the_tracked_models() -> None:
         InterestDeclaration: "interest_declaration",
     }
     assert tracked_models()[OAuthClient].redact == {"secret_hash"}
+
+
+async def test_a_change_its_readers_must_read_is_refused_where_they_are_not_registered(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An organization's changes alter the public register's own rows: in a process where the
+    register's reader is not registered, the commit fails and nothing commits, as it does
+    without an audit trail."""
+    monkeypatch.setattr(tracking, "_READERS", {})
+    async with _writing(database) as session:
+        session.add(_organization("Unread"))
+        with pytest.raises(UnauditedChange, match="the public register"):
+            await session.commit()
+    async with database.session(write=False) as session:
+        count = (await session.execute(text("SELECT count(*) FROM organization"))).scalar_one()
+    assert count == 0

@@ -1,6 +1,7 @@
 """The public register's pages read their rows through indexes that hold the public rows alone
-(migration 0010), in the generic plan PostgreSQL settles on for a prepared statement too: the
-plan whose values are unknown, which the service's statements meet after a few executions."""
+(migrations 0010 and 0014), in the generic plan PostgreSQL settles on for a prepared statement
+too: the plan whose values are unknown, which the service's statements meet after a few
+executions."""
 
 from __future__ import annotations
 
@@ -23,12 +24,12 @@ pytestmark = pytest.mark.postgres_only
 @pytest.mark.parametrize(
     ("spec", "filters", "after", "index"),
     [
-        (service.AGREEMENTS, PublicAgreementFilters(), None, "ix_agreement_public_title_key_id"),
+        (service.AGREEMENTS, PublicAgreementFilters(), None, "ix_published_agreement_title_key_id"),
         (
             service.AGREEMENTS,
             PublicAgreementFilters(),
             ["some title", str(uuid.uuid4())],
-            "ix_agreement_public_title_key_id",
+            "ix_published_agreement_title_key_id",
         ),
         (
             service.INTERACTIONS,

@@ -1,0 +1,390 @@
+"""The public register's rows of its own (app/models/public.py): how they are written.
+
+Each public agreement's row holds its answer, written here from the registry's tables as the
+register shows it: an allowlist of the agreement's columns, its partners (id, name, acronym,
+category, country) and its decisions as they stand (a corrected decision as its correction
+says). The database writes the partners and decisions as JSON (`core/sql.py`), which goes into
+the answer as it is.
+
+When rows are written:
+- **In the transaction of every change** that alters what the register shows (`_changed`, a
+  reader of each transaction's changes, `core.tracking.read_changes`): an agreement changed (a
+  decision recorded on it changes it too), or an organization whose public reference changed
+  (name, acronym, category, country), which rewrites the rows of its public agreements. The
+  rows of those agreements are deleted and the public ones written again.
+- **After the schema is brought to head** (`core.migrate.after_upgrade`), when
+  `register_format` does not say the rows are in this code's `FORMAT`: all of them, anew.
+  Migration 0014 leaves it empty; a change of what a row holds (a new public field) raises
+  `FORMAT`, and needs no migration of its own.
+
+Concurrent writers: on PostgreSQL each agreement's row is written under a transaction advisory
+lock of its own, taken in the order of the keys, before its data is read. A transaction that
+waited then reads what the other committed (READ COMMITTED: each statement sees what committed
+before it began). Without it, two changes of one agreement's register (two of its partners
+renamed at once) would each write what they saw, the last to commit keeping the other's old
+values, or fail on the primary key. On SQLite writers are serialized already.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
+
+import orjson
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    Table,
+    bindparam,
+    case,
+    delete,
+    exists,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+
+from app.agreements import service as agreements
+from app.agreements.workflow import in_force
+from app.core.actor import Actor
+from app.core.db import column_of
+from app.core.listing import spaced
+from app.core.migrate import after_upgrade
+from app.core.serialization import dump_rows
+from app.core.sql import in_constants, json_array_agg, json_array_of, json_object, uuid_text
+from app.core.tracking import Change, read_changes
+from app.models import Agreement, Decision, Organization, PublishedAgreement, RegisterFormat
+from app.models.agreements import PUBLIC_STATUSES
+from app.models.base import PUBLIC_REGISTER
+
+# The form of the rows this code writes: raise it when what a row holds changes.
+FORMAT = 1
+# Rows written per statement when all are written anew.
+BATCH = 1_000
+# The first key of the advisory locks of the register's rows (the second is the agreement's).
+LOCK_SPACE = 7_728_354
+
+AGREEMENT_TABLE: Table = Agreement.__table__  # type: ignore[attr-defined]
+PUBLISHED: Table = PublishedAgreement.__table__  # type: ignore[attr-defined]
+FORMATS: Table = RegisterFormat.__table__  # type: ignore[attr-defined]
+PARTNERS: Table = agreements.PARTNERS
+
+# What an organization shows of itself in the register: a change of it rewrites its rows.
+ORGANIZATION_SHOWN = frozenset({"name", "acronym", "category", "country"})
+
+
+def _agreement(name: str) -> ColumnElement[Any]:
+    return column_of(getattr(Agreement, name))
+
+
+def _organization(name: str) -> ColumnElement[Any]:
+    return column_of(getattr(Organization, name))
+
+
+def _decision(name: str) -> ColumnElement[Any]:
+    return column_of(getattr(Decision, name))
+
+
+def named(links: Table, owner: Table, owner_column: str) -> Any:
+    """The organizations a record of `owner` names (through `links`), as one JSON array of their
+    public references in the record's order (each link's `position`), read by the record's own
+    statement."""
+    organization = json_object(
+        "id",
+        uuid_text(_organization("id")),
+        "name",
+        _organization("name"),
+        "acronym",
+        _organization("acronym"),
+        "category",
+        _organization("category"),
+        "country",
+        _organization("country"),
+    )
+    return json_array_of(
+        organization,
+        where=links.c[owner_column] == owner.c.id,
+        order_by=(links.c.position,),
+        outer=owner,
+        joins=links.join(Organization, _organization("id") == links.c.organization_id),
+    )
+
+
+# The fields of a decision the public register shows (`PublicDecision`), as JSON key and value.
+_SHOWN_FIELDS: list[str | ColumnElement[Any]] = []
+for _name in ("governing_body", "outcome", "decided_on", "meeting_reference"):
+    _SHOWN_FIELDS += [_name, _decision(_name)]
+
+# Each agreement's decisions as the public register shows them, in the order they were recorded:
+# as they stand while none was corrected, which is almost always.
+_SHOWN_DECISIONS = json_array_of(
+    json_object(*_SHOWN_FIELDS),
+    where=_decision("agreement_id") == _agreement("id"),
+    order_by=(_decision("created_at"), _decision("id")),
+    outer=AGREEMENT_TABLE,
+)
+
+# Once one was corrected, each decision with its place in the chain of corrections, for
+# `workflow.in_force` to say which stand and where (NULL while none was).
+_DECISION_CHAIN = case(
+    (
+        exists()
+        .where(_decision("agreement_id") == _agreement("id"))
+        .where(_decision("supersedes_id").is_not(None)),
+        select(
+            json_array_agg(
+                json_object(
+                    "id",
+                    uuid_text(_decision("id")),
+                    "supersedes_id",
+                    uuid_text(_decision("supersedes_id")),
+                    *_SHOWN_FIELDS,
+                    "recorded",
+                    _decision("created_at"),
+                )
+            )
+        )
+        .where(_decision("agreement_id") == _agreement("id"))
+        .scalar_subquery(),
+    ),
+)
+
+_AGREEMENT_COLUMNS = (
+    "id",
+    "title",
+    "public_summary",
+    "level",
+    "instrument",
+    "strategic_objectives",
+    "start_date",
+    "end_date",
+    "signed_on",
+    "financing_amount",
+    "financing_currency",
+    "financing_direction",
+    "status",
+    "approved_on",
+    "title_key",
+    "search_key",
+)
+
+# The public agreements, as the register shows them, from the registry's tables.
+SOURCE = select(
+    *(_agreement(name) for name in _AGREEMENT_COLUMNS),
+    named(PARTNERS, AGREEMENT_TABLE, "agreement_id").label("partners"),
+    _SHOWN_DECISIONS.label("decisions"),
+    _DECISION_CHAIN.label("decision_chain"),
+).where(in_constants(_agreement("status"), PUBLIC_STATUSES))
+
+_OF_IDS = SOURCE.where(_agreement("id").in_(bindparam("ids", expanding=True)))
+_AFTER = (
+    SOURCE.where(_agreement("id") > bindparam("after"))
+    .order_by(_agreement("id"))
+    .limit(bindparam("batch"))
+)
+_FIRST = SOURCE.order_by(_agreement("id")).limit(bindparam("batch"))
+
+
+def read_json(value: Any) -> list[Any]:
+    """A JSON array the statement built (`core.sql`: compact text), read; [] for no rows."""
+    return [] if value is None else list(orjson.loads(value))
+
+
+_EMPTY = orjson.Fragment(b"[]")
+
+
+def written(value: Any) -> orjson.Fragment:
+    """A JSON array the statement built, to be written into the answer as it is: the database
+    wrote it as `dump_rows` would (compact, keys in the allowlist's order, UTF-8), so it is
+    neither read nor written again (tests compare the answer's bytes with the models')."""
+    return _EMPTY if value is None else orjson.Fragment(value)
+
+
+class _Recorded(NamedTuple):
+    """A decision as its JSON gives it: in the order recorded, with its place in the chain of
+    corrections (`agreements.workflow.in_force`)."""
+
+    recorded: tuple[str, str]
+    id: str
+    supersedes_id: str | None
+    shown: dict[str, Any]
+
+
+def _decisions(row: Any) -> Any:
+    """An agreement's decisions as they stand, from its row: as the statement wrote them,
+    unless one was corrected."""
+    if row.decision_chain is None:  # none was corrected: each stands as recorded
+        return written(row.decisions)
+    return _standing(row.decision_chain)
+
+
+def _standing(decisions: Any) -> list[dict[str, Any]]:
+    """The decisions of a row's JSON as they stand, in the order they were recorded, each
+    correction in the place of the decision its chain began with."""
+    recorded = sorted(
+        _Recorded(
+            (str(item["recorded"]), item["id"]),
+            item["id"],
+            item["supersedes_id"],
+            {
+                "governing_body": item["governing_body"],
+                "outcome": item["outcome"],
+                "decided_on": item["decided_on"],
+                "meeting_reference": item["meeting_reference"],
+            },
+        )
+        for item in read_json(decisions)
+    )
+    return [decision.shown for decision in in_force(recorded)]
+
+
+def _financing(row: Any) -> dict[str, Any] | None:
+    if row.financing_amount is None:
+        return None
+    return {
+        "amount": row.financing_amount,
+        "currency": row.financing_currency,
+        "direction": row.financing_direction,
+    }
+
+
+def agreement_item(row: Any) -> dict[str, Any]:
+    """A public agreement from its row of `SOURCE`, as `PublicAgreement` writes it."""
+    return {
+        "id": row.id,
+        "title": row.title,
+        "public_summary": row.public_summary,
+        "level": row.level,
+        "instrument": row.instrument,
+        "partners": written(row.partners),
+        "strategic_objectives": list(row.strategic_objectives),
+        "start_date": row.start_date,
+        "end_date": row.end_date,
+        "signed_on": row.signed_on,
+        "financing": _financing(row),
+        "status": row.status,
+        "decisions": _decisions(row),
+    }
+
+
+def published(row: Any) -> dict[str, Any]:
+    """The register's row of a public agreement, from its row of `SOURCE`."""
+    partners = read_json(row.partners)
+    return {
+        "id": row.id,
+        "item": dump_rows(agreement_item(row)).decode(),
+        "title_key": row.title_key,
+        "approved_on": row.approved_on,
+        "start_date": row.start_date,
+        "status": row.status,
+        "level": row.level,
+        "instrument": row.instrument,
+        "objectives": spaced(row.strategic_objectives),
+        "categories": spaced(partner["category"] for partner in partners),
+        "countries": spaced(partner["country"] for partner in partners if partner["country"]),
+        "search_key": row.search_key,
+    }
+
+
+# --- Writing ---------------------------------------------------------------------------------
+
+_LOCKS = text(
+    "SELECT pg_advisory_xact_lock(:space, key) "
+    "FROM (SELECT DISTINCT unnest(:keys) AS key ORDER BY 1) AS keys"
+).bindparams(bindparam("keys", type_=ARRAY(Integer)), bindparam("space", type_=Integer))
+
+
+def _lock_key(agreement_id: uuid.UUID) -> int:
+    return int.from_bytes(agreement_id.bytes[:4], "big", signed=True)
+
+
+def _write(connection: Connection, rows: Sequence[Any]) -> None:
+    if rows:
+        connection.execute(insert(PUBLISHED), [published(row) for row in rows])
+
+
+def refresh(connection: Connection, agreement_ids: Iterable[uuid.UUID]) -> None:
+    """Write anew the register's rows of these agreements, in this transaction: none for those
+    not public (module docstring: the locks)."""
+    ids = sorted(set(agreement_ids))
+    if not ids:
+        return
+    if connection.dialect.name == "postgresql":
+        keys = [_lock_key(agreement_id) for agreement_id in ids]
+        connection.execute(_LOCKS, {"space": LOCK_SPACE, "keys": keys})
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start : start + BATCH]
+        connection.execute(delete(PUBLISHED).where(PUBLISHED.c.id.in_(chunk)))
+        _write(connection, connection.execute(_OF_IDS, {"ids": chunk}).all())
+
+
+def rebuild(connection: Connection) -> None:
+    """Write every row of the register anew, from the registry's tables, and note the format.
+    On PostgreSQL the table is locked against other writers until the transaction ends: a change
+    committed meanwhile waits, then writes its rows over the new ones."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(f"LOCK TABLE {PUBLISHED.name} IN EXCLUSIVE MODE"))
+    connection.execute(delete(PUBLISHED))
+    rows = connection.execute(_FIRST, {"batch": BATCH}).all()
+    while rows:
+        _write(connection, rows)
+        rows = connection.execute(_AFTER, {"after": rows[-1].id, "batch": BATCH}).all()
+    connection.execute(delete(FORMATS).where(FORMATS.c.name == PUBLISHED.name))
+    connection.execute(insert(FORMATS), {"name": PUBLISHED.name, "format": FORMAT})
+
+
+def written_format(connection: Connection) -> int | None:
+    """The format the register's rows were last written in (None: never)."""
+    found = connection.execute(
+        select(FORMATS.c.format).where(FORMATS.c.name == PUBLISHED.name)
+    ).scalar()
+    return None if found is None else int(found)
+
+
+def rebuild_when_stale(connection: Connection) -> None:
+    """After an upgrade to head: write the rows anew unless they are in this code's format."""
+    if written_format(connection) != FORMAT:
+        rebuild(connection)
+
+
+def _public_agreements_of(connection: Connection, organizations: set[uuid.UUID]) -> set[uuid.UUID]:
+    statement = (
+        select(PARTNERS.c.agreement_id)
+        .join(AGREEMENT_TABLE, _agreement("id") == PARTNERS.c.agreement_id)
+        .where(PARTNERS.c.organization_id.in_(sorted(organizations)))
+        .where(in_constants(_agreement("status"), PUBLIC_STATUSES))
+    )
+    return set(connection.execute(statement).scalars())
+
+
+def _changed(session: Session, actor: Actor, changes: Sequence[Change]) -> None:
+    """A transaction's changes, before it commits: the rows of the agreements they alter."""
+    touched: set[uuid.UUID] = set()
+    organizations: set[uuid.UUID] = set()
+    for change in changes:
+        if change.resource_type == "agreement":
+            touched.add(uuid.UUID(change.resource_id))
+        elif change.resource_type == "decision" and change.after:
+            touched.add(uuid.UUID(str(change.after["agreement_id"])))
+        elif (
+            change.resource_type == "organization"
+            and change.before is not None  # a new organization is in no agreement yet
+            and ORGANIZATION_SHOWN & set(change.after or {})
+        ):
+            organizations.add(uuid.UUID(change.resource_id))
+    connection = session.connection()
+    if organizations:
+        touched |= _public_agreements_of(connection, organizations)
+    refresh(connection, touched)
+
+
+def _register() -> None:
+    read_changes(PUBLIC_REGISTER, _changed)
+    after_upgrade(rebuild_when_stale)
+
+
+_register()

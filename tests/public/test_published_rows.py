@@ -1,0 +1,178 @@
+"""The public register's own rows (app/public/register.py): kept by each change that alters what
+the register shows, in its transaction, and equal at every step to the rows written anew from
+the registry's tables; written anew after an upgrade only when their format is not the code's;
+and right when two changes of one agreement's row meet on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import delete, insert, select, update
+
+from app.core.db import Database, column_of
+from app.core.migrate import upgrade
+from app.models import Organization, PublishedAgreement, RegisterFormat
+from app.public import register
+from tests.public.conftest import decide
+from tests.registry import Make, merge_patch, still_waiting
+
+
+async def kept(app: FastAPI) -> list[dict[str, Any]]:
+    """The register's rows as the changes kept them."""
+    database: Database = app.state.database
+    statement = select(register.PUBLISHED).order_by(register.PUBLISHED.c.id)
+    async with database.engine.connect() as connection:
+        return [dict(row._mapping) for row in await connection.execute(statement)]
+
+
+async def anew(app: FastAPI) -> list[dict[str, Any]]:
+    """The register's rows as they are written anew from the registry's tables."""
+    database: Database = app.state.database
+    async with database.engine.connect() as connection:
+        rows = (await connection.execute(register.SOURCE)).all()
+    return sorted((register.published(row) for row in rows), key=lambda row: row["id"])
+
+
+async def assert_kept(app: FastAPI) -> list[dict[str, Any]]:
+    rows = await kept(app)
+    assert rows == await anew(app)
+    return rows
+
+
+async def public_ids(client: httpx.AsyncClient, query: str = "") -> list[str]:
+    response = await client.get(f"/v1/public/agreements{query}")
+    assert response.status_code == 200, response.text
+    return [item["id"] for item in response.json()["items"]]
+
+
+async def test_every_change_keeps_the_rows_as_they_would_be_written_anew(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    secretariat: dict[str, str],
+    bureau: dict[str, str],
+    organization: Make,
+    submitted: Make,
+) -> None:
+    first = await organization("Growers' Union", category="ngo")
+    second = await organization("Seed Lab", acronym="SL", category="academic_research")
+    made = await submitted("Joint surveillance", partner=first)
+    path = f"/v1/agreements/{made['id']}"
+    assert await assert_kept(app) == []  # submitted: not public
+
+    approval = await decide(client, bureau, made["id"], decided_on="2025-03-14")
+    assert approval.status_code == 201, approval.text
+    (row,) = await assert_kept(app)
+    assert (row["id"], row["status"]) == (uuid.UUID(made["id"]), "approved")
+    assert row["categories"] == " ngo "
+
+    correction = await decide(
+        client,
+        bureau,
+        made["id"],
+        supersedes_id=approval.json()["id"],
+        meeting_reference="EB-2025/03, item 4",
+        decided_on="2025-03-14",
+    )
+    assert correction.status_code == 201, correction.text
+    (row,) = await assert_kept(app)
+    assert "EB-2025/03, item 4" in row["item"]
+    assert "CPM-8 (2013)" not in row["item"]
+
+    renamed = await merge_patch(
+        client, secretariat, f"/v1/organizations/{first['id']}", {"name": "Growers' Alliance"}
+    )
+    assert renamed.status_code == 200, renamed.text
+    (row,) = await assert_kept(app)
+    assert "Growers' Alliance" in row["item"]
+    assert "Growers' Union" not in row["item"]
+
+    recategorized = await merge_patch(
+        client, secretariat, f"/v1/organizations/{first['id']}", {"category": "foundation_donor"}
+    )
+    assert recategorized.status_code == 200, recategorized.text
+    await assert_kept(app)
+    assert await public_ids(client, "?partner_category=foundation_donor") == [made["id"]]
+    assert await public_ids(client, "?partner_category=ngo") == []
+
+    activated = await client.post(
+        f"{path}/activate", json={"signed_on": "2025-04-01"}, headers=secretariat
+    )
+    assert activated.status_code == 200, activated.text
+    (row,) = await assert_kept(app)
+    assert row["status"] == "active"
+    assert '"signed_on":"2025-04-01"' in row["item"]
+
+    # An organization in no public agreement changes no row.
+    unrelated = await merge_patch(
+        client, secretariat, f"/v1/organizations/{second['id']}", {"name": "Seed Laboratory"}
+    )
+    assert unrelated.status_code == 200, unrelated.text
+    assert await assert_kept(app) == [row]
+
+
+async def test_rows_are_written_anew_after_an_upgrade_only_when_their_format_is_not_the_codes(
+    app: FastAPI, database_url: str, approved: Make
+) -> None:
+    made = await approved("Written anew")
+    database: Database = app.state.database
+    formats = RegisterFormat.__table__  # type: ignore[attr-defined]
+    async with database.session(write=True) as session:
+        await session.execute(delete(PublishedAgreement))
+        await session.commit()
+    await upgrade(database_url)
+    assert await kept(app) == []  # the rows are in this code's format: not written again
+
+    async with database.session(write=True) as session:
+        await session.execute(delete(formats))
+        await session.execute(insert(formats), {"name": "published_agreement", "format": 0})
+        await session.commit()
+    await upgrade(database_url)
+    rows = await assert_kept(app)
+    assert [row["id"] for row in rows] == [uuid.UUID(made["id"])]
+    async with database.engine.connect() as connection:
+        found = await connection.execute(select(formats.c.format))
+        assert found.scalars().all() == [register.FORMAT]
+
+
+@pytest.mark.postgres_only
+async def test_a_change_waits_for_another_writing_the_same_row_then_reads_what_it_committed(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    secretariat: dict[str, str],
+    organization: Make,
+    approved: Make,
+) -> None:
+    """Two transactions rewrite one agreement's row (each renames one of its partners): the
+    second waits until the first commits, then reads the first's rename with its own."""
+    first = await organization("First partner")
+    second = await organization("Second partner")
+    made = await approved("Two partners", partner_ids=[first["id"], second["id"]], partner=first)
+    database: Database = app.state.database
+    async with database.engine.connect() as other:
+        transaction = await other.begin()
+        await other.execute(
+            update(Organization)
+            .where(column_of(Organization.id) == uuid.UUID(first["id"]))
+            .values(name="First, renamed")
+        )
+        await other.run_sync(register.refresh, [uuid.UUID(made["id"])])
+        waiting = asyncio.create_task(
+            merge_patch(
+                client,
+                secretariat,
+                f"/v1/organizations/{second['id']}",
+                {"name": "Second, renamed"},
+            )
+        )
+        assert await still_waiting(waiting)
+        await transaction.commit()
+    response = await waiting
+    assert response.status_code == 200, response.text
+    (row,) = await assert_kept(app)
+    assert "First, renamed" in row["item"]
+    assert "Second, renamed" in row["item"]
