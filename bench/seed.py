@@ -562,7 +562,12 @@ async def seed(url: str, rows: int) -> Seeded:
             await writer.write_all(in_chunks(organizations()))
             await writer.write_all(in_chunks(interactions(organization_ids, sizes.interactions)))
             await writer.write_all(in_chunks(agreements(organization_ids, sizes.agreements)))
-        # The public register's own rows, written from the tables as after a migration.
+        # The public register's own rows, written from the tables as after a migration, once
+        # the planner has statistics of the tables just loaded.
+        if database.engine.dialect.name == "postgresql":
+            async with database.engine.connect() as connection:
+                autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                await autocommit.exec_driver_sql("ANALYZE")
         async with database.session(write=True) as session:
             connection = await session.connection()
             await connection.run_sync(register.rebuild)

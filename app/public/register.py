@@ -181,12 +181,23 @@ SOURCE = select(
 ).where(in_constants(_agreement("status"), PUBLIC_STATUSES))
 
 _OF_IDS = SOURCE.where(_agreement("id").in_(bindparam("ids", expanding=True)))
-_AFTER = (
-    SOURCE.where(_agreement("id") > bindparam("after"))
-    .order_by(_agreement("id"))
-    .limit(bindparam("batch"))
-)
-_FIRST = SOURCE.order_by(_agreement("id")).limit(bindparam("batch"))
+
+
+def _batch(*conditions: ColumnElement[bool]) -> Any:
+    """The next rows of `SOURCE` by id: their ids first, so that each row's partners and
+    decisions are built for the batch alone (sorted, a statement builds them for every row it
+    sorts)."""
+    ids = (
+        select(_agreement("id"))
+        .where(in_constants(_agreement("status"), PUBLIC_STATUSES), *conditions)
+        .order_by(_agreement("id"))
+        .limit(bindparam("batch"))
+    )
+    return SOURCE.where(_agreement("id").in_(ids.scalar_subquery())).order_by(_agreement("id"))
+
+
+_FIRST = _batch()
+_AFTER = _batch(_agreement("id") > bindparam("after"))
 
 
 def read_json(value: Any) -> list[Any]:
@@ -328,6 +339,9 @@ def rebuild(connection: Connection) -> None:
     committed meanwhile waits, then writes its rows over the new ones."""
     if connection.dialect.name == "postgresql":
         connection.execute(text(f"LOCK TABLE {PUBLISHED.name} IN EXCLUSIVE MODE"))
+        # Many small statements alike: compiling each (on a table whose statistics make it look
+        # large) costs more than running it.
+        connection.execute(text("SET LOCAL jit = off"))
     connection.execute(delete(PUBLISHED))
     rows = connection.execute(_FIRST, {"batch": BATCH}).all()
     while rows:

@@ -116,9 +116,10 @@ async def test_every_change_keeps_the_rows_as_they_would_be_written_anew(
 
 
 async def test_rows_are_written_anew_after_an_upgrade_only_when_their_format_is_not_the_codes(
-    app: FastAPI, database_url: str, approved: Make
+    app: FastAPI, database_url: str, approved: Make, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    made = await approved("Written anew")
+    made = [await approved(f"Written anew {number}") for number in range(5)]
+    monkeypatch.setattr(register, "BATCH", 2)  # written in batches, each after the last
     database: Database = app.state.database
     formats = RegisterFormat.__table__  # type: ignore[attr-defined]
     async with database.session(write=True) as session:
@@ -133,7 +134,7 @@ async def test_rows_are_written_anew_after_an_upgrade_only_when_their_format_is_
         await session.commit()
     await upgrade(database_url)
     rows = await assert_kept(app)
-    assert [row["id"] for row in rows] == [uuid.UUID(made["id"])]
+    assert [row["id"] for row in rows] == sorted(uuid.UUID(item["id"]) for item in made)
     async with database.engine.connect() as connection:
         found = await connection.execute(select(formats.c.format))
         assert found.scalars().all() == [register.FORMAT]
