@@ -177,3 +177,41 @@ async def test_a_change_waits_for_another_writing_the_same_row_then_reads_what_i
     (row,) = await assert_kept(app)
     assert "First, renamed" in row["item"]
     assert "Second, renamed" in row["item"]
+
+
+@pytest.mark.postgres_only
+async def test_a_change_waits_for_an_agreement_locked_by_another_before_it_locks_the_row(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    secretariat: dict[str, str],
+    organization: Make,
+    approved: Make,
+) -> None:
+    """A decision holds its agreement FOR UPDATE, then writes the agreement's row at commit; a
+    partner renamed meanwhile waits for the agreement first, so that neither waits for the
+    other (no deadlock: both succeed)."""
+    partner = await organization("Locked partner")
+    made = await approved("Locked", partner=partner)
+    agreement_id = uuid.UUID(made["id"])
+    database: Database = app.state.database
+    agreement = register.AGREEMENT_TABLE
+    async with database.engine.connect() as other:
+        transaction = await other.begin()
+        await other.execute(
+            select(agreement.c.id).where(agreement.c.id == agreement_id).with_for_update()
+        )
+        waiting = asyncio.create_task(
+            merge_patch(
+                client,
+                secretariat,
+                f"/v1/organizations/{partner['id']}",
+                {"name": "Locked partner, renamed"},
+            )
+        )
+        assert await still_waiting(waiting)
+        await other.run_sync(register.refresh, [agreement_id])  # the decision's commit
+        await transaction.commit()
+    response = await waiting
+    assert response.status_code == 200, response.text
+    (row,) = await assert_kept(app)
+    assert "Locked partner, renamed" in row["item"]
