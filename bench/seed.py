@@ -219,14 +219,19 @@ def interactions(
 
 
 def agreements(
-    organization_ids: Sequence[uuid.UUID], count: int, *, seed: int = 20261202
+    organization_ids: Sequence[uuid.UUID],
+    count: int,
+    *,
+    categories: Mapping[uuid.UUID, str],
+    seed: int = 20261202,
 ) -> Iterator[Rows]:
     """`count` agreements, one at a time, each with one or two partners (a third without
     dates): its rows {"agreement": [row], "agreement_partner": [...], "agreement_objective":
     [...], "decision": [...]}. Every other one was approved by the Bureau (one decision, and
     the status `approved`, or `cpm_review` when the CPM must decide too); the others are
-    drafts."""
+    drafts. `categories` gives each organization's category (the codes kept beside it)."""
     from app.agreements.workflow import ApprovalFacts, required_approvals
+    from app.core.listing import spaced
 
     draw = random.Random(seed)  # noqa: S311 (test data, not a secret)
     started = datetime(2026, 1, 1, tzinfo=UTC)
@@ -293,6 +298,8 @@ def agreements(
                     "title_key": key,
                     "search_key": key,
                     "due_diligence_revision": 0,
+                    "partner_categories": spaced(categories[item] for item in partners),
+                    "objective_codes": spaced(objectives),
                 }
             ],
             "agreement_partner": [
@@ -553,15 +560,19 @@ async def seed(url: str, rows: int) -> Seeded:
     try:
         async with BulkWriter(url, database.engine.dialect, TABLES) as writer:
             organization_ids: list[uuid.UUID] = []
+            categories: dict[uuid.UUID, str] = {}
 
             def organizations() -> Iterator[Rows]:
                 for row in organization_rows(sizes.organizations):
                     organization_ids.append(row["id"])
+                    categories[row["id"]] = row["category"]
                     yield {"organization": [row]}
 
             await writer.write_all(in_chunks(organizations()))
             await writer.write_all(in_chunks(interactions(organization_ids, sizes.interactions)))
-            await writer.write_all(in_chunks(agreements(organization_ids, sizes.agreements)))
+            await writer.write_all(
+                in_chunks(agreements(organization_ids, sizes.agreements, categories=categories))
+            )
         # The public register's own rows, written from the tables as after a migration, once
         # the planner has statistics of the tables just loaded.
         if database.engine.dialect.name == "postgresql":

@@ -71,7 +71,15 @@ from app.core.errors import (
     problem_type,
 )
 from app.core.http import PreparedBody
-from app.core.listing import JsonPage, ListSpec, custom, in_range, one_of, text_search
+from app.core.listing import (
+    JsonPage,
+    ListSpec,
+    custom,
+    holds_any,
+    in_range,
+    one_of,
+    text_search,
+)
 from app.core.pagination import SortOptions
 from app.core.preconditions import check_if_match, resource_etag
 from app.core.references import References
@@ -89,12 +97,12 @@ from app.models import (
 )
 from app.models.agreements import TITLE_MAX_LENGTH
 from app.organizations import service as organizations
+from app.registry import codes
 from app.registry.links import (
     Link,
     as_uuid,
     check_references,
     linked_to,
-    linked_to_organizations,
     of_organization,
     pointed,
     remove_links,
@@ -118,6 +126,9 @@ AGREEMENT_REFERENCED = problem_type(
     "Records refer to this agreement (its decisions, interactions linked to it), so it cannot "
     "be deleted; `references` counts them by kind.",
 )
+
+# The codes an agreement's links name are kept beside it at each commit that changes them.
+assert codes.write_codes is not None
 
 PARTNERS: Table = AgreementPartner.__table__  # type: ignore[attr-defined]
 OBJECTIVES: Table = AgreementObjective.__table__  # type: ignore[attr-defined]
@@ -176,12 +187,8 @@ LIST = ListSpec(
         one_of("level", _column("level")),
         one_of("instrument", _column("instrument")),
         linked_to("partner_id", _column("id"), PARTNERS, "agreement_id", "organization_id"),
-        linked_to_organizations(
-            "partner_category", _column("id"), PARTNERS, "agreement_id", "category"
-        ),
-        linked_to(
-            "strategic_objective", _column("id"), OBJECTIVES, "agreement_id", "objective_code"
-        ),
+        holds_any("partner_category", _column("partner_categories")),
+        holds_any("strategic_objective", _column("objective_codes")),
         in_range("start_date", _column("start_date")),
         in_range("end_date", _column("end_date")),
         in_range("approved_on", _column("approved_on")),

@@ -195,6 +195,48 @@ def json_array_of(
     return select(_ordered_json_array(ordered.c.element)).scalar_subquery()
 
 
+class _bytewise(FunctionElement[str]):
+    """A text compared byte by byte (PostgreSQL's "C" collation; SQLite's default)."""
+
+    type = String()
+    inherit_cache = True
+
+
+_spelled(_bytewise, postgresql='({} COLLATE "C")', sqlite="{}")
+
+
+class _spaced_text(FunctionElement[str]):
+    """The codes of an ordered subquery as one text, each between spaces."""
+
+    type = String()
+    inherit_cache = True
+
+
+_spelled(
+    _spaced_text,
+    postgresql="(' ' || coalesce(string_agg({} || ' ', ''), ''))",
+    sqlite="(' ' || coalesce(group_concat({} || ' ', ''), ''))",
+)
+
+
+def spaced_codes(
+    code: ColumnElement[str],
+    *,
+    where: ColumnElement[bool],
+    outer: FromClause,
+    joins: FromClause | None = None,
+) -> ScalarSelect[str]:
+    """The distinct values of `code` over the rows that match `where` (from `joins` when given)
+    as one text, each between spaces, in byte order: ` ngo rppo `, or ` ` for none, as
+    `core.listing.spaced` writes them. `where` may name the table `outer` of the statement it is
+    part of."""
+    rows = select(_bytewise(code).label("code")).distinct()
+    if joins is not None:
+        rows = rows.select_from(joins)
+    ordered = rows.where(where).order_by("code").correlate(outer).subquery("codes")
+    return select(_spaced_text(ordered.c.code)).scalar_subquery()
+
+
 class octet_length(FunctionElement[int]):
     """The bytes of a text in UTF-8 (SQLite's `octet_length` is younger than the SQLite this
     service supports)."""

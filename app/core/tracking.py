@@ -115,15 +115,22 @@ def set_change_sink(sink: ChangeSink) -> None:
     _SINK[:] = [sink]
 
 
-_READERS: dict[str, ChangeSink] = {}
+# Readers run in stages: first those that write rows of the registry (locking them, as any write
+# does), then those that keep copies under locks of their own. A transaction never holds a
+# copy's lock while it waits for a row another transaction holds, that other wanting the copy's
+# lock at its own commit (a deadlock).
+WRITES_ROWS = 0
+KEEPS_COPIES = 1
+
+_READERS: dict[str, tuple[int, ChangeSink]] = {}
 
 
-def read_changes(name: str, reader: ChangeSink) -> None:
+def read_changes(name: str, reader: ChangeSink, *, stage: int) -> None:
     """Give each transaction's changes to `reader` too, just before the audit trail is written,
     in the same transaction: for what keeps rows of its own from them (the public register).
     The package that owns it registers it when imported, under the `name` models give in their
-    `read_by`."""
-    _READERS[name] = reader
+    `read_by`; readers run by `stage` (`WRITES_ROWS`, then `KEEPS_COPIES`)."""
+    _READERS[name] = (stage, reader)
 
 
 class UnauditedChange(RuntimeError):
@@ -335,7 +342,7 @@ def _hand_over(session: Session) -> None:
     wanted = {name for item in pending.values() for name in item.model.read_by}
     if missing := sorted(wanted - set(_READERS)):
         raise UnauditedChange(f"changes that {', '.join(missing)} must read, not registered")
-    for reader in _READERS.values():
+    for _stage, reader in sorted(_READERS.values(), key=lambda item: item[0]):
         reader(session, actor, changes)
     _SINK[0](session, actor, changes)
 

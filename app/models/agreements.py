@@ -25,7 +25,7 @@ from sqlmodel import Field, SQLModel
 from app.core.db import ScaledDecimal
 from app.core.sql import long_search_index, search_index, trigram_index
 from app.core.tracking import tracked
-from app.models.base import PUBLIC_REGISTER, StoredResource
+from app.models.base import LINKED_CODES, PUBLIC_REGISTER, StoredResource
 
 TITLE_MAX_LENGTH = 500
 # Financing amounts: exact, up to 14 digits before the point and 4 after (the most minor units
@@ -41,8 +41,15 @@ _FINANCED = text("financing_amount IS NOT NULL")
 
 @tracked(
     "agreement",
-    ignore=("title_key", "search_key", "due_diligence_revision", "approved_on"),
-    read_by=(PUBLIC_REGISTER,),
+    ignore=(
+        "title_key",
+        "search_key",
+        "due_diligence_revision",
+        "approved_on",
+        "partner_categories",
+        "objective_codes",
+    ),
+    read_by=(LINKED_CODES, PUBLIC_REGISTER),
 )
 class Agreement(StoredResource, table=True):
     __tablename__ = "agreement"
@@ -57,7 +64,13 @@ class Agreement(StoredResource, table=True):
             "AND financing_currency IS NOT NULL AND financing_direction IS NOT NULL)",
             name="financing_whole",
         ),
-        Index("ix_agreement_title_key_id", "title_key", "id"),
+        # The default order carries what a page filtered by a linked code tests (ids first).
+        Index(
+            "ix_agreement_title_key_id",
+            "title_key",
+            "id",
+            postgresql_include=["partner_categories", "objective_codes"],
+        ),
         Index("ix_agreement_start_date_id", "start_date", "id"),
         Index("ix_agreement_end_date_id", "end_date", "id"),
         Index("ix_agreement_created_at_id", "created_at", "id"),
@@ -111,6 +124,15 @@ class Agreement(StoredResource, table=True):
     # Computed by the service: the sort key (the normalized title) and the searchable text.
     title_key: str = Field(max_length=TITLE_MAX_LENGTH, nullable=False)
     search_key: str = Field(sa_column=Column(Text, nullable=False))
+    # The codes its links name, each between spaces (` ngo rppo `): its partners' categories and
+    # its objectives, kept at each commit that changes them (app/registry/codes.py) for the
+    # default order's index to carry.
+    partner_categories: str = Field(
+        default=" ", sa_column=Column(Text, nullable=False, server_default=text("' '"))
+    )
+    objective_codes: str = Field(
+        default=" ", sa_column=Column(Text, nullable=False, server_default=text("' '"))
+    )
     # Raised by each write of the due diligence, so that the agreement's version rises with it.
     due_diligence_revision: int = Field(default=0, nullable=False)
     # The last decision recorded on it (no foreign key: decisions refer to their agreement).

@@ -24,9 +24,11 @@ SQLModel.metadata.naming_convention = {
 }
 
 
-# The reader of changes (`core.tracking.read_changes`) that keeps the public register's own rows
-# (app/public/register.py): the models whose changes alter what the register shows name it.
+# The readers of changes (`core.tracking.read_changes`) that keep copies of what rows link to: the
+# public register's own rows (app/public/register.py) and the codes an agreement's links name
+# (app/registry/codes.py). The models whose changes alter those copies name them.
 PUBLIC_REGISTER = "the public register"
+LINKED_CODES = "the linked codes"
 
 
 class StoredResource(SQLModel):

@@ -9,7 +9,7 @@ from sqlmodel import Field
 
 from app.core.sql import long_search_index, search_index, trigram_index
 from app.core.tracking import tracked
-from app.models.base import PUBLIC_REGISTER, StoredResource
+from app.models.base import LINKED_CODES, PUBLIC_REGISTER, StoredResource
 
 NAME_MAX_LENGTH = 300
 ACRONYM_MAX_LENGTH = 50
@@ -20,7 +20,7 @@ DESCRIPTION_MAX_LENGTH = 10_000
 @tracked(
     "organization",
     ignore=("name_key", "name_digest", "search_key", "country_key"),
-    read_by=(PUBLIC_REGISTER,),
+    read_by=(LINKED_CODES, PUBLIC_REGISTER),
 )
 class Organization(StoredResource, table=True):
     __tablename__ = "organization"

@@ -53,6 +53,7 @@ from app.organizations.schemas import (
     OrganizationPatch,
     OrganizationSort,
 )
+from app.registry import codes
 
 NOT_FOUND = "No organization has this id."
 
@@ -79,6 +80,9 @@ ORGANIZATION_ARCHIVED = problem_type(
 
 # Serializes changes of headquarters across instances (PostgreSQL advisory lock key).
 HIERARCHY_LOCK_KEY = 7_310_411_904
+
+# A change of an organization's category rewrites the codes kept beside its agreements.
+assert codes.write_codes is not None
 
 
 def _column(name: str) -> ColumnElement[Any]:

@@ -60,7 +60,7 @@ from app.core.listing import spaced
 from app.core.migrate import after_upgrade
 from app.core.serialization import dump_rows
 from app.core.sql import in_constants, json_array_agg, json_array_of, json_object, uuid_text
-from app.core.tracking import Change, read_changes
+from app.core.tracking import KEEPS_COPIES, Change, read_changes
 from app.models import Agreement, Decision, Organization, PublishedAgreement, RegisterFormat
 from app.models.agreements import PUBLIC_STATUSES
 from app.models.base import PUBLIC_REGISTER
@@ -321,7 +321,7 @@ _KEY_SHARE = (
     select(_agreement("id"))
     .where(_agreement("id").in_(bindparam("ids", expanding=True)))
     .order_by(_agreement("id"))
-    .with_for_update(key_share=True)
+    .with_for_update(read=True, key_share=True)
 )
 
 
@@ -415,7 +415,7 @@ def _changed(session: Session, actor: Actor, changes: Sequence[Change]) -> None:
 
 
 def _register() -> None:
-    read_changes(PUBLIC_REGISTER, _changed)
+    read_changes(PUBLIC_REGISTER, _changed, stage=KEEPS_COPIES)
     after_upgrade(rebuild_when_stale)
 
 

@@ -19,6 +19,7 @@ from sqlmodel import SQLModel
 
 from app.agreements.workflow import ApprovalFacts, required_approvals
 from app.core.db import Database
+from app.core.listing import spaced
 from app.core.text import normalize
 from app.organizations.service import keys
 from bench import positions
@@ -46,8 +47,10 @@ def test_rows_means_agreements_with_interactions_and_organizations_in_proportion
 
 
 def test_chunks_keep_each_records_rows_before_their_links_and_hold_no_more() -> None:
-    ids = [row["id"] for row in organization_rows(30)]
-    chunks = list(in_chunks(agreements(ids, 25), size=10))
+    organizations = list(organization_rows(30))
+    ids = [row["id"] for row in organizations]
+    categories = {row["id"]: row["category"] for row in organizations}
+    chunks = list(in_chunks(agreements(ids, 25, categories=categories), size=10))
     assert [len(chunk["agreement"]) for chunk in chunks] == [10, 10, 5]
     assert all(
         list(chunk)[:4] == ["agreement", "agreement_partner", "agreement_objective", "decision"]
@@ -66,10 +69,14 @@ def test_the_streams_computed_columns_are_the_services() -> None:
     rows = collect(interactions(ids, 200))
     for row in rows["interaction"]:
         assert row["subject_key"] == row["search_key"] == normalize(row["subject"])
-    rows = collect(agreements(ids, 200))
+    categories = {row["id"]: row["category"] for row in organizations}
+    rows = collect(agreements(ids, 200, categories=categories))
     decisions = {row["id"]: row for row in rows["decision"]}
     for row in rows["agreement"]:
         assert row["title_key"] == row["search_key"] == normalize(row["title"])
+        named = [categories[uuid.UUID(item)] for item in row["partner_ids"]]
+        assert row["partner_categories"] == spaced(named)
+        assert row["objective_codes"] == spaced(row["strategic_objectives"])
         facts = ApprovalFacts(row["level"], row["instrument"], False, False, None)
         assert row["required_approvals"] == [str(body) for body in required_approvals(facts)]
         decision = decisions.get(row["last_decision_id"])
