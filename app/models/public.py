@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import Column, Date, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import Column, Date, Index, Integer, String, Text, Uuid
 from sqlmodel import Field, SQLModel
 
 from app.core.sql import long_search_index, search_index, trigram_index
@@ -52,7 +52,11 @@ class PublishedAgreement(SQLModel, table=True):
         long_search_index("ix_published_agreement_search_long"),
     )
 
-    id: uuid.UUID = Field(sa_column=Column(Uuid, ForeignKey("agreement.id"), primary_key=True))
+    # The agreement's id, with no foreign key: a reference would lock the agreement (FOR KEY
+    # SHARE) at each write of its row, and a rename of a partner would then wait for a decision
+    # that holds the agreement while the decision waits for the partner the rename holds. The
+    # rows of an agreement are rewritten, or deleted, with each of its changes.
+    id: uuid.UUID = Field(sa_column=Column(Uuid, primary_key=True))
     # The answer, as `PublicAgreement` writes it (compact JSON).
     item: str = Field(sa_column=Column(Text, nullable=False))
     # What the public lists sort by, as the agreement holds it.

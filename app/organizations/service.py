@@ -81,9 +81,6 @@ ORGANIZATION_ARCHIVED = problem_type(
 # Serializes changes of headquarters across instances (PostgreSQL advisory lock key).
 HIERARCHY_LOCK_KEY = 7_310_411_904
 
-# A change of an organization's category rewrites the codes kept beside its agreements.
-assert codes.write_codes is not None
-
 
 def _column(name: str) -> ColumnElement[Any]:
     return column_of(getattr(Organization, name))
@@ -332,6 +329,8 @@ async def update_organization(
     given = patch.model_dump(include=patch.model_fields_set)
     if given.get("parent_id") is not None:
         await hold_transaction_lock(session, HIERARCHY_LOCK_KEY)
+    if "category" in given:  # its agreements' codes follow, locked before it (registry.codes)
+        await codes.lock_agreements_of(session, organization_id)
     organization = await get_for_update(session, Organization, organization_id, detail=NOT_FOUND)
     current = await _current(session, organization)
     check_if_match(if_match, etag(current), required=True)

@@ -22,11 +22,10 @@ lock of its own, taken in the order of the keys, before its data is read. A tran
 waited then reads what the other committed (READ COMMITTED: each statement sees what committed
 before it began). Without it, two changes of one agreement's register (two of its partners
 renamed at once) would each write what they saw, the last to commit keeping the other's old
-values, or fail on the primary key. Before those locks, the agreements themselves are locked
-FOR KEY SHARE, in order, as the rows' reference to them would lock them: a transaction that
-holds one FOR UPDATE (a decision being recorded) and wants its advisory lock at commit is then
-waited for first, never while holding that lock (a deadlock). On SQLite writers are serialized
-already.
+values, or fail on the primary key. Nothing else is locked: the rows do not refer to their
+agreement (no foreign key, whose check would lock it), so a rename of a partner never waits for
+a decision that holds the agreement and waits for that partner. On SQLite writers are
+serialized already.
 """
 
 from __future__ import annotations
@@ -313,18 +312,6 @@ _LOCKS = text(
 ).bindparams(bindparam("keys", type_=ARRAY(Integer)), bindparam("space", type_=Integer))
 
 
-# The agreements whose rows are written, locked as a reference to them locks them (FOR KEY
-# SHARE) and in order, before the rows' own locks: a transaction that holds an agreement FOR
-# UPDATE (a decision, a transition) is then waited for here, not while holding a lock it will
-# want at its own commit.
-_KEY_SHARE = (
-    select(_agreement("id"))
-    .where(_agreement("id").in_(bindparam("ids", expanding=True)))
-    .order_by(_agreement("id"))
-    .with_for_update(read=True, key_share=True)
-)
-
-
 def _lock_key(agreement_id: uuid.UUID) -> int:
     return int.from_bytes(agreement_id.bytes[:4], "big", signed=True)
 
@@ -341,8 +328,6 @@ def refresh(connection: Connection, agreement_ids: Iterable[uuid.UUID]) -> None:
     if not ids:
         return
     if connection.dialect.name == "postgresql":
-        # First the agreements' rows (the rows written refer to them), then the rows' own locks.
-        connection.execute(_KEY_SHARE, {"ids": ids})
         keys = [_lock_key(agreement_id) for agreement_id in ids]
         connection.execute(_LOCKS, {"space": LOCK_SPACE, "keys": keys})
     for start in range(0, len(ids), BATCH):

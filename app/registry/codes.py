@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import BindParameter, Connection, Table, bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from app.core.actor import Actor
@@ -72,6 +73,31 @@ def write_codes(connection: Connection, agreement_ids: Iterable[uuid.UUID]) -> N
         if connection.dialect.name == "postgresql":
             connection.execute(_LOCK, {"ids": chunk})
         connection.execute(_WRITE, {"ids": chunk})
+
+
+_OF_ORGANIZATION = (
+    select(_ID)
+    .where(
+        _ID.in_(
+            select(PARTNERS.c.agreement_id).where(
+                PARTNERS.c.organization_id == bindparam("organization_id")
+            )
+        )
+    )
+    .order_by(_ID)
+    .with_for_update(key_share=True)
+)
+
+
+async def lock_agreements_of(session: AsyncSession, organization_id: uuid.UUID) -> None:
+    """Before an organization's category changes, lock (FOR NO KEY UPDATE, in order) the
+    agreements whose codes its commit will rewrite, before the organization itself: decisions
+    and writes lock an agreement before its partners, so taken the other way round a change of
+    category holding the organization would wait for an agreement whose holder waits for the
+    organization (a deadlock). On SQLite writers are serialized already."""
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        await connection.execute(_OF_ORGANIZATION, {"organization_id": organization_id})
 
 
 def _agreements_of(connection: Connection, organizations: Sequence[uuid.UUID]) -> set[uuid.UUID]:

@@ -1,7 +1,8 @@
 """The public register's rows of its own: `published_agreement`, and `register_format`.
 
 Each public agreement gets a row that holds its public answer as JSON and what the public lists
-filter and sort by (app/models/public.py). The rows are not written here: `register_format` has
+filter and sort by (app/models/public.py), keyed by the agreement's id without a foreign key (a
+reference would lock the agreement at each write of its row). The rows are not written here: `register_format` has
 none yet, so the register is written from the registry's tables right after the schema is
 brought to head, under the same lock (app/public/register.py).
 
@@ -58,7 +59,6 @@ def upgrade() -> None:
         sa.Column("categories", sa.Text(), nullable=False),
         sa.Column("countries", sa.Text(), nullable=False),
         sa.Column("search_key", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(["id"], ["agreement.id"], name=op.f(f"fk_{TABLE}_id_agreement")),
         sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{TABLE}")),
     )
     op.create_table(

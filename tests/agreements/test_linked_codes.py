@@ -158,3 +158,45 @@ async def test_a_partner_added_while_its_category_changes_is_coded_as_it_is_at_t
     response = await waiting
     assert response.status_code == 200, response.text
     await assert_codes(app, made["id"], (" academic_research ", " "))
+
+
+@pytest.mark.postgres_only
+async def test_a_change_of_category_waits_for_its_agreements_before_it_holds_the_organization(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    secretariat: dict[str, str],
+    organization: Make,
+    agreement: Make,
+) -> None:
+    """A decision holds its agreement, then wants its partners FOR SHARE. A change of a
+    partner's category, which rewrites the agreement's codes, waits for the agreement before it
+    holds the partner: the decision goes on, then the change."""
+    partner = await organization("Recategorized", category="ngo")
+    made = await agreement("Held", partner_ids=[partner["id"]])
+    database: Database = app.state.database
+    partners = Organization.__table__  # type: ignore[attr-defined]
+    async with database.engine.connect() as other:
+        transaction = await other.begin()
+        await other.execute(
+            select(AGREEMENTS.c.id)
+            .where(AGREEMENTS.c.id == uuid.UUID(made["id"]))
+            .with_for_update()
+        )
+        waiting = asyncio.create_task(
+            merge_patch(
+                client, secretariat, f"/v1/organizations/{partner['id']}", {"category": "other"}
+            )
+        )
+        assert await still_waiting(waiting)
+        await asyncio.wait_for(
+            other.execute(
+                select(partners.c.id)
+                .where(partners.c.id == uuid.UUID(partner["id"]))
+                .with_for_update(read=True)
+            ),
+            timeout=10,
+        )
+        await transaction.commit()
+    response = await waiting
+    assert response.status_code == 200, response.text
+    await assert_codes(app, made["id"], (" other ", " "))

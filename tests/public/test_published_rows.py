@@ -180,38 +180,71 @@ async def test_a_change_waits_for_another_writing_the_same_row_then_reads_what_i
 
 
 @pytest.mark.postgres_only
-async def test_a_change_waits_for_an_agreement_locked_by_another_before_it_locks_the_row(
+async def test_a_partner_renamed_while_a_decision_holds_its_agreement_waits_for_nothing(
     app: FastAPI,
     client: httpx.AsyncClient,
     secretariat: dict[str, str],
     organization: Make,
     approved: Make,
 ) -> None:
-    """A decision holds its agreement FOR UPDATE, then writes the agreement's row at commit; a
-    partner renamed meanwhile waits for the agreement first, so that neither waits for the
-    other (no deadlock: both succeed)."""
+    """A decision holds its agreement FOR UPDATE, then its partners FOR SHARE (the members'
+    declared interests), then writes the agreement's row at commit. A rename of a partner
+    meanwhile rewrites that row too, without waiting for the agreement (the row does not refer
+    to it): had it waited, holding the partner the decision wants, neither could go on."""
     partner = await organization("Locked partner")
     made = await approved("Locked", partner=partner)
     agreement_id = uuid.UUID(made["id"])
     database: Database = app.state.database
+    agreement = register.AGREEMENT_TABLE
+    partners = Organization.__table__  # type: ignore[attr-defined]
+    async with database.engine.connect() as other:
+        transaction = await other.begin()
+        await other.execute(
+            select(agreement.c.id).where(agreement.c.id == agreement_id).with_for_update()
+        )
+        response = await asyncio.wait_for(
+            merge_patch(
+                client,
+                secretariat,
+                f"/v1/organizations/{partner['id']}",
+                {"name": "Locked partner, renamed"},
+            ),
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        await other.execute(
+            select(partners.c.id)
+            .where(partners.c.id == uuid.UUID(partner["id"]))
+            .with_for_update(read=True)
+        )
+        await other.run_sync(register.refresh, [agreement_id])  # the decision's commit
+        await transaction.commit()
+    (row,) = await assert_kept(app)
+    assert "Locked partner, renamed" in row["item"]
+
+
+@pytest.mark.postgres_only
+async def test_the_rows_are_written_anew_while_a_decision_holds_an_agreement(
+    app: FastAPI, database_url: str, approved: Make
+) -> None:
+    """An upgrade that writes the rows anew locks their table, not the agreements: a decision
+    that holds its agreement meanwhile, then writes its row at commit, waits for the upgrade
+    and nothing waits for it."""
+    made = await approved("Held while written anew")
+    agreement_id = uuid.UUID(made["id"])
+    database: Database = app.state.database
+    formats = RegisterFormat.__table__  # type: ignore[attr-defined]
+    async with database.session(write=True) as session:
+        await session.execute(update(formats).values(format=0))
+        await session.commit()
     agreement = register.AGREEMENT_TABLE
     async with database.engine.connect() as other:
         transaction = await other.begin()
         await other.execute(
             select(agreement.c.id).where(agreement.c.id == agreement_id).with_for_update()
         )
-        waiting = asyncio.create_task(
-            merge_patch(
-                client,
-                secretariat,
-                f"/v1/organizations/{partner['id']}",
-                {"name": "Locked partner, renamed"},
-            )
-        )
-        assert await still_waiting(waiting)
+        await asyncio.wait_for(upgrade(database_url), timeout=10)
         await other.run_sync(register.refresh, [agreement_id])  # the decision's commit
         await transaction.commit()
-    response = await waiting
-    assert response.status_code == 200, response.text
     (row,) = await assert_kept(app)
-    assert "Locked partner, renamed" in row["item"]
+    assert row["id"] == agreement_id
