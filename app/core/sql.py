@@ -188,11 +188,29 @@ def json_array_of(
     """The JSON array of `value` over the rows that match `where` (from `joins` when given), in
     the order of `order_by`; over no rows, NULL or `[]` (module docstring). `where` may name
     the table `outer` of the statement it is part of (the record whose list it is)."""
+    return _over_ordered(_ordered_json_array, value, where, order_by, outer, joins)
+
+
+def _over_ordered(
+    aggregate: type[FunctionElement[str]],
+    value: ColumnElement[Any],
+    where: ColumnElement[bool],
+    order_by: Sequence[ColumnElement[Any] | str],
+    outer: FromClause,
+    joins: FromClause | None,
+    *,
+    distinct: bool = False,
+) -> ScalarSelect[str]:
+    """`aggregate` of `value` over an ordered subquery of the rows that match `where` (from
+    `joins` when given), correlated with `outer`: aggregates keep their input's order on both
+    databases, which an aggregate's own ORDER BY would sort again."""
     rows = select(value.label("element"))
+    if distinct:
+        rows = rows.distinct()
     if joins is not None:
         rows = rows.select_from(joins)
     ordered = rows.where(where).order_by(*order_by).correlate(outer).subquery("ordered")
-    return select(_ordered_json_array(ordered.c.element)).scalar_subquery()
+    return select(aggregate(ordered.c.element)).scalar_subquery()
 
 
 class _bytewise(FunctionElement[str]):
@@ -230,11 +248,9 @@ def spaced_codes(
     as one text, each between spaces, in byte order: ` ngo rppo `, or ` ` for none, as
     `core.listing.spaced` writes them. `where` may name the table `outer` of the statement it is
     part of."""
-    rows = select(_bytewise(code).label("code")).distinct()
-    if joins is not None:
-        rows = rows.select_from(joins)
-    ordered = rows.where(where).order_by("code").correlate(outer).subquery("codes")
-    return select(_spaced_text(ordered.c.code)).scalar_subquery()
+    return _over_ordered(
+        _spaced_text, _bytewise(code), where, ("element",), outer, joins, distinct=True
+    )
 
 
 class octet_length(FunctionElement[int]):
