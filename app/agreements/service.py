@@ -184,8 +184,8 @@ LIST = ListSpec(
     filters=(
         text_search("q", _column("search_key")),
         one_of("status", _column("status")),
-        one_of("level", _column("level")),
-        one_of("instrument", _column("instrument")),
+        one_of("level", _column("level"), carried=True),
+        one_of("instrument", _column("instrument"), carried=True),
         linked_to("partner_id", _column("id"), PARTNERS, "agreement_id", "organization_id"),
         holds_any("partner_category", _column("partner_categories")),
         holds_any("strategic_objective", _column("objective_codes")),

@@ -145,8 +145,10 @@ class _Bound(Filter):
         return [_plain(item) for item in value] if isinstance(value, list) else _plain(value)
 
 
-def one_of(name: str, column: ColumnElement[Any]) -> Filter:
-    """`name=a&name=b`: the column holds one of the values given."""
+def one_of(name: str, column: ColumnElement[Any], *, carried: bool = False) -> Filter:
+    """`name=a&name=b`: the column holds one of the values given. `carried`: the index of the
+    list's default order carries the column (PostgreSQL's `INCLUDE`), so that a page with it
+    tests its candidates there and reads its ids first (`ListSpec`)."""
 
     def condition(values: Any) -> Condition | None:
         if values is None or (isinstance(values, list) and not values):
@@ -155,7 +157,7 @@ def one_of(name: str, column: ColumnElement[Any]) -> Filter:
             values = [_plain(value) for value in values]
         return column.in_(values)
 
-    return _Bound((name,), condition)
+    return _Bound((name,), condition, ids_first=carried)
 
 
 def equal_to(name: str, column: ColumnElement[Any]) -> Filter:

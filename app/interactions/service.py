@@ -92,8 +92,8 @@ LIST = ListSpec(
     parameters=InteractionFilters,
     filters=(
         text_search("q", _column("search_key")),
-        one_of("channel", _column("channel")),
-        one_of("visibility", _column("visibility")),
+        one_of("channel", _column("channel"), carried=True),
+        one_of("visibility", _column("visibility"), carried=True),
         in_range("occurred_on", _column("occurred_on")),
         linked_to(
             "strategic_objective", _column("id"), OBJECTIVES, "interaction_id", "objective_code"

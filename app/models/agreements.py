@@ -64,12 +64,13 @@ class Agreement(StoredResource, table=True):
             "AND financing_currency IS NOT NULL AND financing_direction IS NOT NULL)",
             name="financing_whole",
         ),
-        # The default order carries what a page filtered by a linked code tests (ids first).
+        # The default order carries what a page filtered by a linked code, a level or an
+        # instrument tests (ids first).
         Index(
             "ix_agreement_title_key_id",
             "title_key",
             "id",
-            postgresql_include=["partner_categories", "objective_codes"],
+            postgresql_include=["partner_categories", "objective_codes", "level", "instrument"],
         ),
         Index("ix_agreement_start_date_id", "start_date", "id"),
         Index("ix_agreement_end_date_id", "end_date", "id"),

@@ -310,7 +310,7 @@ INTERACTIONS = ListSpec(
     parameters=PublicInteractionFilters,
     filters=(
         text_search("q", _interaction("search_key")),
-        one_of("channel", _interaction("channel")),
+        one_of("channel", _interaction("channel"), carried=True),
         in_range("occurred_on", _interaction("occurred_on")),
         linked_to(
             "strategic_objective",
