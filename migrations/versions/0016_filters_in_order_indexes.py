@@ -21,6 +21,7 @@ Create Date: 2026-12-01
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from alembic import op
@@ -32,9 +33,19 @@ depends_on: str | Sequence[str] | None = None
 
 # Written out rather than imported: a migration keeps meaning what it meant when it was written.
 PUBLIC = "visibility = 'public'"
-# name, table, keys, where, included now, included before
+
+
+class Carrying(NamedTuple):
+    name: str
+    table: str
+    keys: list[str]
+    where: str | None
+    now: list[str]
+    before: list[str]
+
+
 CARRYING = (
-    (
+    Carrying(
         "ix_interaction_occurred_on_id",
         "interaction",
         ["occurred_on", "id"],
@@ -42,7 +53,7 @@ CARRYING = (
         ["channel", "visibility"],
         [],
     ),
-    (
+    Carrying(
         "ix_interaction_public_occurred_on_id",
         "interaction",
         ["occurred_on", "id"],
@@ -50,7 +61,7 @@ CARRYING = (
         ["channel"],
         [],
     ),
-    (
+    Carrying(
         "ix_agreement_title_key_id",
         "agreement",
         ["title_key", "id"],
@@ -58,7 +69,7 @@ CARRYING = (
         ["partner_categories", "objective_codes", "level", "instrument"],
         ["partner_categories", "objective_codes"],
     ),
-    (
+    Carrying(
         "ix_organization_name_key_id",
         "organization",
         ["name_key", "id"],
@@ -67,7 +78,8 @@ CARRYING = (
         [],
     ),
 )
-FOLLOWING = (
+# The narrower indexes in the same orders, made again after those: name, table, keys, where.
+FOLLOWING: tuple[tuple[str, str, list[str], str | None], ...] = (
     (
         "ix_organization_archived_name_key_id",
         "organization",
@@ -95,18 +107,18 @@ def _make(name: str, table: str, keys: list[str], where: str | None, include: li
     )
 
 
-def _run(included: int) -> None:
+def _run(*, upgrading: bool) -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     for item in CARRYING:
-        _make(item[0], item[1], item[2], item[3], item[included])
+        _make(item.name, item.table, item.keys, item.where, item.now if upgrading else item.before)
     for name, table, keys, where in FOLLOWING:
         _make(name, table, keys, where, [])
 
 
 def upgrade() -> None:
-    _run(4)
+    _run(upgrading=True)
 
 
 def downgrade() -> None:
-    _run(5)
+    _run(upgrading=False)
