@@ -4,16 +4,18 @@ agreements): real tokens per role, and organizations and agreements made through
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import io
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import update
+from sqlalchemy import Table, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.db import Database, column_of
 from app.core.preconditions import resource_etag
@@ -179,3 +181,21 @@ async def still_waiting(task: asyncio.Task[Any]) -> bool:
     """The task is blocked (on a database lock): it has not finished a while later."""
     await asyncio.sleep(0.3)
     return not task.done()
+
+
+@contextlib.asynccontextmanager
+async def another_transaction(app: FastAPI) -> AsyncIterator[AsyncConnection]:
+    """A transaction on a connection of its own, committed on the way out: another writer,
+    held open while the test sends its requests."""
+    database: Database = app.state.database
+    async with database.engine.connect() as connection, connection.begin():
+        yield connection
+
+
+async def lock_row(
+    connection: AsyncConnection, table: Table, row_id: str | uuid.UUID, *, share: bool = False
+) -> None:
+    """Lock a row as a writer does: FOR UPDATE (a decision holding its agreement), or FOR SHARE
+    (a write naming an organization)."""
+    statement = select(table.c.id).where(table.c.id == uuid.UUID(str(row_id)))
+    await connection.execute(statement.with_for_update(read=share))

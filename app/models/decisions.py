@@ -11,7 +11,7 @@ from sqlmodel import Field
 
 from app.core.append_only import append_only
 from app.core.tracking import tracked
-from app.models.base import PUBLIC_REGISTER, StoredResource
+from app.models.base import StoredResource
 
 MEETING_REFERENCE_MAX_LENGTH = 300
 # The decisions one agreement takes at most, corrections included: more is refused (409), so
@@ -26,7 +26,7 @@ NAME_MAX_LENGTH = 200
 
 
 @append_only
-@tracked("decision", read_by=(PUBLIC_REGISTER,))
+@tracked("decision")
 class Decision(StoredResource, table=True):
     """A decision of the Bureau or the CPM on an agreement. Rows are inserted, never updated or
     deleted (`append_only`, and the triggers of its migration): a correction is a new decision

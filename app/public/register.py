@@ -38,7 +38,6 @@ import orjson
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Integer,
     Table,
     bindparam,
     case,
@@ -48,13 +47,12 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from app.agreements import service as agreements
 from app.agreements.workflow import in_force
 from app.core.actor import Actor
-from app.core.db import column_of
+from app.core.db import column_of, transaction_locks
 from app.core.listing import spaced
 from app.core.migrate import after_upgrade
 from app.core.serialization import dump_rows
@@ -306,11 +304,6 @@ def published(row: Any) -> dict[str, Any]:
 
 # --- Writing ---------------------------------------------------------------------------------
 
-_LOCKS = text(
-    "SELECT pg_advisory_xact_lock(:space, key) "
-    "FROM (SELECT DISTINCT unnest(:keys) AS key ORDER BY 1) AS keys"
-).bindparams(bindparam("keys", type_=ARRAY(Integer)), bindparam("space", type_=Integer))
-
 
 def _lock_key(agreement_id: uuid.UUID) -> int:
     return int.from_bytes(agreement_id.bytes[:4], "big", signed=True)
@@ -327,9 +320,7 @@ def refresh(connection: Connection, agreement_ids: Iterable[uuid.UUID]) -> None:
     ids = sorted(set(agreement_ids))
     if not ids:
         return
-    if connection.dialect.name == "postgresql":
-        keys = [_lock_key(agreement_id) for agreement_id in ids]
-        connection.execute(_LOCKS, {"space": LOCK_SPACE, "keys": keys})
+    transaction_locks(connection, LOCK_SPACE, map(_lock_key, ids))
     for start in range(0, len(ids), BATCH):
         chunk = ids[start : start + BATCH]
         connection.execute(delete(PUBLISHED).where(PUBLISHED.c.id.in_(chunk)))
@@ -383,10 +374,8 @@ def _changed(session: Session, actor: Actor, changes: Sequence[Change]) -> None:
     touched: set[uuid.UUID] = set()
     organizations: set[uuid.UUID] = set()
     for change in changes:
-        if change.resource_type == "agreement":
+        if change.resource_type == "agreement":  # a decision changes its agreement too
             touched.add(uuid.UUID(change.resource_id))
-        elif change.resource_type == "decision" and change.after:
-            touched.add(uuid.UUID(str(change.after["agreement_id"])))
         elif (
             change.resource_type == "organization"
             and change.before is not None  # a new organization is in no agreement yet

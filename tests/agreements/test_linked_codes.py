@@ -19,7 +19,7 @@ from app.core.migrate import upgrade
 from app.models import Organization
 from app.registry import codes
 from tests.migrations.test_migrations import _downgrade_to, _run
-from tests.registry import Make, merge_patch, still_waiting
+from tests.registry import Make, another_transaction, lock_row, merge_patch, still_waiting
 
 AGREEMENTS = codes.AGREEMENTS
 
@@ -137,9 +137,7 @@ async def test_a_partner_added_while_its_category_changes_is_coded_as_it_is_at_t
     organization as a partner waits for it (FOR SHARE), then codes the category it committed."""
     partner = await organization("Changing", category="ngo")
     made = await agreement("Adds a partner")
-    database: Database = app.state.database
-    async with database.engine.connect() as other:
-        transaction = await other.begin()
+    async with another_transaction(app) as other:
         await other.execute(
             update(Organization)
             .where(column_of(Organization.id) == uuid.UUID(partner["id"]))
@@ -154,7 +152,6 @@ async def test_a_partner_added_while_its_category_changes_is_coded_as_it_is_at_t
             )
         )
         assert await still_waiting(waiting)
-        await transaction.commit()
     response = await waiting
     assert response.status_code == 200, response.text
     await assert_codes(app, made["id"], (" academic_research ", " "))
@@ -173,30 +170,16 @@ async def test_a_change_of_category_waits_for_its_agreements_before_it_holds_the
     holds the partner: the decision goes on, then the change."""
     partner = await organization("Recategorized", category="ngo")
     made = await agreement("Held", partner_ids=[partner["id"]])
-    database: Database = app.state.database
-    partners = Organization.__table__  # type: ignore[attr-defined]
-    async with database.engine.connect() as other:
-        transaction = await other.begin()
-        await other.execute(
-            select(AGREEMENTS.c.id)
-            .where(AGREEMENTS.c.id == uuid.UUID(made["id"]))
-            .with_for_update()
-        )
+    async with another_transaction(app) as other:
+        await lock_row(other, AGREEMENTS, made["id"])
         waiting = asyncio.create_task(
             merge_patch(
                 client, secretariat, f"/v1/organizations/{partner['id']}", {"category": "other"}
             )
         )
         assert await still_waiting(waiting)
-        await asyncio.wait_for(
-            other.execute(
-                select(partners.c.id)
-                .where(partners.c.id == uuid.UUID(partner["id"]))
-                .with_for_update(read=True)
-            ),
-            timeout=10,
-        )
-        await transaction.commit()
+        partners = Organization.__table__  # type: ignore[attr-defined]
+        await asyncio.wait_for(lock_row(other, partners, partner["id"], share=True), timeout=10)
     response = await waiting
     assert response.status_code == 200, response.text
     await assert_codes(app, made["id"], (" other ", " "))

@@ -19,7 +19,9 @@ from app.core.migrate import upgrade
 from app.models import Organization, PublishedAgreement, RegisterFormat
 from app.public import register
 from tests.public.conftest import decide
-from tests.registry import Make, merge_patch, still_waiting
+from tests.registry import Make, another_transaction, lock_row, merge_patch, still_waiting
+
+ORGANIZATIONS = Organization.__table__  # type: ignore[attr-defined]
 
 
 async def kept(app: FastAPI) -> list[dict[str, Any]]:
@@ -153,9 +155,7 @@ async def test_a_change_waits_for_another_writing_the_same_row_then_reads_what_i
     first = await organization("First partner")
     second = await organization("Second partner")
     made = await approved("Two partners", partner_ids=[first["id"], second["id"]], partner=first)
-    database: Database = app.state.database
-    async with database.engine.connect() as other:
-        transaction = await other.begin()
+    async with another_transaction(app) as other:
         await other.execute(
             update(Organization)
             .where(column_of(Organization.id) == uuid.UUID(first["id"]))
@@ -171,7 +171,6 @@ async def test_a_change_waits_for_another_writing_the_same_row_then_reads_what_i
             )
         )
         assert await still_waiting(waiting)
-        await transaction.commit()
     response = await waiting
     assert response.status_code == 200, response.text
     (row,) = await assert_kept(app)
@@ -194,14 +193,8 @@ async def test_a_partner_renamed_while_a_decision_holds_its_agreement_waits_for_
     partner = await organization("Locked partner")
     made = await approved("Locked", partner=partner)
     agreement_id = uuid.UUID(made["id"])
-    database: Database = app.state.database
-    agreement = register.AGREEMENT_TABLE
-    partners = Organization.__table__  # type: ignore[attr-defined]
-    async with database.engine.connect() as other:
-        transaction = await other.begin()
-        await other.execute(
-            select(agreement.c.id).where(agreement.c.id == agreement_id).with_for_update()
-        )
+    async with another_transaction(app) as other:
+        await lock_row(other, register.AGREEMENT_TABLE, agreement_id)
         response = await asyncio.wait_for(
             merge_patch(
                 client,
@@ -212,13 +205,8 @@ async def test_a_partner_renamed_while_a_decision_holds_its_agreement_waits_for_
             timeout=10,
         )
         assert response.status_code == 200, response.text
-        await other.execute(
-            select(partners.c.id)
-            .where(partners.c.id == uuid.UUID(partner["id"]))
-            .with_for_update(read=True)
-        )
+        await lock_row(other, ORGANIZATIONS, partner["id"], share=True)
         await other.run_sync(register.refresh, [agreement_id])  # the decision's commit
-        await transaction.commit()
     (row,) = await assert_kept(app)
     assert "Locked partner, renamed" in row["item"]
 
@@ -237,14 +225,9 @@ async def test_the_rows_are_written_anew_while_a_decision_holds_an_agreement(
     async with database.session(write=True) as session:
         await session.execute(update(formats).values(format=0))
         await session.commit()
-    agreement = register.AGREEMENT_TABLE
-    async with database.engine.connect() as other:
-        transaction = await other.begin()
-        await other.execute(
-            select(agreement.c.id).where(agreement.c.id == agreement_id).with_for_update()
-        )
+    async with another_transaction(app) as other:
+        await lock_row(other, register.AGREEMENT_TABLE, agreement_id)
         await asyncio.wait_for(upgrade(database_url), timeout=10)
         await other.run_sync(register.refresh, [agreement_id])  # the decision's commit
-        await transaction.commit()
     (row,) = await assert_kept(app)
     assert row["id"] == agreement_id
