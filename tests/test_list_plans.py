@@ -155,7 +155,7 @@ LISTS: dict[str, tuple[ListSpec, str, dict[str, Any]]] = {
     ),
     "public-interactions": (
         PUBLIC_INTERACTIONS,
-        "interaction",
+        "published_interaction",
         {
             "q": "plant",
             "channel": ["call"],
@@ -277,14 +277,15 @@ SEARCHES = {
         "Index Only Scan using ix_published_agreement_title_key_id_search on published_agreement",
     ),
     "public-interactions": (
-        "Index Only Scan Backward using ix_interaction_public_occurred_on_id_search on interaction",
+        "Index Only Scan Backward using ix_published_interaction_occurred_on_id_search"
+        " on published_interaction",
     ),
 }
 # Filters whose column the index of the list's default order carries: a page tests its
 # candidates there alone (`core.listing`, "ids first"; migrations 0015 and 0016).
 _BY_TITLE = "Index Only Scan using ix_agreement_title_key_id"
 _BY_DATE = "Index Only Scan Backward using ix_interaction_occurred_on_id"
-_BY_PUBLIC_DATE = "Index Only Scan Backward using ix_interaction_public_occurred_on_id"
+_BY_PUBLIC_DATE = "Index Only Scan Backward using ix_published_interaction_occurred_on_id"
 CARRIED = [
     ("agreements", {"partner_category": ["ngo"]}, _BY_TITLE),
     ("agreements", {"strategic_objective": ["2020-2030.A"]}, _BY_TITLE),
@@ -292,8 +293,15 @@ CARRIED = [
     ("agreements", {"instrument": ["letter_of_intent"]}, _BY_TITLE),
     ("interactions", {"channel": ["meeting"]}, _BY_DATE),
     ("interactions", {"visibility": ["internal"]}, _BY_DATE),
-    ("interactions", {"visibility": ["public"]}, _BY_PUBLIC_DATE),
-    ("public-interactions", {"channel": ["meeting"]}, _BY_PUBLIC_DATE),
+    ("interactions", {"visibility": ["public"]}, _BY_DATE),
+    *(
+        ("public-interactions", filters, _BY_PUBLIC_DATE)
+        for filters in (
+            {"channel": ["meeting"]},
+            {"organization_category": ["ngo"]},
+            {"strategic_objective": ["2020-2030.B"]},
+        )
+    ),
     (
         "organizations",
         {"category": ["ngo"]},

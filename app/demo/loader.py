@@ -77,7 +77,7 @@ from app.organizations.schemas import OrganizationCreate, OrganizationPatch
 from app.public import register  # the public register keeps its rows from every change
 
 assert audit_trail.write_events is not None
-assert register.refresh is not None
+assert register.rebuild_when_stale is not None
 
 
 class DemoFailed(Exception):

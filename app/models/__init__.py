@@ -8,7 +8,7 @@ from app.models.decisions import Decision, InterestDeclaration
 from app.models.idempotency import IdempotencyRecord
 from app.models.interactions import Interaction, InteractionObjective, InteractionOrganization
 from app.models.organizations import Organization
-from app.models.public import PublishedAgreement, RegisterFormat
+from app.models.public import PublishedAgreement, PublishedInteraction, RegisterFormat
 from app.models.reference import StrategicObjective
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "OAuthClient",
     "Organization",
     "PublishedAgreement",
+    "PublishedInteraction",
     "RegisterFormat",
     "SigningKey",
     "StoredResource",

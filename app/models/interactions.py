@@ -10,18 +10,17 @@ from sqlmodel import Field, SQLModel
 
 from app.core.sql import long_search_index, search_index, trigram_index
 from app.core.tracking import tracked
-from app.models.base import StoredResource
+from app.models.base import PUBLIC_REGISTER, StoredResource
 
 SUBJECT_MAX_LENGTH = 500
 LOCATION_MAX_LENGTH = 300
 
-# An interaction the public register shows (design §2): its default order (latest first) has an
-# index of its own over these rows only.
+# An interaction the public register shows (design §2), which keeps a row of its own for each
+# (app/models/public.py).
 PUBLIC_VISIBILITY = "public"
-_PUBLIC = text(f"visibility = '{PUBLIC_VISIBILITY}'")
 
 
-@tracked("interaction", ignore=("subject_key", "search_key"))
+@tracked("interaction", ignore=("subject_key", "search_key"), read_by=(PUBLIC_REGISTER,))
 class Interaction(StoredResource, table=True):
     __tablename__ = "interaction"
     __table_args__ = (
@@ -35,27 +34,10 @@ class Interaction(StoredResource, table=True):
         Index("ix_interaction_subject_key_id", "subject_key", "id"),
         Index("ix_interaction_created_at_id", "created_at", "id"),
         Index("ix_interaction_updated_at_id", "updated_at", "id"),
-        *(
-            Index(
-                f"ix_interaction_public_{key}_id",
-                key,
-                "id",
-                postgresql_where=_PUBLIC,
-                sqlite_where=_PUBLIC,
-                postgresql_include=["channel"] if key == "occurred_on" else [],
-            )
-            for key in ("occurred_on", "subject_key")
-        ),
         trigram_index("ix_interaction_search_key_trgm", "search_key"),
-        # A search in the default orders (the latest first) reads its rows' text from these
+        # A search in the default order (the latest first) reads its rows' text from this
         # (`core.sql`).
         search_index("ix_interaction_occurred_on_id_search", "occurred_on", "id"),
-        search_index(
-            "ix_interaction_public_occurred_on_id_search",
-            "occurred_on",
-            "id",
-            where=_PUBLIC.text,
-        ),
         long_search_index("ix_interaction_search_long"),
     )
 

@@ -1,43 +1,49 @@
 """The public register's rows of its own (app/models/public.py): how they are written.
 
-Each public agreement's row holds its answer, written here from the registry's tables as the
-register shows it: an allowlist of the agreement's columns, its partners (id, name, acronym,
-category, country) and its decisions as they stand (a corrected decision as its correction
-says). The database writes the partners and decisions as JSON (`core/sql.py`), which goes into
+Two tables of them, each kept the same way (`Rows`):
+- each public agreement's row holds its answer, written here from the registry's tables as the
+  register shows it: an allowlist of the agreement's columns, its partners (id, name, acronym,
+  category, country) and its decisions as they stand (a corrected decision as its correction
+  says);
+- each public interaction's row holds its answer likewise: an allowlist of its columns and its
+  organizations.
+The database writes the organizations and decisions as JSON (`core/sql.py`), which goes into
 the answer as it is.
 
 When rows are written:
 - **In the transaction of every change** that alters what the register shows (`_changed`, a
-  reader of each transaction's changes, `core.tracking.read_changes`): an agreement changed (a
-  decision recorded on it changes it too), or an organization whose public reference changed
-  (name, acronym, category, country), which rewrites the rows of its public agreements. The
-  rows of those agreements are deleted and the public ones written again.
-- **After the schema is brought to head** (`core.migrate.after_upgrade`), when
-  `register_format` does not say the rows are in this code's `FORMAT`: all of them, anew.
-  Migration 0014 leaves it empty; a change of what a row holds (a new public field) raises
-  `FORMAT`, and needs no migration of its own.
+  reader of each transaction's changes, `core.tracking.read_changes`): an agreement or an
+  interaction changed (a decision recorded on an agreement changes it too), or an organization
+  whose public reference changed (name, acronym, category, country), which rewrites the rows of
+  its public agreements and interactions. The rows of those records are deleted and the public
+  ones written again.
+- **After the schema is brought to head** (`core.migrate.after_upgrade`), for each table whose
+  row in `register_format` does not say it is in this code's format (`Rows.format`): all of its
+  rows, anew. The migration that makes a table leaves it no format; a change of what a row holds
+  (a new public field) raises the format, and needs no migration of its own.
 
-Concurrent writers: on PostgreSQL each agreement's row is written under a transaction advisory
+Concurrent writers: on PostgreSQL each record's row is written under a transaction advisory
 lock of its own, taken in the order of the keys, before its data is read. A transaction that
 waited then reads what the other committed (READ COMMITTED: each statement sees what committed
-before it began). Without it, two changes of one agreement's register (two of its partners
-renamed at once) would each write what they saw, the last to commit keeping the other's old
-values, or fail on the primary key. Nothing else is locked: the rows do not refer to their
-agreement (no foreign key, whose check would lock it), so a rename of a partner never waits for
-a decision that holds the agreement and waits for that partner. On SQLite writers are
-serialized already.
+before it began). Without it, two changes of one record's row (two of its partners renamed at
+once) would each write what they saw, the last to commit keeping the other's old values, or
+fail on the primary key. Nothing else is locked: the rows do not refer to their record (no
+foreign key, whose check would lock it), so a rename of a partner never waits for a decision
+that holds the agreement and waits for that partner. On SQLite writers are serialized already.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Select,
     Table,
     bindparam,
     case,
@@ -58,21 +64,28 @@ from app.core.migrate import after_upgrade
 from app.core.serialization import dump_rows
 from app.core.sql import in_constants, json_array_agg, json_array_of, json_object, uuid_text
 from app.core.tracking import KEEPS_COPIES, Change, read_changes
-from app.models import Agreement, Decision, Organization, PublishedAgreement, RegisterFormat
+from app.interactions import service as interactions
+from app.models import (
+    Agreement,
+    Decision,
+    Interaction,
+    Organization,
+    PublishedAgreement,
+    PublishedInteraction,
+    RegisterFormat,
+)
 from app.models.agreements import PUBLIC_STATUSES
 from app.models.base import PUBLIC_REGISTER
+from app.models.interactions import PUBLIC_VISIBILITY
 
-# The form of the rows this code writes: raise it when what a row holds changes.
-FORMAT = 1
 # Rows written per statement when all are written anew.
 BATCH = 1_000
-# The first key of the advisory locks of the register's rows (the second is the agreement's).
-LOCK_SPACE = 7_728_354
 
 AGREEMENT_TABLE: Table = Agreement.__table__  # type: ignore[attr-defined]
-PUBLISHED: Table = PublishedAgreement.__table__  # type: ignore[attr-defined]
+INTERACTION_TABLE: Table = Interaction.__table__  # type: ignore[attr-defined]
 FORMATS: Table = RegisterFormat.__table__  # type: ignore[attr-defined]
 PARTNERS: Table = agreements.PARTNERS
+PARTICIPANTS: Table = interactions.ORGANIZATIONS
 
 # What an organization shows of itself in the register: a change of it rewrites its rows.
 ORGANIZATION_SHOWN = frozenset({"name", "acronym", "category", "country"})
@@ -88,6 +101,10 @@ def _organization(name: str) -> ColumnElement[Any]:
 
 def _decision(name: str) -> ColumnElement[Any]:
     return column_of(getattr(Decision, name))
+
+
+def _interaction(name: str) -> ColumnElement[Any]:
+    return column_of(getattr(Interaction, name))
 
 
 def named(links: Table, owner: Table, owner_column: str) -> Any:
@@ -173,32 +190,33 @@ _AGREEMENT_COLUMNS = (
     "search_key",
 )
 
+_PUBLIC_AGREEMENT = in_constants(_agreement("status"), PUBLIC_STATUSES)
+
 # The public agreements, as the register shows them, from the registry's tables.
-SOURCE = select(
+AGREEMENT_SOURCE = select(
     *(_agreement(name) for name in _AGREEMENT_COLUMNS),
     named(PARTNERS, AGREEMENT_TABLE, "agreement_id").label("partners"),
     _SHOWN_DECISIONS.label("decisions"),
     _DECISION_CHAIN.label("decision_chain"),
-).where(in_constants(_agreement("status"), PUBLIC_STATUSES))
+).where(_PUBLIC_AGREEMENT)
 
-_OF_IDS = SOURCE.where(_agreement("id").in_(bindparam("ids", expanding=True)))
+_INTERACTION_COLUMNS = (
+    "id",
+    "occurred_on",
+    "channel",
+    "subject",
+    "strategic_objectives",
+    "subject_key",
+    "search_key",
+)
 
+_PUBLIC_INTERACTION = in_constants(_interaction("visibility"), [PUBLIC_VISIBILITY])
 
-def _batch(*conditions: ColumnElement[bool]) -> Any:
-    """The next rows of `SOURCE` by id: their ids first, so that each row's partners and
-    decisions are built for the batch alone (sorted, a statement builds them for every row it
-    sorts)."""
-    ids = (
-        select(_agreement("id"))
-        .where(in_constants(_agreement("status"), PUBLIC_STATUSES), *conditions)
-        .order_by(_agreement("id"))
-        .limit(bindparam("batch"))
-    )
-    return SOURCE.where(_agreement("id").in_(ids.scalar_subquery())).order_by(_agreement("id"))
-
-
-_FIRST = _batch()
-_AFTER = _batch(_agreement("id") > bindparam("after"))
+# The public interactions, as the register shows them, from the registry's tables.
+INTERACTION_SOURCE = select(
+    *(_interaction(name) for name in _INTERACTION_COLUMNS),
+    named(PARTICIPANTS, INTERACTION_TABLE, "interaction_id").label("organizations"),
+).where(_PUBLIC_INTERACTION)
 
 
 def read_json(value: Any) -> list[Any]:
@@ -265,7 +283,7 @@ def _financing(row: Any) -> dict[str, Any] | None:
 
 
 def agreement_item(row: Any) -> dict[str, Any]:
-    """A public agreement from its row of `SOURCE`, as `PublicAgreement` writes it."""
+    """A public agreement from its row of `AGREEMENT_SOURCE`, as `PublicAgreement` writes it."""
     return {
         "id": row.id,
         "title": row.title,
@@ -283,8 +301,8 @@ def agreement_item(row: Any) -> dict[str, Any]:
     }
 
 
-def published(row: Any) -> dict[str, Any]:
-    """The register's row of a public agreement, from its row of `SOURCE`."""
+def published_agreement(row: Any) -> dict[str, Any]:
+    """The register's row of a public agreement, from its row of `AGREEMENT_SOURCE`."""
     partners = read_json(row.partners)
     return {
         "id": row.id,
@@ -302,90 +320,199 @@ def published(row: Any) -> dict[str, Any]:
     }
 
 
+def interaction_item(row: Any) -> dict[str, Any]:
+    """A public interaction from its row of `INTERACTION_SOURCE`, as `PublicInteraction`
+    writes it."""
+    return {
+        "id": row.id,
+        "occurred_on": row.occurred_on,
+        "channel": row.channel,
+        "subject": row.subject,
+        "organizations": written(row.organizations),
+        "strategic_objectives": list(row.strategic_objectives),
+    }
+
+
+def published_interaction(row: Any) -> dict[str, Any]:
+    """The register's row of a public interaction, from its row of `INTERACTION_SOURCE`."""
+    organizations = read_json(row.organizations)
+    return {
+        "id": row.id,
+        "item": dump_rows(interaction_item(row)).decode(),
+        "occurred_on": row.occurred_on,
+        "subject_key": row.subject_key,
+        "channel": row.channel,
+        "objectives": spaced(row.strategic_objectives),
+        "categories": spaced(item["category"] for item in organizations),
+        "countries": spaced(item["country"] for item in organizations if item["country"]),
+        "search_key": row.search_key,
+    }
+
+
 # --- Writing ---------------------------------------------------------------------------------
 
 
-def _lock_key(agreement_id: uuid.UUID) -> int:
-    return int.from_bytes(agreement_id.bytes[:4], "big", signed=True)
+def _lock_key(record_id: uuid.UUID) -> int:
+    return int.from_bytes(record_id.bytes[:4], "big", signed=True)
 
 
-def _write(connection: Connection, rows: Sequence[Any]) -> None:
-    if rows:
-        connection.execute(insert(PUBLISHED), [published(row) for row in rows])
+@dataclass(frozen=True)
+class Rows:
+    """One table of the register's own rows, and how it is written from the registry's tables
+    (module docstring)."""
+
+    # The table, and the form of the rows this code writes in it: raise `format` when what a
+    # row holds changes.
+    table: Table
+    format: int
+    # The tracked resource whose changes rewrite its rows, and that resource's table.
+    resource_type: str
+    records: Table
+    # The public records, as the register shows them (`source`, whose rows `published` makes
+    # rows of the table), and the condition that makes a record public.
+    source: Select[Any]
+    public: ColumnElement[bool]
+    published: Callable[[Any], dict[str, Any]]
+    # The links that name the organizations of a record, and the link's column of the record.
+    links: Table
+    owner_column: str
+    # The first key of the advisory locks of the rows (the second is the record's).
+    lock_space: int
+
+    def _write(self, connection: Connection, rows: Sequence[Any]) -> None:
+        if rows:
+            connection.execute(insert(self.table), [self.published(row) for row in rows])
+
+    def _of_ids(self) -> Select[Any]:
+        return self.source.where(self.records.c.id.in_(bindparam("ids", expanding=True)))
+
+    def _batch(self, *conditions: ColumnElement[bool]) -> Select[Any]:
+        """The next rows of `source` by id: their ids first, so that each row's organizations
+        (and decisions) are built for the batch alone (sorted, a statement builds them for
+        every row it sorts)."""
+        ids = (
+            select(self.records.c.id)
+            .where(self.public, *conditions)
+            .order_by(self.records.c.id)
+            .limit(bindparam("batch"))
+        )
+        return self.source.where(self.records.c.id.in_(ids.scalar_subquery())).order_by(
+            self.records.c.id
+        )
+
+    def refresh(self, connection: Connection, record_ids: Iterable[uuid.UUID]) -> None:
+        """Write anew the rows of these records, in this transaction: none for those not
+        public (module docstring: the locks)."""
+        ids = sorted(set(record_ids))
+        if not ids:
+            return
+        transaction_locks(connection, self.lock_space, map(_lock_key, ids))
+        statement = self._of_ids()
+        for start in range(0, len(ids), BATCH):
+            chunk = ids[start : start + BATCH]
+            connection.execute(delete(self.table).where(self.table.c.id.in_(chunk)))
+            self._write(connection, connection.execute(statement, {"ids": chunk}).all())
+
+    def rebuild(self, connection: Connection) -> None:
+        """Write every row anew, from the registry's tables, and note the format. On
+        PostgreSQL the table is locked against other writers until the transaction ends: a
+        change committed meanwhile waits, then writes its rows over the new ones."""
+        if connection.dialect.name == "postgresql":
+            connection.execute(text(f"LOCK TABLE {self.table.name} IN EXCLUSIVE MODE"))
+            # Many small statements alike: compiling each (on a table whose statistics make it
+            # look large) costs more than running it.
+            connection.execute(text("SET LOCAL jit = off"))
+        connection.execute(delete(self.table))
+        first, after = self._batch(), self._batch(self.records.c.id > bindparam("after"))
+        rows = connection.execute(first, {"batch": BATCH}).all()
+        while rows:
+            self._write(connection, rows)
+            rows = connection.execute(after, {"after": rows[-1].id, "batch": BATCH}).all()
+        connection.execute(delete(FORMATS).where(FORMATS.c.name == self.table.name))
+        connection.execute(insert(FORMATS), {"name": self.table.name, "format": self.format})
+
+    def written_format(self, connection: Connection) -> int | None:
+        """The format the rows were last written in (None: never)."""
+        found = connection.execute(
+            select(FORMATS.c.format).where(FORMATS.c.name == self.table.name)
+        ).scalar()
+        return None if found is None else int(found)
+
+    def of_organizations(
+        self, connection: Connection, organizations: set[uuid.UUID]
+    ) -> set[uuid.UUID]:
+        """The public records that name any of these organizations."""
+        owner = self.links.c[self.owner_column]
+        statement = (
+            select(owner)
+            .join(self.records, self.records.c.id == owner)
+            .where(self.links.c.organization_id.in_(sorted(organizations)))
+            .where(self.public)
+        )
+        return set(connection.execute(statement).scalars())
 
 
-def refresh(connection: Connection, agreement_ids: Iterable[uuid.UUID]) -> None:
-    """Write anew the register's rows of these agreements, in this transaction: none for those
-    not public (module docstring: the locks)."""
-    ids = sorted(set(agreement_ids))
-    if not ids:
-        return
-    transaction_locks(connection, LOCK_SPACE, map(_lock_key, ids))
-    for start in range(0, len(ids), BATCH):
-        chunk = ids[start : start + BATCH]
-        connection.execute(delete(PUBLISHED).where(PUBLISHED.c.id.in_(chunk)))
-        _write(connection, connection.execute(_OF_IDS, {"ids": chunk}).all())
+AGREEMENTS = Rows(
+    table=PublishedAgreement.__table__,  # type: ignore[attr-defined]
+    format=1,
+    resource_type="agreement",  # a decision changes its agreement too
+    records=AGREEMENT_TABLE,
+    source=AGREEMENT_SOURCE,
+    public=_PUBLIC_AGREEMENT,
+    published=published_agreement,
+    links=PARTNERS,
+    owner_column="agreement_id",
+    lock_space=7_728_354,
+)
+
+INTERACTIONS = Rows(
+    table=PublishedInteraction.__table__,  # type: ignore[attr-defined]
+    format=1,
+    resource_type="interaction",
+    records=INTERACTION_TABLE,
+    source=INTERACTION_SOURCE,
+    public=_PUBLIC_INTERACTION,
+    published=published_interaction,
+    links=PARTICIPANTS,
+    owner_column="interaction_id",
+    lock_space=7_728_355,
+)
+
+TABLES = (AGREEMENTS, INTERACTIONS)
 
 
 def rebuild(connection: Connection) -> None:
-    """Write every row of the register anew, from the registry's tables, and note the format.
-    On PostgreSQL the table is locked against other writers until the transaction ends: a change
-    committed meanwhile waits, then writes its rows over the new ones."""
-    if connection.dialect.name == "postgresql":
-        connection.execute(text(f"LOCK TABLE {PUBLISHED.name} IN EXCLUSIVE MODE"))
-        # Many small statements alike: compiling each (on a table whose statistics make it look
-        # large) costs more than running it.
-        connection.execute(text("SET LOCAL jit = off"))
-    connection.execute(delete(PUBLISHED))
-    rows = connection.execute(_FIRST, {"batch": BATCH}).all()
-    while rows:
-        _write(connection, rows)
-        rows = connection.execute(_AFTER, {"after": rows[-1].id, "batch": BATCH}).all()
-    connection.execute(delete(FORMATS).where(FORMATS.c.name == PUBLISHED.name))
-    connection.execute(insert(FORMATS), {"name": PUBLISHED.name, "format": FORMAT})
-
-
-def written_format(connection: Connection) -> int | None:
-    """The format the register's rows were last written in (None: never)."""
-    found = connection.execute(
-        select(FORMATS.c.format).where(FORMATS.c.name == PUBLISHED.name)
-    ).scalar()
-    return None if found is None else int(found)
+    """Write every row of every table anew (`Rows.rebuild`)."""
+    for rows in TABLES:
+        rows.rebuild(connection)
 
 
 def rebuild_when_stale(connection: Connection) -> None:
-    """After an upgrade to head: write the rows anew unless they are in this code's format."""
-    if written_format(connection) != FORMAT:
-        rebuild(connection)
-
-
-def _public_agreements_of(connection: Connection, organizations: set[uuid.UUID]) -> set[uuid.UUID]:
-    statement = (
-        select(PARTNERS.c.agreement_id)
-        .join(AGREEMENT_TABLE, _agreement("id") == PARTNERS.c.agreement_id)
-        .where(PARTNERS.c.organization_id.in_(sorted(organizations)))
-        .where(in_constants(_agreement("status"), PUBLIC_STATUSES))
-    )
-    return set(connection.execute(statement).scalars())
+    """After an upgrade to head: write anew the rows of each table not in this code's format."""
+    for rows in TABLES:
+        if rows.written_format(connection) != rows.format:
+            rows.rebuild(connection)
 
 
 def _changed(session: Session, actor: Actor, changes: Sequence[Change]) -> None:
-    """A transaction's changes, before it commits: the rows of the agreements they alter."""
-    touched: set[uuid.UUID] = set()
+    """A transaction's changes, before it commits: the rows of the records they alter."""
+    touched: dict[str, set[uuid.UUID]] = {rows.resource_type: set() for rows in TABLES}
     organizations: set[uuid.UUID] = set()
     for change in changes:
-        if change.resource_type == "agreement":  # a decision changes its agreement too
-            touched.add(uuid.UUID(change.resource_id))
+        if change.resource_type in touched:
+            touched[change.resource_type].add(uuid.UUID(change.resource_id))
         elif (
             change.resource_type == "organization"
-            and change.before is not None  # a new organization is in no agreement yet
+            and change.before is not None  # a new organization is in no record yet
             and ORGANIZATION_SHOWN & set(change.after or {})
         ):
             organizations.add(uuid.UUID(change.resource_id))
     connection = session.connection()
-    if organizations:
-        touched |= _public_agreements_of(connection, organizations)
-    refresh(connection, touched)
+    for rows in TABLES:
+        ids = touched[rows.resource_type]
+        if organizations:
+            ids |= rows.of_organizations(connection, organizations)
+        rows.refresh(connection, ids)
 
 
 def _register() -> None:

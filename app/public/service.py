@@ -13,9 +13,7 @@ Each item is written from an allowlist of columns (`public/schemas.py` names the
 its partners (id, name, acronym, category, country) and, for an agreement, its decisions as they
 stand. The public agreements are read from the register's own rows, their answers written in
 the transaction of each change (`public/register.py`); a page of them is one index range and its
-rows. A page of public interactions is one statement over the registry's tables, its rows
-bringing their organizations as JSON the database built (`core/sql.py`). Both bring the data's
-version (`core/kept.py`).
+rows. So are the public interactions. Both bring the data's version (`core/kept.py`).
 """
 
 from __future__ import annotations
@@ -47,11 +45,8 @@ from app.core.http import PreparedBody, body_etag
 from app.core.listing import ListSpec, custom, holds_any, in_range, one_of, text_search
 from app.core.pagination import SortOptions
 from app.core.serialization import dump_rows
-from app.core.sql import in_constants
 from app.interactions import service as interactions
-from app.models import AuditEvent, Interaction, Organization, PublishedAgreement
-from app.models.interactions import PUBLIC_VISIBILITY
-from app.public.register import named, read_json, written
+from app.models import AuditEvent, Organization, PublishedAgreement, PublishedInteraction
 from app.public.schemas import (
     PROFILE_ITEMS,
     PublicAgreementFilters,
@@ -59,23 +54,17 @@ from app.public.schemas import (
     PublicInteractionFilters,
     PublicInteractionSort,
 )
-from app.registry.links import linked_to, linked_to_organizations
+from app.registry.links import linked_to
 
 NOT_PUBLIC = "Nothing in the public register has this id."
 
-INTERACTION_TABLE: Table = Interaction.__table__  # type: ignore[attr-defined]
 PARTNERS: Table = agreements.PARTNERS
 PARTICIPANTS: Table = interactions.ORGANIZATIONS
-INTERACTION_OBJECTIVES: Table = interactions.OBJECTIVES
 
 
 def _listed(name: str) -> ColumnElement[Any]:
     """A column of the register's own rows of public agreements."""
     return column_of(getattr(PublishedAgreement, name))
-
-
-def _interaction(name: str) -> ColumnElement[Any]:
-    return column_of(getattr(Interaction, name))
 
 
 def _organization(name: str) -> ColumnElement[Any]:
@@ -291,47 +280,33 @@ def export_agreements(
 
 # --- Interactions --------------------------------------------------------------------------------
 
-_INTERACTION_COLUMNS = (
-    "id",
-    "occurred_on",
-    "channel",
-    "subject",
-    "strategic_objectives",
-    "subject_key",
-)
 
+def _shown(name: str) -> ColumnElement[Any]:
+    """A column of the register's own rows of public interactions."""
+    return column_of(getattr(PublishedInteraction, name))
+
+
+# The register's own rows (`public/register.py`): each interaction's answer is written already.
 INTERACTIONS = ListSpec(
     name="public_interactions",
     statement=select(
-        *(_interaction(name) for name in _INTERACTION_COLUMNS),
-        named(PARTICIPANTS, INTERACTION_TABLE, "interaction_id").label("organizations"),
-        DATA_VERSION,
-    ).where(in_constants(_interaction("visibility"), [PUBLIC_VISIBILITY])),
+        *(_shown(name) for name in ("id", "item", "occurred_on", "subject_key")), DATA_VERSION
+    ),
     parameters=PublicInteractionFilters,
     filters=(
-        text_search("q", _interaction("search_key")),
-        one_of("channel", _interaction("channel"), carried=True),
-        in_range("occurred_on", _interaction("occurred_on")),
+        text_search("q", _shown("search_key")),
+        one_of("channel", _shown("channel"), carried=True),
+        in_range("occurred_on", _shown("occurred_on")),
+        holds_any("strategic_objective", _shown("objectives")),
         linked_to(
-            "strategic_objective",
-            _interaction("id"),
-            INTERACTION_OBJECTIVES,
-            "interaction_id",
-            "objective_code",
+            "organization_id", _shown("id"), PARTICIPANTS, "interaction_id", "organization_id"
         ),
-        linked_to(
-            "organization_id", _interaction("id"), PARTICIPANTS, "interaction_id", "organization_id"
-        ),
-        linked_to_organizations(
-            "organization_category", _interaction("id"), PARTICIPANTS, "interaction_id", "category"
-        ),
-        linked_to_organizations(
-            "country", _interaction("id"), PARTICIPANTS, "interaction_id", "country"
-        ),
+        holds_any("organization_category", _shown("categories")),
+        holds_any("country", _shown("countries")),
     ),
     sorts=SortOptions(
-        fields={"occurred_on": _interaction("occurred_on"), "subject": _interaction("subject_key")},
-        tiebreaker=_interaction("id"),
+        fields={"occurred_on": _shown("occurred_on"), "subject": _shown("subject_key")},
+        tiebreaker=_shown("id"),
         default="-occurred_on",
         list_name="public_interactions",
     ),
@@ -339,26 +314,14 @@ INTERACTIONS = ListSpec(
 )
 
 
-def _interaction_item(row: Any, listed: Callable[[Any], Any]) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "occurred_on": row.occurred_on,
-        "channel": row.channel,
-        "subject": row.subject,
-        "organizations": listed(row.organizations),
-        "strategic_objectives": list(row.strategic_objectives),
-    }
-
-
-def interaction_item(row: Any) -> dict[str, Any]:
-    """A public interaction from its row, for a JSON answer: as `PublicInteraction` writes it,
-    its organizations written as the statement wrote them."""
-    return _interaction_item(row, written)
+def interaction_item(row: Any) -> orjson.Fragment:
+    """A public interaction from its row, for a JSON answer: as the register wrote it."""
+    return orjson.Fragment(row.item)
 
 
 def interaction_record(row: Any) -> dict[str, Any]:
-    """A public interaction from its row, its organizations read (a CSV line's cells)."""
-    return _interaction_item(row, read_json)
+    """A public interaction from its row, read (a CSV line's cells)."""
+    return dict(orjson.loads(row.item))
 
 
 async def list_interactions(
@@ -375,7 +338,7 @@ async def list_interactions(
     return _published(page)
 
 
-_ONE_INTERACTION = INTERACTIONS.statement.where(_interaction("id") == bindparam("item_id"))
+_ONE_INTERACTION = INTERACTIONS.statement.where(_shown("id") == bindparam("item_id"))
 
 
 async def get_interaction(database: Database, interaction_id: uuid.UUID) -> Published:
@@ -437,12 +400,9 @@ _PROFILE = select(
     .label("agreement_count"),
     select(func.count())
     .select_from(
-        PARTICIPANTS.join(Interaction, _interaction("id") == PARTICIPANTS.c.interaction_id)
+        PARTICIPANTS.join(PublishedInteraction, _shown("id") == PARTICIPANTS.c.interaction_id)
     )
-    .where(
-        PARTICIPANTS.c.organization_id == _organization("id"),
-        in_constants(_interaction("visibility"), [PUBLIC_VISIBILITY]),
-    )
+    .where(PARTICIPANTS.c.organization_id == _organization("id"))
     .scalar_subquery()
     .label("interaction_count"),
     DATA_VERSION,

@@ -111,27 +111,6 @@ def linked_to(
     return custom(name, condition=condition, ids_first=True)
 
 
-def linked_to_organizations(
-    name: str, owner_id: ColumnElement[Any], table: Table, owner: str, column: str
-) -> Filter:
-    """The list filter `name`: the records linked (through `table`, whose `organization_id`
-    names the organization) to an organization whose `column` (a category, a country) holds any
-    of the values given. Read ids first, as `linked_to`."""
-
-    def condition(values: Sequence[Any]) -> ColumnElement[bool] | None:
-        if not values:
-            return None
-        plain = [value.value if isinstance(value, Enum) else value for value in values]
-        linked = (
-            select(table.c[owner])
-            .join(Organization, column_of(Organization.id) == table.c.organization_id)
-            .where(column_of(getattr(Organization, column)).in_(plain))
-        )
-        return owner_id.in_(linked)
-
-    return custom(name, condition=condition, ids_first=True)
-
-
 _ORGANIZATION_EXISTS = select(column_of(Organization.id)).where(
     column_of(Organization.id) == bindparam("organization_id")
 )

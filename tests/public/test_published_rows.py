@@ -1,7 +1,8 @@
-"""The public register's own rows (app/public/register.py): kept by each change that alters what
-the register shows, in its transaction, and equal at every step to the rows written anew from
-the registry's tables; written anew after an upgrade only when their format is not the code's;
-and right when two changes of one agreement's row meet on PostgreSQL."""
+"""The public register's own rows (app/public/register.py), of agreements and of interactions:
+kept by each change that alters what the register shows, in its transaction, and equal at every
+step to the rows written anew from the registry's tables; written anew after an upgrade only
+when their format is not the code's; and right when two changes of one record's row meet on
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -16,38 +17,41 @@ from sqlalchemy import delete, insert, select, update
 
 from app.core.db import Database, column_of
 from app.core.migrate import upgrade
-from app.models import Organization, PublishedAgreement, RegisterFormat
+from app.models import Organization, RegisterFormat
 from app.public import register
+from app.public.register import Rows
 from tests.public.conftest import decide
 from tests.registry import Make, another_transaction, lock_row, merge_patch, still_waiting
 
 ORGANIZATIONS = Organization.__table__  # type: ignore[attr-defined]
 
 
-async def kept(app: FastAPI) -> list[dict[str, Any]]:
-    """The register's rows as the changes kept them."""
+async def kept(app: FastAPI, table: Rows = register.AGREEMENTS) -> list[dict[str, Any]]:
+    """A table of the register's rows as the changes kept them."""
     database: Database = app.state.database
-    statement = select(register.PUBLISHED).order_by(register.PUBLISHED.c.id)
+    statement = select(table.table).order_by(table.table.c.id)
     async with database.engine.connect() as connection:
         return [dict(row._mapping) for row in await connection.execute(statement)]
 
 
-async def anew(app: FastAPI) -> list[dict[str, Any]]:
-    """The register's rows as they are written anew from the registry's tables."""
+async def anew(app: FastAPI, table: Rows = register.AGREEMENTS) -> list[dict[str, Any]]:
+    """A table of the register's rows as they are written anew from the registry's tables."""
     database: Database = app.state.database
     async with database.engine.connect() as connection:
-        rows = (await connection.execute(register.SOURCE)).all()
-    return sorted((register.published(row) for row in rows), key=lambda row: row["id"])
+        rows = (await connection.execute(table.source)).all()
+    return sorted((table.published(row) for row in rows), key=lambda row: row["id"])
 
 
-async def assert_kept(app: FastAPI) -> list[dict[str, Any]]:
-    rows = await kept(app)
-    assert rows == await anew(app)
+async def assert_kept(app: FastAPI, table: Rows = register.AGREEMENTS) -> list[dict[str, Any]]:
+    rows = await kept(app, table)
+    assert rows == await anew(app, table)
     return rows
 
 
-async def public_ids(client: httpx.AsyncClient, query: str = "") -> list[str]:
-    response = await client.get(f"/v1/public/agreements{query}")
+async def public_ids(
+    client: httpx.AsyncClient, query: str = "", *, listed: str = "agreements"
+) -> list[str]:
+    response = await client.get(f"/v1/public/{listed}{query}")
     assert response.status_code == 200, response.text
     return [item["id"] for item in response.json()["items"]]
 
@@ -117,29 +121,114 @@ async def test_every_change_keeps_the_rows_as_they_would_be_written_anew(
     assert await assert_kept(app) == [row]
 
 
-async def test_rows_are_written_anew_after_an_upgrade_only_when_their_format_is_not_the_codes(
-    app: FastAPI, database_url: str, approved: Make, monkeypatch: pytest.MonkeyPatch
+async def test_every_change_keeps_the_rows_of_public_interactions(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    secretariat: dict[str, str],
+    organization: Make,
+    interaction: Make,
 ) -> None:
+    rows = register.INTERACTIONS
+    first = await organization("Seed traders", category="industry_association", country="NL")
+    second = await organization("Plant lab", category="academic_research")
+    made = await interaction("Annual meeting", [first["id"]], strategic_objectives=["2020-2030.C"])
+    path = f"/v1/interactions/{made['id']}"
+    assert await assert_kept(app, rows) == []  # internal: not public
+
+    published = await merge_patch(client, secretariat, path, {"visibility": "public"})
+    assert published.status_code == 200, published.text
+    (row,) = await assert_kept(app, rows)
+    assert (row["id"], row["channel"], row["objectives"]) == (
+        uuid.UUID(made["id"]),
+        "meeting",
+        " 2020-2030.C ",
+    )
+    assert (row["categories"], row["countries"]) == (" industry_association ", " NL ")
+
+    renamed = await merge_patch(
+        client, secretariat, f"/v1/organizations/{first['id']}", {"name": "Seed merchants"}
+    )
+    assert renamed.status_code == 200, renamed.text
+    (row,) = await assert_kept(app, rows)
+    assert "Seed merchants" in row["item"]
+    assert "Seed traders" not in row["item"]
+
+    joined = await merge_patch(
+        client,
+        secretariat,
+        path,
+        {"organization_ids": [first["id"], second["id"]], "subject": "Annual meeting, 2026"},
+    )
+    assert joined.status_code == 200, joined.text
+    (row,) = await assert_kept(app, rows)
+    assert row["categories"] == " academic_research industry_association "
+    assert "Annual meeting, 2026" in row["item"]
+    query = "?organization_category=academic_research"
+    assert await public_ids(client, query, listed="interactions") == [made["id"]]
+
+    recategorized = await merge_patch(
+        client, secretariat, f"/v1/organizations/{second['id']}", {"category": "ngo"}
+    )
+    assert recategorized.status_code == 200, recategorized.text
+    await assert_kept(app, rows)
+    assert await public_ids(client, query, listed="interactions") == []
+    query = "?organization_category=ngo"
+    assert await public_ids(client, query, listed="interactions") == [made["id"]]
+
+    # An internal interaction with the same organization has no row, nor leaves one deleted.
+    internal = await interaction("Private call", [first["id"]], channel="call")
+    (row,) = await assert_kept(app, rows)
+    assert row["id"] == uuid.UUID(made["id"])
+    deleted = await client.delete(
+        f"/v1/interactions/{internal['id']}", headers={**secretariat, "If-Match": "*"}
+    )
+    assert deleted.status_code == 204, deleted.text
+    assert await assert_kept(app, rows) == [row]
+
+
+@pytest.mark.parametrize("table", register.TABLES, ids=lambda table: table.table.name)
+async def test_rows_are_written_anew_after_an_upgrade_only_when_their_format_is_not_the_codes(
+    app: FastAPI,
+    database_url: str,
+    organization: Make,
+    approved: Make,
+    interaction: Make,
+    table: Rows,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    partner = await organization("Met five times")
     made = [await approved(f"Written anew {number}") for number in range(5)]
+    made += [
+        await interaction(f"Written anew {number}", [partner["id"]], visibility="public")
+        for number in range(5)
+    ]
     monkeypatch.setattr(register, "BATCH", 2)  # written in batches, each after the last
     database: Database = app.state.database
     formats = RegisterFormat.__table__  # type: ignore[attr-defined]
     async with database.session(write=True) as session:
-        await session.execute(delete(PublishedAgreement))
+        for each in register.TABLES:
+            await session.execute(delete(each.table))
         await session.commit()
     await upgrade(database_url)
-    assert await kept(app) == []  # the rows are in this code's format: not written again
+    for each in register.TABLES:  # in this code's format: not written again
+        assert await kept(app, each) == []
 
     async with database.session(write=True) as session:
-        await session.execute(delete(formats))
-        await session.execute(insert(formats), {"name": "published_agreement", "format": 0})
+        await session.execute(delete(formats).where(formats.c.name == table.table.name))
+        await session.execute(insert(formats), {"name": table.table.name, "format": 0})
         await session.commit()
     await upgrade(database_url)
-    rows = await assert_kept(app)
-    assert [row["id"] for row in rows] == sorted(uuid.UUID(item["id"]) for item in made)
+    rows = await assert_kept(app, table)
+    assert len(rows) == 5
+    assert {row["id"] for row in rows} < {uuid.UUID(item["id"]) for item in made}
+    for other in register.TABLES:  # the other table's rows are in this code's format
+        if other is not table:
+            assert await kept(app, other) == []
     async with database.engine.connect() as connection:
-        found = await connection.execute(select(formats.c.format))
-        assert found.scalars().all() == [register.FORMAT]
+        found = await connection.execute(select(formats.c.name, formats.c.format))
+        assert {row.name: row.format for row in found} == {
+            each.table.name: each.format for each in register.TABLES
+        }
 
 
 @pytest.mark.postgres_only
@@ -161,7 +250,7 @@ async def test_a_change_waits_for_another_writing_the_same_row_then_reads_what_i
             .where(column_of(Organization.id) == uuid.UUID(first["id"]))
             .values(name="First, renamed")
         )
-        await other.run_sync(register.refresh, [uuid.UUID(made["id"])])
+        await other.run_sync(register.AGREEMENTS.refresh, [uuid.UUID(made["id"])])
         waiting = asyncio.create_task(
             merge_patch(
                 client,
@@ -206,7 +295,7 @@ async def test_a_partner_renamed_while_a_decision_holds_its_agreement_waits_for_
         )
         assert response.status_code == 200, response.text
         await lock_row(other, ORGANIZATIONS, partner["id"], share=True)
-        await other.run_sync(register.refresh, [agreement_id])  # the decision's commit
+        await other.run_sync(register.AGREEMENTS.refresh, [agreement_id])  # the decision's commit
     (row,) = await assert_kept(app)
     assert "Locked partner, renamed" in row["item"]
 
@@ -228,6 +317,42 @@ async def test_the_rows_are_written_anew_while_a_decision_holds_an_agreement(
     async with another_transaction(app) as other:
         await lock_row(other, register.AGREEMENT_TABLE, agreement_id)
         await asyncio.wait_for(upgrade(database_url), timeout=10)
-        await other.run_sync(register.refresh, [agreement_id])  # the decision's commit
+        await other.run_sync(register.AGREEMENTS.refresh, [agreement_id])  # the decision's commit
     (row,) = await assert_kept(app)
     assert row["id"] == agreement_id
+
+
+@pytest.mark.postgres_only
+async def test_an_interactions_row_waits_for_another_writing_it_then_reads_what_it_committed(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    secretariat: dict[str, str],
+    organization: Make,
+    interaction: Make,
+) -> None:
+    """As for an agreement's row: two renames of an interaction's organizations, the second
+    waiting for the first's commit, then writing both."""
+    first = await organization("First participant")
+    second = await organization("Second participant")
+    made = await interaction("Two of them", [first["id"], second["id"]], visibility="public")
+    async with another_transaction(app) as other:
+        await other.execute(
+            update(Organization)
+            .where(column_of(Organization.id) == uuid.UUID(first["id"]))
+            .values(name="First, renamed")
+        )
+        await other.run_sync(register.INTERACTIONS.refresh, [uuid.UUID(made["id"])])
+        waiting = asyncio.create_task(
+            merge_patch(
+                client,
+                secretariat,
+                f"/v1/organizations/{second['id']}",
+                {"name": "Second, renamed"},
+            )
+        )
+        assert await still_waiting(waiting)
+    response = await waiting
+    assert response.status_code == 200, response.text
+    (row,) = await assert_kept(app, register.INTERACTIONS)
+    assert "First, renamed" in row["item"]
+    assert "Second, renamed" in row["item"]
