@@ -99,7 +99,8 @@ def downgrade() -> None:
     postgresql = op.get_bind().dialect.name == "postgresql"
     if postgresql:
         op.execute(f"DROP STATISTICS IF EXISTS {TABLE}_search_bytes")
-    op.execute(sa.text(f"DELETE FROM register_format WHERE name = '{TABLE}'"))
+    formats = sa.table("register_format", sa.column("name"))
+    op.execute(formats.delete().where(formats.c.name == TABLE))
     op.drop_table(TABLE)
     for key in ORDERS:
         op.create_index(
