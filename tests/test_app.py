@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +14,7 @@ from starlette.routing import Mount, Route
 
 from app import api, main
 from app.core.config import Settings
+from tests.conftest import clean_environment
 
 
 async def test_the_served_app_freezes_what_startup_made(
@@ -83,3 +87,30 @@ def test_every_application_shares_the_process_routes(settings: Settings) -> None
         )
         for route in service
     )
+
+
+# In a process of its own: the served app as uvicorn imports it (`app.main`), and nothing else.
+_READERS_OF_THE_APP = """
+from app.main import create_app
+from app.core.tracking import unregistered_readers
+create_app()
+print(sorted(unregistered_readers()))
+"""
+
+
+@pytest.mark.sqlite_only
+def test_the_app_alone_registers_every_reader_of_changes_its_models_name(tmp_path: Path) -> None:
+    """The readers that keep copies of rows (the public register, the linked codes) register
+    when their modules are imported: the app imports them, not only the command line, or each
+    worker process uvicorn starts would fail every change at commit."""
+    done = subprocess.run(
+        [sys.executable, "-c", _READERS_OF_THE_APP],
+        cwd=tmp_path,
+        env=clean_environment(DATABASE_URL=f"sqlite:///{tmp_path / 'app.db'}"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

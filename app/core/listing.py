@@ -194,10 +194,11 @@ class _TextSearch(_Bound):
         return like_pattern(value)
 
 
-def spaced(values: Iterable[str]) -> str:
+def spaced(values: Iterable[str | None]) -> str:
     """Codes (none holding a space) as one text, each between spaces, once, in order: the form
-    `holds_any` tests (` ngo rppo `)."""
-    return " " + "".join(f"{value} " for value in sorted(set(values)))
+    `holds_any` tests (` ngo rppo `). A value not given (None: an organization of no category)
+    is left out, as SQL's aggregates leave out NULL (`core.sql.spaced_codes`)."""
+    return " " + "".join(f"{value} " for value in sorted({v for v in values if v is not None}))
 
 
 def _spaced_pattern(value: Any) -> str:

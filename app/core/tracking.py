@@ -133,6 +133,13 @@ def read_changes(name: str, reader: ChangeSink, *, stage: int) -> None:
     _READERS[name] = (stage, reader)
 
 
+def unregistered_readers() -> set[str]:
+    """The readers the tracked models name (`read_by`) that no imported package registered: a
+    change of such a model fails at commit. The app's own imports register them all."""
+    wanted = {name for model in _MODELS.values() for name in model.read_by}
+    return wanted - set(_READERS)
+
+
 class UnauditedChange(RuntimeError):
     """Tracked rows changed in a transaction that cannot say who changed them."""
 

@@ -315,7 +315,7 @@ def published_agreement(row: Any) -> dict[str, Any]:
         "instrument": row.instrument,
         "objectives": spaced(row.strategic_objectives),
         "categories": spaced(partner["category"] for partner in partners),
-        "countries": spaced(partner["country"] for partner in partners if partner["country"]),
+        "countries": spaced(partner["country"] for partner in partners),
         "search_key": row.search_key,
     }
 
@@ -344,7 +344,7 @@ def published_interaction(row: Any) -> dict[str, Any]:
         "channel": row.channel,
         "objectives": spaced(row.strategic_objectives),
         "categories": spaced(item["category"] for item in organizations),
-        "countries": spaced(item["country"] for item in organizations if item["country"]),
+        "countries": spaced(item["country"] for item in organizations),
         "search_key": row.search_key,
     }
 

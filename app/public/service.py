@@ -46,7 +46,11 @@ from app.core.listing import ListSpec, custom, holds_any, in_range, one_of, text
 from app.core.pagination import SortOptions
 from app.core.serialization import dump_rows
 from app.interactions import service as interactions
-from app.models import AuditEvent, Organization, PublishedAgreement, PublishedInteraction
+from app.models import AuditEvent, Organization
+
+# The register's own rows, which this service reads, and their writer: importing it registers
+# the writer (a reader of every transaction's changes) in each process that serves the register.
+from app.public import register
 from app.public.schemas import (
     PROFILE_ITEMS,
     PublicAgreementFilters,
@@ -59,12 +63,14 @@ from app.registry.links import linked_to
 NOT_PUBLIC = "Nothing in the public register has this id."
 
 PARTNERS: Table = agreements.PARTNERS
+AGREEMENT_ROWS: Table = register.AGREEMENTS.table
+INTERACTION_ROWS: Table = register.INTERACTIONS.table
 PARTICIPANTS: Table = interactions.ORGANIZATIONS
 
 
 def _listed(name: str) -> ColumnElement[Any]:
     """A column of the register's own rows of public agreements."""
-    return column_of(getattr(PublishedAgreement, name))
+    return AGREEMENT_ROWS.c[name]
 
 
 def _organization(name: str) -> ColumnElement[Any]:
@@ -283,7 +289,7 @@ def export_agreements(
 
 def _shown(name: str) -> ColumnElement[Any]:
     """A column of the register's own rows of public interactions."""
-    return column_of(getattr(PublishedInteraction, name))
+    return INTERACTION_ROWS.c[name]
 
 
 # The register's own rows (`public/register.py`): each interaction's answer is written already.
@@ -394,13 +400,15 @@ _PROFILE = select(
         )
     ),
     select(func.count())
-    .select_from(PARTNERS.join(PublishedAgreement, _listed("id") == PARTNERS.c.agreement_id))
+    .select_from(PARTNERS.join(AGREEMENT_ROWS, _listed("id") == PARTNERS.c.agreement_id))
     .where(PARTNERS.c.organization_id == _organization("id"))
     .scalar_subquery()
     .label("agreement_count"),
     select(func.count())
     .select_from(
-        PARTICIPANTS.join(PublishedInteraction, _shown("id") == PARTICIPANTS.c.interaction_id)
+        PARTICIPANTS.join(
+            register.INTERACTIONS.table, _shown("id") == PARTICIPANTS.c.interaction_id
+        )
     )
     .where(PARTICIPANTS.c.organization_id == _organization("id"))
     .scalar_subquery()

@@ -187,6 +187,7 @@ def test_a_page_with_a_search_is_planned_for_its_term() -> None:
 def test_codes_are_kept_between_spaces_once_each() -> None:
     assert listing.spaced(["rppo", "ngo", "ngo"]) == " ngo rppo "
     assert listing.spaced([]) == " "
+    assert listing.spaced(["ngo", None]) == " ngo "  # a value not given: left out, as in SQL
 
 
 @pytest.mark.parametrize(

@@ -186,6 +186,21 @@ async def test_every_change_keeps_the_rows_of_public_interactions(
     assert await assert_kept(app, rows) == [row]
 
 
+async def test_an_organization_of_no_category_nor_country_is_in_the_rows(
+    app: FastAPI, organization: Make, approved: Make, interaction: Make
+) -> None:
+    """The codes of what an organization does not say are left out of the rows' codes."""
+    unsaid = await organization("Says little")
+    said = await organization("Says more", category="ngo", country="KE")
+    made = await approved("With both", partner_ids=[unsaid["id"], said["id"]], partner=unsaid)
+    met = await interaction("Both met", [unsaid["id"], said["id"]], visibility="public")
+    for table, record in ((register.AGREEMENTS, made), (register.INTERACTIONS, met)):
+        (row,) = await assert_kept(app, table)
+        assert row["id"] == uuid.UUID(record["id"])
+        assert (row["categories"], row["countries"]) == (" ngo ", " KE ")
+        assert "Says little" in row["item"]
+
+
 @pytest.mark.parametrize("table", register.TABLES, ids=lambda table: table.table.name)
 async def test_rows_are_written_anew_after_an_upgrade_only_when_their_format_is_not_the_codes(
     app: FastAPI,
