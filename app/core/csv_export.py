@@ -119,8 +119,8 @@ def cell(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, Enum):
         value = value.value
-    if isinstance(value, list | tuple):
-        value = "; ".join(str(item) for item in value)
+    if isinstance(value, list | tuple):  # an item not given (a partner's country) is empty
+        value = "; ".join("" if item is None else str(item) for item in value)
     text = str(value)
     if looks_like_formula(text):
         return "'" + text

@@ -27,7 +27,10 @@ lock of its own, taken in the order of the keys, before its data is read. A tran
 waited then reads what the other committed (READ COMMITTED: each statement sees what committed
 before it began). Without it, two changes of one record's row (two of its partners renamed at
 once) would each write what they saw, the last to commit keeping the other's old values, or
-fail on the primary key. Nothing else is locked: the rows do not refer to their record (no
+fail on the primary key. A change of an organization locks the rows of every record that names
+it, public or not as it reads them: a record made public meanwhile by another transaction (which
+locks no organization, having linked none anew) would otherwise keep the organization as it was
+before. Nothing else is locked: the rows do not refer to their record (no
 foreign key, whose check would lock it), so a rename of a partner never waits for a decision
 that holds the agreement and waits for that partner. On SQLite writers are serialized already.
 """
@@ -441,13 +444,12 @@ class Rows:
     def of_organizations(
         self, connection: Connection, organizations: set[uuid.UUID]
     ) -> set[uuid.UUID]:
-        """The public records that name any of these organizations."""
-        owner = self.links.c[self.owner_column]
-        statement = (
-            select(owner)
-            .join(self.records, self.records.c.id == owner)
-            .where(self.links.c.organization_id.in_(sorted(organizations)))
-            .where(self.public)
+        """The records that name any of these organizations, public or not: one not public
+        as this transaction reads it may be made public by another meanwhile, which links no
+        organization anew and so locks none. Its row's lock then orders the two (`refresh`
+        writes no row for a record not public): the later reads what the earlier committed."""
+        statement = select(self.links.c[self.owner_column]).where(
+            self.links.c.organization_id.in_(sorted(organizations))
         )
         return set(connection.execute(statement).scalars())
 

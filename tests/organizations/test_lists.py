@@ -273,6 +273,12 @@ def test_plain_text_is_left_alone(text: str) -> None:
     assert cell(text) == text
 
 
+def test_a_list_cell_leaves_an_item_not_given_empty() -> None:
+    """The partners' countries of an agreement whose second partner has none."""
+    assert cell(["NO", None, "GB"]) == "NO; ; GB"
+    assert cell([None]) == ""
+
+
 @pytest.mark.parametrize(
     "stem",
     [

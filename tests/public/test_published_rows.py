@@ -17,7 +17,7 @@ from sqlalchemy import delete, insert, select, update
 
 from app.core.db import Database, column_of
 from app.core.migrate import upgrade
-from app.models import Organization, RegisterFormat
+from app.models import Interaction, Organization, RegisterFormat
 from app.public import register
 from app.public.register import Rows
 from tests.public.conftest import decide
@@ -371,3 +371,39 @@ async def test_an_interactions_row_waits_for_another_writing_it_then_reads_what_
     (row,) = await assert_kept(app, register.INTERACTIONS)
     assert "First, renamed" in row["item"]
     assert "Second, renamed" in row["item"]
+
+
+@pytest.mark.postgres_only
+async def test_an_organization_changed_while_its_interaction_is_made_public_is_in_its_row(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    secretariat: dict[str, str],
+    organization: Make,
+    interaction: Make,
+) -> None:
+    """An interaction made public links no organization anew, so locks none: a rename of its
+    organization meanwhile reads it as internal. The rename still takes its row's lock, so it
+    waits for the other to commit, then writes the row with the new name."""
+    partner = await organization("Before the rename")
+    made = await interaction("Made public", [partner["id"]])
+    interaction_id = uuid.UUID(made["id"])
+    async with another_transaction(app) as other:
+        await other.execute(
+            update(Interaction)
+            .where(column_of(Interaction.id) == interaction_id)
+            .values(visibility="public")
+        )
+        await other.run_sync(register.INTERACTIONS.refresh, [interaction_id])  # at its commit
+        waiting = asyncio.create_task(
+            merge_patch(
+                client,
+                secretariat,
+                f"/v1/organizations/{partner['id']}",
+                {"name": "After the rename"},
+            )
+        )
+        assert await still_waiting(waiting)
+    response = await waiting
+    assert response.status_code == 200, response.text
+    (row,) = await assert_kept(app, register.INTERACTIONS)
+    assert "After the rename" in row["item"]
