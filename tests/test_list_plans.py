@@ -241,6 +241,12 @@ async def test_every_sort_reads_an_index_in_order(
             # The scan starts at the cursor: the first key bounds it (or, in the part of the
             # rows without a value, `IS NULL` does).
             assert re.search(rf"Index Cond: .*\b{first}\b", plan), plan
+    keys = spec.ordering(token).keys
+    if after and len(keys) > 1 and len({key.descending for key in keys}) == 1:
+        # At the cursor's very row: the keys compared as one row value bound the range (the
+        # first part's, whose keys all have values), not the first key alone, which would have
+        # the scan test every row that shares the cursor's first value.
+        assert re.search(rf"Index Cond: .*\bROW\(\(?{first}\b", plans[0]), plans[0]
 
 
 @pytest.mark.parametrize(("name", "field"), FILTERS)

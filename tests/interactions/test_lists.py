@@ -219,3 +219,30 @@ async def test_the_ranges_of_the_timestamps(
     for params, expected in cases:
         found = await client.get(URL, params={**params, "sort": "subject"}, headers=secretariat)
         assert _subjects(found) == expected, params
+
+
+@pytest.mark.parametrize("sort", ["occurred_on", "-occurred_on"])
+@pytest.mark.parametrize("listed", ["/v1/interactions", "/v1/public/interactions"])
+async def test_pages_cross_a_day_of_many_interactions_in_id_order(
+    client: httpx.AsyncClient,
+    secretariat: dict[str, str],
+    organization: Make,
+    interaction: Make,
+    sort: str,
+    listed: str,
+) -> None:
+    """Many interactions on one day: a cursor in the middle of them takes the next in id
+    order, the keys compared as one row value (`core.pagination.after`), on both databases."""
+    partner = await organization("Met often")
+    day = [
+        await interaction(f"Meeting {number}", [partner["id"]], visibility="public")
+        for number in range(5)
+    ]
+    before = await interaction("The day before", [partner["id"]], occurred_on="2026-11-01")
+    await interaction("Internal", [partner["id"]], occurred_on="2026-11-03")  # on no public list
+    ids = sorted(item["id"] for item in day)
+    expected = [before["id"], *ids] if sort == "occurred_on" else [*reversed(ids), before["id"]]
+    if listed == "/v1/public/interactions":
+        expected.remove(before["id"])  # internal
+    paged = await every_page(client, secretariat, f"{listed}?sort={sort}&limit=2", "id")
+    assert [item for item in paged if item in expected] == expected
