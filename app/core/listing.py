@@ -92,6 +92,10 @@ class Filter:
     def _values(self, values: Mapping[str, Any]) -> list[Any]:
         return [values[name] for name in self.fields]
 
+    def reads_ids_first(self, values: Mapping[str, Any], order: Ordering) -> bool:
+        """Whether a page with these values, in this order, reads its ids first."""
+        return self.ids_first
+
     def apply(self, values: Mapping[str, Any]) -> Condition | None:
         """The condition, with the values written in (exports)."""
         return self.condition(*self._values(values))
@@ -145,10 +149,44 @@ class _Bound(Filter):
         return [_plain(item) for item in value] if isinstance(value, list) else _plain(value)
 
 
-def one_of(name: str, column: ColumnElement[Any], *, carried: bool = False) -> Filter:
+class _Leading(_Bound):
+    """`one_of` where an index leads with the column, then an order's keys: a page of one value
+    in that order is a range of that index, read as it lies (no ids first); several values, or
+    another order, read their ids first from the index that carries the column."""
+
+    def __init__(
+        self,
+        name: str,
+        condition: Callable[..., Condition | None],
+        leads: Sequence[ColumnElement[Any]],
+    ):
+        super().__init__((name,), condition, ids_first=True)
+        self.leads = tuple(leads)
+
+    def _one(self, values: Mapping[str, Any]) -> bool:
+        (value,) = self._values(values)
+        return isinstance(value, list) and len(value) == 1
+
+    def shape(self, values: Mapping[str, Any]) -> Hashable:
+        return (super().shape(values), self._one(values))
+
+    def reads_ids_first(self, values: Mapping[str, Any], order: Ordering) -> bool:
+        first = order.keys[0].column
+        return not (self._one(values) and any(first is column for column in self.leads))
+
+
+def one_of(
+    name: str,
+    column: ColumnElement[Any],
+    *,
+    carried: bool = False,
+    leads: Sequence[ColumnElement[Any]] = (),
+) -> Filter:
     """`name=a&name=b`: the column holds one of the values given. `carried`: the index of the
     list's default order carries the column (PostgreSQL's `INCLUDE`), so that a page with it
-    tests its candidates there and reads its ids first (`ListSpec`)."""
+    tests its candidates there and reads its ids first (`ListSpec`). `leads`: the first keys of
+    the orders in which an index leads with the column (`(channel, occurred_on, id)`): a page
+    of one value in such an order reads that index's range (`_Leading`)."""
 
     def condition(values: Any) -> Condition | None:
         if values is None or (isinstance(values, list) and not values):
@@ -157,6 +195,8 @@ def one_of(name: str, column: ColumnElement[Any], *, carried: bool = False) -> F
             values = [_plain(value) for value in values]
         return column.in_(values)
 
+    if leads:
+        return _Leading(name, condition, leads)
     return _Bound((name,), condition, ids_first=carried)
 
 
@@ -404,7 +444,7 @@ class ListSpec:
             if (condition := item.template(values)) is not None
         ]
         conditions = [condition for _, condition in given]
-        if any(item.ids_first for item, _ in given):
+        if any(item.reads_ids_first(values, order) for item, _ in given):
             halves = [item.in_index for item, _ in given if item.in_index is not None]
             statements = self._ids_first(conditions, halves, order, nulls)
         else:

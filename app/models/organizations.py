@@ -37,6 +37,11 @@ class Organization(StoredResource, table=True):
             "id",
             postgresql_include=["archived", "category", "country"],
         ),
+        # A page of one category, or one country, in the default order is a range of these.
+        *(
+            Index(f"ix_organization_{key}_name_key_id", key, "name_key", "id")
+            for key in ("category", "country")
+        ),
         Index("ix_organization_created_at_id", "created_at", "id"),
         Index("ix_organization_updated_at_id", "updated_at", "id"),
         # The archived ones (few), in the list's default order. The condition is the filter's

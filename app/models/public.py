@@ -90,6 +90,8 @@ class PublishedInteraction(SQLModel, table=True):
             _ordered("published_interaction", key, INTERACTION_FILTERED)
             for key in ("occurred_on", "subject_key")
         ),
+        # A page of one channel in the default order (the latest first) is a range of this.
+        Index("ix_published_interaction_channel_occurred_on_id", "channel", "occurred_on", "id"),
         trigram_index("ix_published_interaction_search_key_trgm", "search_key"),
         search_index("ix_published_interaction_occurred_on_id_search", "occurred_on", "id"),
         long_search_index("ix_published_interaction_search_long"),

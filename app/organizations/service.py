@@ -105,10 +105,10 @@ LIST = ListSpec(
     parameters=OrganizationFilters,
     filters=(
         text_search("q", _column("search_key")),
-        one_of("category", _column("category"), carried=True),
+        one_of("category", _column("category"), carried=True, leads=(_column("name_key"),)),
         one_of("sector", _column("sector")),
         one_of("geographic_scope", _column("geographic_scope")),
-        one_of("country", _column("country"), carried=True),
+        one_of("country", _column("country"), carried=True, leads=(_column("name_key"),)),
         equal_to("parent_id", _column("parent_id")),
         custom("archived", condition=_archived),
         in_range("created_at", _column("created_at")),

@@ -301,7 +301,7 @@ INTERACTIONS = ListSpec(
     parameters=PublicInteractionFilters,
     filters=(
         text_search("q", _shown("search_key")),
-        one_of("channel", _shown("channel"), carried=True),
+        one_of("channel", _shown("channel"), carried=True, leads=(_shown("occurred_on"),)),
         in_range("occurred_on", _shown("occurred_on")),
         holds_any("strategic_objective", _shown("objectives")),
         linked_to(

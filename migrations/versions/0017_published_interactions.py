@@ -6,7 +6,8 @@ keyed by the interaction's id without a foreign key. The rows are not written he
 `register_format` names no format for the table, so its rows are written from the registry's
 tables right after the schema is brought to head (app/public/register.py).
 
-- Both databases: an index per public order (date, subject), the ids of the rows whose search
+- Both databases: an index per public order (date, subject), one of the channel then the date
+  (a page of one channel, the latest first, is a range of it), the ids of the rows whose search
   text is long.
 - PostgreSQL: those order indexes carry the filtered columns; the date's order carries the
   search text where it fits, a trigram index serves searches, and statistics on the texts'
@@ -65,6 +66,7 @@ def upgrade() -> None:
             [key, "id"],
             postgresql_include=[column for column in FILTERED if column != key],
         )
+    op.create_index(f"ix_{TABLE}_channel_occurred_on_id", TABLE, ["channel", "occurred_on", "id"])
     op.create_index(
         f"ix_{TABLE}_search_long",
         TABLE,

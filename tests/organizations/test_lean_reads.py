@@ -194,19 +194,40 @@ async def _plan(
     try:
         async with database.engine.connect() as connection:
             compiled = statement.compile(dialect=connection.dialect)
-            values = compiled.construct_params(bound)
-            processors: dict[str, Any] = dict(compiled._bind_processors)
+            # A filter's list of values expands to a parameter each.
+            state = compiled.construct_expanded_state(bound)
+            values = state.parameters
+            processors: dict[str, Any] = {**compiled._bind_processors, **state.processors}
             arguments = tuple(
                 processors[name](values[name]) if name in processors else values[name]
-                for name in compiled.positiontup or ()
+                for name in state.positiontup or ()
             )
             explain = "EXPLAIN QUERY PLAN"
             if connection.dialect.name == "postgresql":
                 explain = "EXPLAIN"
                 for setting in off:
                     await connection.execute(text(f"SET LOCAL {setting} = off"))
-            result = await connection.exec_driver_sql(f"{explain} {compiled}", arguments)
+            result = await connection.exec_driver_sql(f"{explain} {state.statement}", arguments)
             plan = "\n".join(str(tuple(row)[-1]) for row in result)
             return connection.dialect.name, plan
     finally:
         await database.dispose()
+
+
+@pytest.mark.parametrize(("key", "value"), [("category", "ngo"), ("country", "KE")])
+async def test_a_page_of_one_category_or_country_is_a_range_of_the_index_leading_with_it(
+    database_url: str, key: str, value: str
+) -> None:
+    """One category, or one country, by name: the rows are one range of the index on that
+    column then the order's keys (migration 0018), from the cursor on, on both databases."""
+    order = LIST.ordering(None)
+    cursor = encode_cursor(["m", uuid.UUID(int=5)], order.token)
+    filters = OrganizationFilters.model_validate({key: [value]})
+    (statement,), bound = LIST.page_statement(filters, order, 50, cursor)
+    _dialect, plan = await _plan(
+        database_url, statement, bound, off=("enable_seqscan", "enable_bitmapscan", "enable_sort")
+    )
+    assert f"ix_organization_{key}_name_key_id" in plan, plan
+    # Read as the index lies: not its ids first, then its rows by id put in order.
+    assert "Sort" not in plan, plan
+    assert "TEMP B-TREE" not in plan, plan
