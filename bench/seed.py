@@ -672,7 +672,11 @@ async def database_bytes(kind: str, postgres_url: str, url: str) -> int:
 
 async def settle(kind: str, postgres_url: str, url: str) -> None:
     """After the bulk load, PostgreSQL's statistics and visibility map as autovacuum would soon
-    leave them (it would otherwise do so in the middle of the run, changing plans)."""
+    leave them (it would otherwise do so in the middle of the run, changing plans), and the
+    loaded pages written out: a checkpoint otherwise writes them during the first minutes of
+    the measurements (gigabytes at a million rows), slowing what it shares the machine with."""
     if kind == "postgresql":
         name = make_url(url).database
-        await PostgresServer(postgres_url).execute("VACUUM ANALYZE", database=name)
+        server = PostgresServer(postgres_url)
+        await server.execute("VACUUM ANALYZE", database=name)
+        await server.execute("CHECKPOINT", database=name)
