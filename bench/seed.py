@@ -13,6 +13,7 @@ Rows written this way make no audit events (the bench reads, it does not audit).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import random
 import shutil
@@ -679,4 +680,6 @@ async def settle(kind: str, postgres_url: str, url: str) -> None:
         name = make_url(url).database
         server = PostgresServer(postgres_url)
         await server.execute("VACUUM ANALYZE", database=name)
-        await server.execute("CHECKPOINT", database=name)
+        # A role without the right (PostgreSQL 15: `pg_checkpoint`) measures as it is.
+        with contextlib.suppress(asyncpg.InsufficientPrivilegeError):
+            await server.execute("CHECKPOINT", database=name)
