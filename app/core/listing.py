@@ -152,15 +152,17 @@ class _Bound(Filter):
 class _Leading(_Bound):
     """`one_of` where an index leads with the column, then an order's keys: a page of one value
     in that order is a range of that index, read as it lies (no ids first); several values, or
-    another order, read their ids first from the index that carries the column."""
+    another order, read as `carried` says."""
 
     def __init__(
         self,
         name: str,
         condition: Callable[..., Condition | None],
         leads: Sequence[ColumnElement[Any]],
+        *,
+        carried: bool,
     ):
-        super().__init__((name,), condition, ids_first=True)
+        super().__init__((name,), condition, ids_first=carried)
         self.leads = tuple(leads)
 
     def _one(self, values: Mapping[str, Any]) -> bool:
@@ -172,7 +174,8 @@ class _Leading(_Bound):
 
     def reads_ids_first(self, values: Mapping[str, Any], order: Ordering) -> bool:
         first = order.keys[0].column
-        return not (self._one(values) and any(first is column for column in self.leads))
+        leading = self._one(values) and any(first is column for column in self.leads)
+        return self.ids_first and not leading
 
 
 def one_of(
@@ -196,7 +199,7 @@ def one_of(
         return column.in_(values)
 
     if leads:
-        return _Leading(name, condition, leads)
+        return _Leading(name, condition, leads, carried=carried)
     return _Bound((name,), condition, ids_first=carried)
 
 
