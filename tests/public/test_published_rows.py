@@ -247,42 +247,6 @@ async def test_rows_are_written_anew_after_an_upgrade_only_when_their_format_is_
 
 
 @pytest.mark.postgres_only
-async def test_a_change_waits_for_another_writing_the_same_row_then_reads_what_it_committed(
-    app: FastAPI,
-    client: httpx.AsyncClient,
-    secretariat: dict[str, str],
-    organization: Make,
-    approved: Make,
-) -> None:
-    """Two transactions rewrite one agreement's row (each renames one of its partners): the
-    second waits until the first commits, then reads the first's rename with its own."""
-    first = await organization("First partner")
-    second = await organization("Second partner")
-    made = await approved("Two partners", partner_ids=[first["id"], second["id"]], partner=first)
-    async with another_transaction(app) as other:
-        await other.execute(
-            update(Organization)
-            .where(column_of(Organization.id) == uuid.UUID(first["id"]))
-            .values(name="First, renamed")
-        )
-        await other.run_sync(register.AGREEMENTS.refresh, [uuid.UUID(made["id"])])
-        waiting = asyncio.create_task(
-            merge_patch(
-                client,
-                secretariat,
-                f"/v1/organizations/{second['id']}",
-                {"name": "Second, renamed"},
-            )
-        )
-        assert await still_waiting(waiting)
-    response = await waiting
-    assert response.status_code == 200, response.text
-    (row,) = await assert_kept(app)
-    assert "First, renamed" in row["item"]
-    assert "Second, renamed" in row["item"]
-
-
-@pytest.mark.postgres_only
 async def test_a_partner_renamed_while_a_decision_holds_its_agreement_waits_for_nothing(
     app: FastAPI,
     client: httpx.AsyncClient,
@@ -338,25 +302,32 @@ async def test_the_rows_are_written_anew_while_a_decision_holds_an_agreement(
 
 
 @pytest.mark.postgres_only
-async def test_an_interactions_row_waits_for_another_writing_it_then_reads_what_it_committed(
+@pytest.mark.parametrize("table", register.TABLES, ids=lambda table: table.table.name)
+async def test_a_change_waits_for_another_writing_the_same_row_then_reads_what_it_committed(
     app: FastAPI,
     client: httpx.AsyncClient,
     secretariat: dict[str, str],
     organization: Make,
+    approved: Make,
     interaction: Make,
+    table: Rows,
 ) -> None:
-    """As for an agreement's row: two renames of an interaction's organizations, the second
-    waiting for the first's commit, then writing both."""
-    first = await organization("First participant")
-    second = await organization("Second participant")
-    made = await interaction("Two of them", [first["id"], second["id"]], visibility="public")
+    """Two transactions rewrite one record's row (each renames one of its organizations): the
+    second waits until the first commits, then reads the first's rename with its own."""
+    first = await organization("First partner")
+    second = await organization("Second partner")
+    both = [first["id"], second["id"]]
+    if table is register.AGREEMENTS:
+        made = await approved("Two partners", partner_ids=both, partner=first)
+    else:
+        made = await interaction("Two of them", both, visibility="public")
     async with another_transaction(app) as other:
         await other.execute(
             update(Organization)
             .where(column_of(Organization.id) == uuid.UUID(first["id"]))
             .values(name="First, renamed")
         )
-        await other.run_sync(register.INTERACTIONS.refresh, [uuid.UUID(made["id"])])
+        await other.run_sync(table.refresh, [uuid.UUID(made["id"])])
         waiting = asyncio.create_task(
             merge_patch(
                 client,
@@ -368,7 +339,7 @@ async def test_an_interactions_row_waits_for_another_writing_it_then_reads_what_
         assert await still_waiting(waiting)
     response = await waiting
     assert response.status_code == 200, response.text
-    (row,) = await assert_kept(app, register.INTERACTIONS)
+    (row,) = await assert_kept(app, table)
     assert "First, renamed" in row["item"]
     assert "Second, renamed" in row["item"]
 
