@@ -52,7 +52,14 @@ from bench.seed import (
     seed,
     settle,
 )
-from bench.servers import Server, ServerFailed, machine_busy_seconds, start_baseline, start_service
+from bench.servers import (
+    KEEP_ALIVE,
+    Server,
+    ServerFailed,
+    machine_busy_seconds,
+    start_baseline,
+    start_service,
+)
 from bench.stats import (
     Measurement,
     Summary,
@@ -280,7 +287,7 @@ class Harness:
         age = time.monotonic() - self.fixtures.token_issued_at
         if age + seconds + TOKEN_MARGIN_SECONDS < TOKEN_TTL_SECONDS:
             return
-        with httpx.Client(base_url=self.service.base_url, timeout=30) as client:
+        with httpx.Client(base_url=self.service.base_url, timeout=30, limits=KEEP_ALIVE) as client:
             self.fixtures.token = fetch_token(client, *self.credentials)
         self.fixtures.token_issued_at = time.monotonic()
 
@@ -290,7 +297,7 @@ class Harness:
         for scenario in self.options.scenarios:
             requests = list(scenario.requests(self.fixtures))
             server = self.server_of(scenario)
-            with httpx.Client(base_url=server.base_url, timeout=30) as client:
+            with httpx.Client(base_url=server.base_url, timeout=30, limits=KEEP_ALIVE) as client:
                 for request in [*requests[:3], requests[-1]]:
                     response = client.request(
                         request.method, request.path, headers=dict(request.headers)
@@ -454,7 +461,7 @@ def run_at(options: Options, generator: Generator, postgres_url: str) -> Outcome
             servers.callback(baseline.stop)
             names = [scenario.name for scenario in options.scenarios]
             started = time.perf_counter()
-            with httpx.Client(base_url=service.base_url, timeout=30) as client:
+            with httpx.Client(base_url=service.base_url, timeout=30, limits=KEEP_ALIVE) as client:
                 token = fetch_token(client, *seeded.credentials)
                 fixtures = prepare(client, token, url, names)
             say(f"drew the lists' positions in {time.perf_counter() - started:.1f} s")

@@ -55,7 +55,7 @@ from bench.cli import positive
 from bench.generators import Generator, GeneratorFailed, choose, write_requests
 from bench.scenarios import Request, fetch_token
 from bench.seed import DatabaseUnavailable, bench_database, seed, settle
-from bench.servers import Server, ServerFailed, start_service
+from bench.servers import KEEP_ALIVE, Server, ServerFailed, start_service
 from bench.stats import percentile
 
 EXIT_OK = 0
@@ -506,7 +506,7 @@ class ExportLoop:
 
     def _run(self) -> None:
         try:
-            with httpx.Client(base_url=self.base_url, timeout=600) as client:
+            with httpx.Client(base_url=self.base_url, timeout=600, limits=KEEP_ALIVE) as client:
                 while not self._stop.is_set():
                     with client.stream("GET", self.path, headers=self.headers) as response:
                         if response.status_code != 200:
@@ -798,7 +798,7 @@ def measure(postgres_url: str, url: str, workdir: Path, options: Options, result
     generator = choose("python")
     service = start_service(url, workdir, token_ttl=TOKEN_TTL_SECONDS, connections=1)
     try:
-        with httpx.Client(base_url=service.base_url, timeout=600) as client:
+        with httpx.Client(base_url=service.base_url, timeout=600, limits=KEEP_ALIVE) as client:
             token = fetch_token(client, *credentials)
             headers = {"Authorization": f"Bearer {token}"}
             for path, page, auth in (

@@ -26,6 +26,11 @@ STARTUP_SECONDS = 60.0
 # The service's rate limits during the bench (per address and per client): on, never reached.
 BENCH_RATE_LIMIT = "100000000/minute"
 
+# The servers close a connection idle for 5 s (uvicorn's keep-alive); the bench's own clients
+# let theirs go sooner, so that a request never goes out on a connection the server is closing
+# (a reset, seen once after the pause of drawing the lists' positions).
+KEEP_ALIVE = httpx.Limits(keepalive_expiry=1.0)
+
 
 class ServerFailed(RuntimeError):
     """A server did not start, or died."""
