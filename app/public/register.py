@@ -304,6 +304,16 @@ def agreement_item(row: Any) -> dict[str, Any]:
     }
 
 
+def _codes(objectives: Iterable[str], organizations: list[Any]) -> dict[str, str]:
+    """What a row's lists filter by (`core.listing.holds_any`): its objectives' codes and its
+    organizations' categories and countries."""
+    return {
+        "objectives": spaced(objectives),
+        "categories": spaced(item["category"] for item in organizations),
+        "countries": spaced(item["country"] for item in organizations),
+    }
+
+
 def published_agreement(row: Any) -> dict[str, Any]:
     """The register's row of a public agreement, from its row of `AGREEMENT_SOURCE`."""
     partners = read_json(row.partners)
@@ -316,9 +326,7 @@ def published_agreement(row: Any) -> dict[str, Any]:
         "status": row.status,
         "level": row.level,
         "instrument": row.instrument,
-        "objectives": spaced(row.strategic_objectives),
-        "categories": spaced(partner["category"] for partner in partners),
-        "countries": spaced(partner["country"] for partner in partners),
+        **_codes(row.strategic_objectives, partners),
         "search_key": row.search_key,
     }
 
@@ -345,9 +353,7 @@ def published_interaction(row: Any) -> dict[str, Any]:
         "occurred_on": row.occurred_on,
         "subject_key": row.subject_key,
         "channel": row.channel,
-        "objectives": spaced(row.strategic_objectives),
-        "categories": spaced(item["category"] for item in organizations),
-        "countries": spaced(item["country"] for item in organizations),
+        **_codes(row.strategic_objectives, organizations),
         "search_key": row.search_key,
     }
 
