@@ -7,7 +7,9 @@ random UUID from a seeded generator: the first row of the filtered list at or af
 key's index (the first of all when none is after). Each probe is one index lookup (with a
 filter, a few more), so a few hundred cost about the same at a million rows as at a thousand;
 the ids being random, the rows fall anywhere in every other order, and the same data gives the
-same rows. For each drawn row the cursor of the page after it is the one the service itself
+same rows. A row drawn too near the end of its list for a full page after it is drawn again
+(`draw_full_rows`), so that every page a scenario asks for holds as many rows at ten thousand
+as at a million. For each drawn row the cursor of the page after it is the one the service itself
 gives (`core.pagination.encode_cursor` of the row's sort values under the list's ordering), and
 its filters and sort are read by the route's own query parser (`list_query`).
 """
@@ -26,7 +28,7 @@ from sqlalchemy.pool import NullPool
 from starlette.requests import Request
 
 from app.core.listing import ListSpec
-from app.core.pagination import Ordering, encode_cursor
+from app.core.pagination import Ordering, after, encode_cursor
 
 # Random positions drawn for each list scenario (its cycle: the first page and one page after
 # each of them).
@@ -35,6 +37,9 @@ POSITIONS = 200
 # drawn at random.
 READS = 10_000
 PROBE = "probe"
+# Times a row too near the end of its list for a full page after it is drawn again before the
+# list's first row, which has one, stands in for it.
+REDRAWS = 20
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,47 @@ async def draw_rows(
     return rows
 
 
+async def draw_full_rows(
+    connection: Any,
+    statement: Select[Any],
+    ordering: Ordering,
+    key: Any,
+    count: int,
+    *,
+    limit: int,
+    draw: random.Random,
+) -> list[Any]:
+    """`count` rows of `statement` drawn as `draw_rows` draws them, each with a full page
+    (`limit` rows) after it in `ordering` when the list holds more than a page.
+
+    Pages drawn anywhere include short ones near the end, and the shorter the list the more of
+    them: a scenario filtered to 57 organizations at ten thousand rows would average 28 rows a
+    page against 50 at a million, and compare unequal work. A row with fewer than `limit` rows
+    after it is drawn again, up to `REDRAWS` times, then replaced by the list's first row."""
+    ordered = ordering.order(statement)
+    first = (await connection.execute(ordered.limit(1))).first()
+    longer = (await connection.execute(ordered.offset(limit).limit(1))).first() is not None
+    rows = await draw_rows(connection, statement, key, count, draw)
+    if first is None or not longer:
+        return rows
+
+    async def full(row: Any) -> bool:
+        rest = ordered.where(after(ordering.keys, ordering.values_of(row)))
+        return (await connection.execute(rest.offset(limit - 1).limit(1))).first() is not None
+
+    chosen = []
+    for drawn in rows:
+        row = drawn
+        for _ in range(REDRAWS):
+            if await full(row):
+                break
+            (row,) = await draw_rows(connection, statement, key, 1, draw)
+        else:
+            row = row if await full(row) else first
+        chosen.append(row)
+    return chosen
+
+
 async def page_paths(
     connection: Any,
     route: ListRoute,
@@ -135,14 +181,16 @@ async def page_paths(
 ) -> list[str]:
     """The paths of a list scenario's cycle: the first page of `route` with `query` (filters
     and sort), then the page after each of `positions` rows drawn at random from the filtered
-    list."""
+    list, each page a full one (`draw_full_rows`)."""
     filters, sort = await route.query(query)
     spec = route.spec
     ordering = spec.ordering(sort)
     columns = [key.column for key in ordering.keys]
     statement = spec.where(filters).with_only_columns(*columns)
     draw = random.Random(f"{route.path}?{query}:{seed}")  # noqa: S311 (positions, not a secret)
-    rows = await draw_rows(connection, statement, spec.sorts.tiebreaker, positions, draw)
+    rows = await draw_full_rows(
+        connection, statement, ordering, spec.sorts.tiebreaker, positions, limit=limit, draw=draw
+    )
     base = [*parse_qsl(query, keep_blank_values=True), ("limit", str(limit))]
     paths = [f"{route.path}?{urlencode(base)}"]
     paths.extend(

@@ -245,6 +245,33 @@ async def test_cursors_from_random_positions_give_the_page_after_the_row(
         await database.dispose()
 
 
+async def test_every_page_drawn_is_a_full_one_when_the_list_holds_more(
+    seeded: tuple[str, Any, list[str]],
+    client: httpx.AsyncClient,
+    auth_headers: Callable[[str], dict[str, str]],
+) -> None:
+    """Rows near the end of a list are drawn again: a scenario's pages hold `limit` rows at
+    every size, so that ten thousand rows and a million compare the same work."""
+    url, _, _ = seeded
+    headers = auth_headers("integration")
+    lists = {
+        "organizations": ("/v1/organizations", ""),  # 24: four rows have 20 after them
+        "meetings": ("/v1/interactions", "channel=meeting&sort=subject"),
+        "agreements": ("/v1/agreements", "sort=-end_date"),
+    }
+    pages, _ = await positions.collect(url, lists, [], limit=20, positions=30)
+    for name, (path, query) in lists.items():
+        whole = await _everything(client, path, query, headers)
+        assert len(whole) > 20, name
+        cursors = set()
+        for drawn in pages[name]:
+            response = await client.get(drawn, headers=headers)
+            assert response.status_code == 200, response.text
+            assert len(response.json()["items"]) == 20, (name, drawn)
+            cursors.add(drawn)
+        assert len(cursors) >= min(5, len(whole) - 20), name  # still drawn, not one row
+
+
 async def test_a_scenarios_pages_start_with_the_first_and_are_the_same_each_time(
     seeded: tuple[str, Any, list[str]],
     client: httpx.AsyncClient,
