@@ -181,6 +181,8 @@ def interactions(
     """`count` interactions, one at a time, each with one to three of the organizations: its
     rows {"interaction": [row], "interaction_organization": [...], "interaction_objective":
     [...]}."""
+    from app.core.listing import spaced
+
     draw = random.Random(seed)  # noqa: S311 (test data, not a secret)
     started = datetime(2026, 1, 1, tzinfo=UTC)
     for index in range(count):
@@ -207,6 +209,7 @@ def interactions(
                     "visibility": draw.choice(("internal", "public")),
                     "subject_key": key,
                     "search_key": key,
+                    "objective_codes": spaced(objectives),
                 }
             ],
             "interaction_organization": [

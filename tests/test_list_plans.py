@@ -288,7 +288,7 @@ SEARCHES = {
     ),
 }
 # Filters whose column the index of the list's default order carries: a page tests its
-# candidates there alone (`core.listing`, "ids first"; migrations 0015 and 0016).
+# candidates there alone (`core.listing`, "ids first"; migrations 0015, 0016 and 0019).
 _BY_TITLE = "Index Only Scan using ix_agreement_title_key_id"
 _BY_DATE = "Index Only Scan Backward using ix_interaction_occurred_on_id"
 _BY_PUBLIC_DATE = "Index Only Scan Backward using ix_published_interaction_occurred_on_id"
@@ -300,6 +300,7 @@ CARRIED = [
     ("interactions", {"channel": ["meeting"]}, _BY_DATE),
     ("interactions", {"visibility": ["internal"]}, _BY_DATE),
     ("interactions", {"visibility": ["public"]}, _BY_DATE),
+    ("interactions", {"strategic_objective": ["2020-2030.B"]}, _BY_DATE),
     *(
         ("public-interactions", filters, _BY_PUBLIC_DATE)
         for filters in (

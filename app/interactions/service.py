@@ -28,7 +28,15 @@ from app.core.csv_export import Export, columns_of
 from app.core.db import Database, column_of
 from app.core.errors import Conflict, FieldError, problem_type
 from app.core.http import PreparedBody
-from app.core.listing import JsonPage, ListSpec, in_range, one_of, text_search
+from app.core.listing import (
+    JsonPage,
+    ListSpec,
+    holds_any,
+    in_range,
+    one_of,
+    spaced,
+    text_search,
+)
 from app.core.pagination import SortOptions
 from app.core.preconditions import check_if_match, resource_etag
 from app.core.rows import get_for_update, read_referenced, write
@@ -95,9 +103,7 @@ LIST = ListSpec(
         one_of("channel", _column("channel"), carried=True),
         one_of("visibility", _column("visibility"), carried=True),
         in_range("occurred_on", _column("occurred_on")),
-        linked_to(
-            "strategic_objective", _column("id"), OBJECTIVES, "interaction_id", "objective_code"
-        ),
+        holds_any("strategic_objective", _column("objective_codes")),
         one_of("agreement_id", _column("agreement_id")),
         in_range("created_at", _column("created_at")),
         in_range("updated_at", _column("updated_at")),
@@ -200,6 +206,7 @@ def _columns(values: Mapping[str, Any]) -> dict[str, Any]:
     columns["organization_ids"] = [str(item) for item in values["organization_ids"]]
     columns["ippc_participants"] = list(values["ippc_participants"])
     columns["strategic_objectives"] = list(values["strategic_objectives"])
+    columns["objective_codes"] = spaced(values["strategic_objectives"])
     subject_key = normalize(values["subject"])
     columns["subject_key"] = subject_key[:SUBJECT_MAX_LENGTH]
     columns["search_key"] = subject_key

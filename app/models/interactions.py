@@ -20,7 +20,11 @@ LOCATION_MAX_LENGTH = 300
 PUBLIC_VISIBILITY = "public"
 
 
-@tracked("interaction", ignore=("subject_key", "search_key"), read_by=(PUBLIC_REGISTER,))
+@tracked(
+    "interaction",
+    ignore=("subject_key", "search_key", "objective_codes"),
+    read_by=(PUBLIC_REGISTER,),
+)
 class Interaction(StoredResource, table=True):
     __tablename__ = "interaction"
     __table_args__ = (
@@ -29,7 +33,7 @@ class Interaction(StoredResource, table=True):
             "ix_interaction_occurred_on_id",
             "occurred_on",
             "id",
-            postgresql_include=["channel", "visibility"],
+            postgresql_include=["channel", "visibility", "objective_codes"],
         ),
         Index("ix_interaction_subject_key_id", "subject_key", "id"),
         Index("ix_interaction_created_at_id", "created_at", "id"),
@@ -67,6 +71,12 @@ class Interaction(StoredResource, table=True):
     # Computed by the service: the sort key (the normalized subject) and the searchable text.
     subject_key: str = Field(max_length=SUBJECT_MAX_LENGTH, nullable=False)
     search_key: str = Field(sa_column=Column(Text, nullable=False))
+    # Its objectives' codes, each between spaces (` 2020-2030.A 2020-2030.C `), written by the
+    # service with `strategic_objectives`, for the default order's index to carry: a page of one
+    # objective tests its candidates there, not through the link table (`core.listing`).
+    objective_codes: str = Field(
+        default=" ", sa_column=Column(Text, nullable=False, server_default=text("' '"))
+    )
 
 
 class InteractionOrganization(SQLModel, table=True):

@@ -69,6 +69,7 @@ def test_the_streams_computed_columns_are_the_services() -> None:
     rows = collect(interactions(ids, 200))
     for row in rows["interaction"]:
         assert row["subject_key"] == row["search_key"] == normalize(row["subject"])
+        assert row["objective_codes"] == spaced(row["strategic_objectives"])
     categories = {row["id"]: row["category"] for row in organizations}
     rows = collect(agreements(ids, 200, categories=categories))
     decisions = {row["id"]: row for row in rows["decision"]}
