@@ -61,12 +61,13 @@ from bench.servers import (
     start_service,
 )
 from bench.stats import (
+    WARM_UP,
     Measurement,
     Summary,
     bottleneck,
     floor_failures,
     parse_floor,
-    rotation,
+    schedule,
     summarize,
 )
 
@@ -349,18 +350,18 @@ class Harness:
         names = [scenario.name for scenario in options.scenarios]
         by_name = {scenario.name: scenario for scenario in options.scenarios}
         if options.warmup:
-            say(f"warm-up: {options.warmup} s per scenario")
-            for name in names:
-                self.measure(by_name[name], options.warmup, -1)
-        for round_index in range(options.rounds):
-            for name in rotation(names, round_index):
-                measurement = self.measure(by_name[name], options.seconds, round_index)
-                self.measurements.append(measurement)
-                errors = f", {measurement.error_count} errors" if measurement.error_count else ""
-                say(
-                    f"round {round_index + 1}/{options.rounds}  {name:<30} "
-                    f"{measurement.rate:>9,.0f} req/s{errors}"
-                )
+            say(f"warm-up: {options.warmup} s before each measurement")
+        for name, round_index in schedule(names, options.rounds, warm_up=bool(options.warmup)):
+            if round_index == WARM_UP:
+                self.measure(by_name[name], options.warmup, WARM_UP)
+                continue
+            measurement = self.measure(by_name[name], options.seconds, round_index)
+            self.measurements.append(measurement)
+            errors = f", {measurement.error_count} errors" if measurement.error_count else ""
+            say(
+                f"round {round_index + 1}/{options.rounds}  {name:<30} "
+                f"{measurement.rate:>9,.0f} req/s{errors}"
+            )
 
 
 def settings_of(options: Options, generator: Generator) -> dict[str, Any]:

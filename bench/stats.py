@@ -38,6 +38,28 @@ def rotation(names: Sequence[str], round_index: int) -> list[str]:
     return [*names[shift:], *names[:shift]]
 
 
+# The round of a warm-up in a `schedule`: run, not measured.
+WARM_UP = -1
+
+
+def schedule(names: Sequence[str], rounds: int, *, warm_up: bool) -> list[tuple[str, int]]:
+    """What a run runs, in order: (scenario, round) for each round's scenarios in `rotation`,
+    each measurement right after a warm-up of its own (round `WARM_UP`) when there is one.
+
+    A warm-up just before each measurement, not all of them before the first round: what a
+    scenario reads must be in the database's memory when it is measured, and at a million rows
+    what one scenario reads is not what the forty before it left there. The machines here also
+    page out file cache that was not touched for a minute, so that a warm-up minutes earlier
+    left nothing warm by the time of the measurement (docs/performance.md, "Scale")."""
+    order: list[tuple[str, int]] = []
+    for round_index in range(rounds):
+        for name in rotation(names, round_index):
+            if warm_up:
+                order.append((name, WARM_UP))
+            order.append((name, round_index))
+    return order
+
+
 def parse_floor(text: str, known: Collection[str]) -> tuple[str, float]:
     """`scenario=ratio` (`--min`): a scenario of `known` and a positive ratio to the baseline."""
     name, separator, value = text.partition("=")

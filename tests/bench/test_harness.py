@@ -32,12 +32,14 @@ from bench.scenarios import (
 from bench.stats import (
     GENERATOR_BUSY,
     SERVER_BUSY,
+    WARM_UP,
     Measurement,
     bottleneck,
     floor_failures,
     parse_floor,
     percentile,
     rotation,
+    schedule,
     summarize,
 )
 from tests.conftest import make_settings
@@ -123,6 +125,18 @@ def test_rotation_puts_each_scenario_once_in_every_position() -> None:
         assert sorted(order) == sorted(names)
     assert rotation(names, len(names)) == names  # round after round
     assert rotation([], 3) == []
+
+
+def test_each_measurement_follows_a_warm_up_of_its_own() -> None:
+    names = ["baseline", "a", "b"]
+    order = schedule(names, 2, warm_up=True)
+    measured = [(name, index) for name, index in order if index != WARM_UP]
+    assert measured == [(name, 0) for name in names] + [(name, 1) for name in rotation(names, 1)]
+    for place, (name, index) in enumerate(order):
+        if index != WARM_UP:
+            assert order[place - 1] == (name, WARM_UP)  # right before it, not rounds before
+    assert len(order) == 2 * len(measured)
+    assert schedule(names, 2, warm_up=False) == measured
 
 
 # --- floors --------------------------------------------------------------------------------------
